@@ -1,0 +1,93 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Targets point one way: C shims -> thin wrappers -> core -> runtime -> stages -> CLI.
+let package = Package(
+    name: "spkdeblur",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "spkdeblur", targets: ["spkdeblur"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
+    ],
+    targets: [
+        // MARK: C shims (system libraries)
+        .systemLibrary(
+            name: "CHDF5", path: "Sources/Shims/CHDF5", pkgConfig: "hdf5-serial",
+            providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(
+            name: "CZeroMQ", path: "Sources/Shims/CZeroMQ", pkgConfig: "libzmq",
+            providers: [.apt(["libzmq3-dev"])]),
+        .systemLibrary(
+            name: "COpenBLAS", path: "Sources/Shims/COpenBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(
+            name: "CImageCodecs", path: "Sources/Shims/CImageCodecs", pkgConfig: "libpng16",
+            providers: [.apt(["libpng-dev", "libturbojpeg0-dev"])]),
+
+        .systemLibrary(
+            name: "CCompression", path: "Sources/Shims/CCompression", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev", "liblz4-dev"])]),
+
+        // MARK: thin wrappers
+        .target(name: "HDF5", dependencies: ["CHDF5"]),
+        .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
+        .target(name: "Imaging", dependencies: ["CImageCodecs"]),
+
+        // MARK: core
+        .target(name: "SpikeCore"),
+        .target(name: "Metrics"),
+        .target(name: "Tensor", dependencies: ["COpenBLAS"]),
+        .target(name: "Checkpoint"),
+        .target(name: "SpkDeblurNet", dependencies: ["Tensor", "Checkpoint"]),
+        .target(name: "Datasets", dependencies: ["SpikeCore", "Imaging"]),
+        .target(name: "WireProtocol", dependencies: ["SpikeCore"]),
+        .target(name: "Recording", dependencies: ["HDF5", "CCompression", "Imaging"]),
+
+        // MARK: runtime and stages
+        .target(
+            name: "Pipeline",
+            dependencies: [
+                "Yams",
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]),
+        .target(
+            name: "Stages",
+            dependencies: [
+                "Pipeline", "SpikeCore", "Imaging", "Datasets", "HDF5", "ZeroMQ",
+                "WireProtocol", "Recording", "SpkDeblurNet", "Checkpoint", "Tensor", "Metrics",
+            ]),
+
+        // MARK: CLI
+        .executableTarget(
+            name: "spkdeblur",
+            dependencies: [
+                "Stages", "Pipeline", "SpikeCore", "Imaging", "Datasets", "HDF5", "ZeroMQ",
+                "WireProtocol", "Recording", "SpkDeblurNet", "Checkpoint", "Tensor", "Metrics",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        // MARK: tests, one per module
+        .testTarget(name: "SpikeCoreTests", dependencies: ["SpikeCore"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
+        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "SpkDeblurNetTests", dependencies: ["SpkDeblurNet", "Checkpoint", "Tensor"],
+            resources: [.copy("Fixtures")]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "SpikeCore", "Imaging"]),
+        .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol", "SpikeCore"]),
+        .testTarget(name: "RecordingTests", dependencies: ["Recording", "HDF5"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
+        .testTarget(name: "StagesTests", dependencies: ["Stages", "Pipeline", "SpikeCore", "HDF5", "ZeroMQ", "Imaging"]),
+        .testTarget(name: "CLITests", dependencies: ["spkdeblur"]),
+    ]
+)

@@ -1,0 +1,2 @@
+/// The `Checkpoint` module.
+public enum CheckpointModule {}

@@ -1,0 +1,2 @@
+/// The `Datasets` module.
+public enum DatasetsModule {}

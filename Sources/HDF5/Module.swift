@@ -1,0 +1,2 @@
+/// The `HDF5` module.
+public enum HDF5Module {}

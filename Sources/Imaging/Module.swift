@@ -1,0 +1,2 @@
+/// The `Imaging` module.
+public enum ImagingModule {}

@@ -1,0 +1,2 @@
+/// The `Metrics` module.
+public enum MetricsModule {}

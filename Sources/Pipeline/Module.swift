@@ -1,0 +1,2 @@
+/// The `Pipeline` module.
+public enum PipelineModule {}

@@ -1,0 +1,2 @@
+/// The `Recording` module.
+public enum RecordingModule {}

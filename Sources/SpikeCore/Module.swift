@@ -1,0 +1,2 @@
+/// The `SpikeCore` module.
+public enum SpikeCoreModule {}

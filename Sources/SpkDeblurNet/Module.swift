@@ -1,0 +1,2 @@
+/// The `SpkDeblurNet` module.
+public enum SpkDeblurNetModule {}

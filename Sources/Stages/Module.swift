@@ -1,0 +1,2 @@
+/// The `Stages` module.
+public enum StagesModule {}

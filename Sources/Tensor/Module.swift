@@ -1,0 +1,2 @@
+/// The `Tensor` module.
+public enum TensorModule {}

@@ -1,0 +1,2 @@
+/// The `WireProtocol` module.
+public enum WireProtocolModule {}

@@ -1,0 +1,2 @@
+/// The `ZeroMQ` module.
+public enum ZeroMQModule {}
