@@ -1,0 +1,20 @@
+import ArgumentParser
+
+/// The `spkdeblur` command line: parses, validates, builds and runs; the work lives in the
+/// library modules.
+@main
+struct SpkDeblur: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "spkdeblur",
+        abstract: "Spike-guided motion deblurring: spike streams, SpkDeblurNet, pipelines.",
+        version: SpkDeblurVersion.string,
+        subcommands: [
+            // Each subcommand lives in its own file, <Name>Command.swift.
+        ]
+    )
+}
+
+/// The software version written into outputs and printed by `--version`.
+enum SpkDeblurVersion {
+    static let string = "0.1.0"
+}
