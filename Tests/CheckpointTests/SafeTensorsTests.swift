@@ -72,6 +72,48 @@ func rawSafeTensors(header: String, data: [UInt8]) -> [UInt8] {
         #expect(headerLength % 8 == 0)
     }
 
+    @Test(.enabled(if: pythonHas("json", "numpy"), "python3 with numpy is needed for the independent reader"))
+    func writtenFileReadsBackWithAnIndependentPythonReader() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let values: [Float] = (0..<6).map { Float($0) * 0.75 - 1 }
+        var dict = StateDict(metadata: ["note": "written by swift"])
+        dict.tensors["w"] = StoredTensor(floats: values, shape: [2, 3])
+        dict.tensors["h"] = StoredTensor(floats: values, shape: [3, 2], dtype: .float16)
+        dict.tensors["i"] = StoredTensor(int64s: [3, -4], shape: [2])
+        let url = dir.appendingPathComponent("py.safetensors")
+        try SafeTensors.write(dict, to: url)
+        // A reader written from the format description: u64 length, JSON, raw data.
+        let script = """
+            import json, struct, sys
+            import numpy as np
+            raw = open(sys.argv[1], 'rb').read()
+            (n,) = struct.unpack('<Q', raw[:8])
+            assert n % 8 == 0, n
+            header = json.loads(raw[8:8 + n])
+            data = raw[8 + n:]
+            kinds = {'F32': '<f4', 'F16': '<f2', 'I64': '<i8'}
+            out = {'__metadata__': header.pop('__metadata__')}
+            for name, e in header.items():
+                b, end = e['data_offsets']
+                a = np.frombuffer(data[b:end], dtype=kinds[e['dtype']]).reshape(e['shape'])
+                out[name] = [e['dtype'], list(a.shape), a.astype(np.float64).ravel().tolist()]
+            print(json.dumps(out, sort_keys=True))
+            """
+        let result = try runPython(script, arguments: [url.path])
+        #expect(result.status == 0)
+        let decoded = try #require(
+            try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
+        #expect(decoded["__metadata__"] as? [String: String] == ["note": "written by swift"])
+        for (name, dtype, shape) in [("w", "F32", [2, 3]), ("h", "F16", [3, 2]), ("i", "I64", [2])] {
+            let entry = try #require(decoded[name] as? [Any])
+            #expect(entry[0] as? String == dtype)
+            #expect(entry[1] as? [Int] == shape)
+            let got = try #require(entry[2] as? [Double])
+            #expect(got == (try dict.floats(name)).map(Double.init), "\(name)")
+        }
+    }
+
     @Test func truncatedFileIsRefused() throws {
         let url = try fixtureURL("tiny.weights.safetensors")
         let bytes = [UInt8](try Data(contentsOf: url))

@@ -144,8 +144,8 @@ func expectError(_ bytes: [UInt8], file: String = "x.pth", _ check: (CheckpointE
         expectError(torchArchive(pickle: nested, storages: [:])) { $0 == .refusedGlobal(file: "x.pth", global: "subprocess.Popen") }
     }
 
-    @Test func pythonMadeMaliciousPickleIsRefused() throws {
-        try #require(pythonHas("pickle", "zipfile"))
+    @Test(.enabled(if: pythonHas("pickle", "zipfile"), "python3 is needed to write the hostile pickle"))
+    func pythonMadeMaliciousPickleIsRefused() throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let url = dir.appendingPathComponent("evil.pth")
@@ -172,6 +172,26 @@ func expectError(_ bytes: [UInt8], file: String = "x.pth", _ check: (CheckpointE
             }
             #expect(global.hasSuffix(".system"))
         }
+    }
+
+    @Test(.enabled(if: pythonHas("zipfile"), "python3 is needed to rewrite the archive"))
+    func archiveRewrittenByPythonWithZip64HeadersReadsTheSame() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("rezipped.pth")
+        // Python's zipfile writes zip64 extra fields into local headers when forced and
+        // lays entries out without torch's alignment padding.
+        let script = """
+            import sys, zipfile
+            src = zipfile.ZipFile(sys.argv[1])
+            with zipfile.ZipFile(sys.argv[2], 'w', zipfile.ZIP_STORED) as dst:
+                for info in src.infolist():
+                    with dst.open(info.filename, 'w', force_zip64=True) as f:
+                        f.write(src.read(info.filename))
+            """
+        let original = try fixtureURL("tiny.pth")
+        #expect(try runPython(script, arguments: [original.path, url.path]).status == 0)
+        #expect(try StateDict.load(contentsOf: url).tensors == StateDict.load(contentsOf: original).tensors)
     }
 
     @Test func truncatedArchivesAreRefused() throws {
