@@ -26,7 +26,12 @@ final class WeightReader {
             mismatches.append("\(key) is \(t.shape), expected \(shape)")
             return [Float](repeating: 0, count: shape.reduce(1, *))
         }
-        return t.floats()
+        do {
+            return try t.floats()
+        } catch {
+            mismatches.append("\(key): \(error)")
+            return [Float](repeating: 0, count: shape.reduce(1, *))
+        }
     }
 
     /// Checks a key's presence and shape without converting it (for parameters the forward
@@ -60,7 +65,12 @@ final class WeightReader {
         used.insert(key)
         guard let t = dict.tensors[key] else { missing.append(key); return nil }
         guard t.shape == shape else { mismatches.append("\(key) is \(t.shape), expected \(shape)"); return nil }
-        return t.int64s().map { Int($0) }
+        do {
+            return try t.int64s().map { Int($0) }
+        } catch {
+            mismatches.append("\(key): \(error)")
+            return nil
+        }
     }
 
     /// Throws one error listing every problem, including keys the model does not have.
