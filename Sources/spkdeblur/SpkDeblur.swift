@@ -10,6 +10,8 @@ struct SpkDeblur: AsyncParsableCommand {
         version: SpkDeblurVersion.string,
         subcommands: [
             // Each subcommand lives in its own file, <Name>Command.swift.
+            VerifyCommand.self,
+            BenchCommand.self,
         ]
     )
 }
