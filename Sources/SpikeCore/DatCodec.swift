@@ -1,123 +1,64 @@
-/// Converts between the raw `.dat` ("vidar") byte layout and decoded spike volumes.
+/// Encodes and decodes the raw `.dat` ("vidar") spike stream layout.
 ///
-/// Layout: frames back to back with no header, `H*W/8` bytes each. Bit `b` (least
-/// significant first) of byte `k` is pixel `8k + b` in row-major order of the frame as
-/// stored, and the stored frame is upside down: decoded (display) row `r` is stored row
-/// `H - 1 - r`.
+/// See ``PackedSpikeFrames`` for the layout.
 public enum DatCodec {
-    /// Decodes whole frames of raw `.dat` bytes into a volume in display row order.
-    /// - Throws: `SpikeError.byteCountMismatch` when `bytes` is not a whole number of frames.
-    public static func decode(_ bytes: [UInt8], geometry: SpikeGeometry) throws(SpikeError) -> SpikeVolume {
-        try PackedSpikeFrames(geometry: geometry, bytes: bytes).unpacked()
-    }
-
-    /// Encodes a volume into raw `.dat` bytes; the exact inverse of `decode`.
-    public static func encode(_ volume: SpikeVolume) -> [UInt8] {
-        volume.packed().bytes
-    }
-
-    // MARK: kernels
-
-    /// Byte -> eight 0/1 bytes in a little-endian word (lane `b` holds bit `b`).
-    static let expandTable: [UInt64] = (0..<256).map { (byte: Int) -> UInt64 in
+    /// For each byte value, its 8 bits as 8 bytes (0 or 1), least significant bit first,
+    /// packed into a little-endian `UInt64` so one store writes 8 pixels.
+    static let expansion: [UInt64] = (0..<256).map { v in
         var word: UInt64 = 0
-        for bit in 0..<8 where (byte >> bit) & 1 == 1 {
-            word |= UInt64(1) << UInt64(8 * bit)
-        }
+        for b in 0..<8 where (v >> b) & 1 == 1 { word |= 1 << (8 * UInt64(b)) }
         return word
     }
 
-    /// Multiplying eight 0/1 byte lanes by this constant gathers lane `b` into bit `56 + b`.
-    static let packMagic: UInt64 = 0x0102_0408_1020_4080
-
-    /// Decodes `frameCount` packed frames at `source` into `destination`
-    /// (`frameCount * H * W` bytes, display row order).
-    static func decodeFrames(
-        source: UnsafeRawPointer, frameCount: Int, geometry: SpikeGeometry,
-        destination: UnsafeMutablePointer<UInt8>
-    ) {
-        let height = geometry.height
-        let width = geometry.width
-        let pixels = geometry.pixelCount
-        let bytesPerFrame = geometry.bytesPerFrame
-        expandTable.withUnsafeBufferPointer { table in
-            // Safe: table has 256 entries and every index is a UInt8.
-            let lut = table.baseAddress.unsafelyUnwrapped
-            if width % 8 == 0 {
-                // Each stored row is whole bytes: decode straight into its flipped place.
-                let rowBytes = width / 8
-                for frame in 0..<frameCount {
-                    let src = source.advanced(by: frame * bytesPerFrame).assumingMemoryBound(to: UInt8.self)
-                    let dstFrame = UnsafeMutableRawPointer(destination.advanced(by: frame * pixels))
-                    for storedRow in 0..<height {
-                        let srcRow = src.advanced(by: storedRow * rowBytes)
-                        let dstRow = dstFrame.advanced(by: (height - 1 - storedRow) * width)
-                        for k in 0..<rowBytes {
-                            // Unaligned stores are allowed for trivial types (SE-0349).
-                            dstRow.storeBytes(of: lut[Int(srcRow[k])], toByteOffset: 8 * k, as: UInt64.self)
-                        }
-                    }
-                }
-            } else {
-                // Rows straddle bytes: decode in stored order into scratch, then copy rows flipped.
-                let scratch = UnsafeMutableRawPointer.allocate(byteCount: pixels, alignment: 8)
-                defer { scratch.deallocate() }
-                for frame in 0..<frameCount {
-                    let src = source.advanced(by: frame * bytesPerFrame).assumingMemoryBound(to: UInt8.self)
-                    for k in 0..<bytesPerFrame {
-                        scratch.storeBytes(of: lut[Int(src[k])], toByteOffset: 8 * k, as: UInt64.self)
-                    }
-                    let dstFrame = destination.advanced(by: frame * pixels)
-                    for storedRow in 0..<height {
-                        (dstFrame + (height - 1 - storedRow) * width).update(
-                            from: scratch.advanced(by: storedRow * width).assumingMemoryBound(to: UInt8.self),
-                            count: width)
-                    }
+    /// Decodes whole packed frames.
+    /// - Precondition: `packed.count` is a whole number of frames.
+    public static func decode(packed: ArraySlice<UInt8>, geometry: SpikeGeometry) -> SpikeVolume {
+        let frameBytes = geometry.bytesPerFrame
+        precondition(packed.count % frameBytes == 0, "partial frame")
+        let frames = packed.count / frameBytes
+        let total = frames * geometry.pixelCount
+        let out = [UInt8](unsafeUninitializedCapacity: total) { buffer, initialized in
+            packed.withUnsafeBytes { raw in
+                if frames > 0, let src = raw.baseAddress, let dst = buffer.baseAddress {
+                    decodeFrames(source: src, frameCount: frames, geometry: geometry, destination: dst)
                 }
             }
+            initialized = total
         }
+        return SpikeVolume(unchecked: geometry, frameCount: frames, values: out)
     }
 
-    /// Packs `frameCount` decoded frames (0/1 bytes, display order) at `source` into
-    /// `destination` (`frameCount * H * W / 8` bytes, stored layout).
-    static func encodeFrames(
-        source: UnsafePointer<UInt8>, frameCount: Int, geometry: SpikeGeometry,
-        destination: UnsafeMutablePointer<UInt8>
-    ) {
-        let height = geometry.height
-        let width = geometry.width
-        let pixels = geometry.pixelCount
-        let bytesPerFrame = geometry.bytesPerFrame
-        let magic = packMagic
-        if width % 8 == 0 {
-            let rowBytes = width / 8
-            for frame in 0..<frameCount {
-                let srcFrame = UnsafeRawPointer(source.advanced(by: frame * pixels))
-                let dst = destination.advanced(by: frame * bytesPerFrame)
-                for storedRow in 0..<height {
-                    let srcRow = srcFrame.advanced(by: (height - 1 - storedRow) * width)
-                    let dstRow = dst.advanced(by: storedRow * rowBytes)
-                    for k in 0..<rowBytes {
-                        let lanes = srcRow.loadUnaligned(fromByteOffset: 8 * k, as: UInt64.self)
-                        dstRow[k] = UInt8(truncatingIfNeeded: (lanes &* magic) >> 56)
-                    }
-                }
-            }
-        } else {
-            let scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: pixels)
-            defer { scratch.deallocate() }
-            for frame in 0..<frameCount {
-                let srcFrame = source.advanced(by: frame * pixels)
-                for storedRow in 0..<height {
-                    (scratch + storedRow * width).update(from: srcFrame + (height - 1 - storedRow) * width, count: width)
-                }
-                let raw = UnsafeRawPointer(scratch)
-                let dst = destination.advanced(by: frame * bytesPerFrame)
-                for k in 0..<bytesPerFrame {
-                    let lanes = raw.loadUnaligned(fromByteOffset: 8 * k, as: UInt64.self)
-                    dst[k] = UInt8(truncatingIfNeeded: (lanes &* magic) >> 56)
-                }
-            }
+    /// Decodes a `.dat` byte buffer.
+    /// - Throws: ``SpikeError/malformedBuffer(field:size:frameBytes:)`` for a partial frame.
+    public static func decode(_ bytes: [UInt8], geometry: SpikeGeometry) throws(SpikeError) -> SpikeVolume {
+        guard bytes.count % geometry.bytesPerFrame == 0 else {
+            throw .malformedBuffer(field: "spike bytes", size: bytes.count, frameBytes: geometry.bytesPerFrame)
         }
+        return decode(packed: bytes[...], geometry: geometry)
+    }
+
+    /// Encodes decoded frames into the `.dat` layout (any nonzero value is a spike).
+    public static func encode(_ volume: SpikeVolume) -> PackedSpikeFrames {
+        let g = volume.geometry
+        let byteCount = volume.frameCount * g.bytesPerFrame
+        // The packing kernel needs exact 0/1 lanes; normalise only when something else is present.
+        let values = volume.values.contains(where: { $0 > 1 }) ? volume.values.map { $0 == 0 ? 0 : 1 } : volume.values
+        let bytes = [UInt8](unsafeUninitializedCapacity: byteCount) { buffer, initialized in
+            values.withUnsafeBufferPointer { src in
+                if volume.frameCount > 0, let base = src.baseAddress, let dst = buffer.baseAddress {
+                    encodeFrames(source: base, frameCount: volume.frameCount, geometry: g, destination: dst)
+                }
+            }
+            initialized = byteCount
+        }
+        // Bytes are whole frames by construction.
+        return PackedSpikeFrames(uncheckedGeometry: g, bytes: bytes)
+    }
+}
+
+extension PackedSpikeFrames {
+    init(uncheckedGeometry geometry: SpikeGeometry, bytes: [UInt8]) {
+        self.init(geometry: geometry)
+        self.replaceBytes(bytes)
     }
 }

@@ -4,106 +4,126 @@
     import Darwin
 #endif
 
-/// A memory-mapped, read-only `.dat` spike file.
+/// A memory-mapped `.dat` spike recording: any frame range is read without loading the file.
 ///
-/// Reads any frame range without loading the whole file; the pages are brought in by the
-/// kernel on demand.
-///
-/// - Important: Immutable after `init`, so it may be shared between threads.
+/// - Important: an instance may be shared between threads for reading (the mapping is
+///   read-only and never changes after `init`).
 public final class DatFile: @unchecked Sendable {
-    // @unchecked Sendable: `mapping` is created in init, only read afterwards, and unmapped
-    // in deinit when no other reference can exist.
-
-    /// The file path as given.
+    // Invariant for @unchecked Sendable: `base`, `size` and every stored property are set once
+    // in init and only read afterwards; the mapping is PROT_READ.
+    /// The file path.
     public let path: String
     /// The frame size.
     public let geometry: SpikeGeometry
-    /// Number of whole frames in the file.
+    /// Whole frames in the file.
     public let frameCount: Int
-    /// Size of the file in bytes.
-    public let fileSize: Int
-    /// Bytes after the last whole frame that `read` does not expose (only nonzero when
-    /// opened with `strict: false`).
-    public let droppedTailBytes: Int
+    /// Bytes after the last whole frame (0 for a sound file; only nonzero in lenient mode).
+    public let trailingBytes: Int
+    private let base: UnsafeRawPointer?
+    private let size: Int
 
-    private let mapping: UnsafeRawPointer?
-
-    /// Maps `path` read-only.
+    /// Maps a recording.
     /// - Parameters:
-    ///   - path: The `.dat` file.
-    ///   - geometry: The frame size (the format has no header).
-    ///   - strict: When true (the default) a size that is not a whole number of frames is an
-    ///     error; when false the whole frames are exposed and `droppedTailBytes` reports the rest.
-    /// - Throws: `SpikeError.fileNotFound`, `.ioFailure`, or `.truncatedFile` (strict mode).
+    ///   - strict: when true (the default) a size that is not a whole number of frames is an
+    ///     error; when false the whole frames are readable and ``trailingBytes`` reports the
+    ///     incomplete tail so the caller can say so.
+    /// - Throws: ``SpikeError/cannotOpen(path:reason:)`` or ``SpikeError/truncatedFile(path:size:frameBytes:wholeFrames:remainder:)``.
     public init(path: String, geometry: SpikeGeometry, strict: Bool = true) throws(SpikeError) {
         self.path = path
         self.geometry = geometry
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            let code = errno
-            if code == ENOENT { throw .fileNotFound(path: path) }
-            throw .ioFailure(path: path, operation: "open", reason: Self.message(code))
-        }
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw .cannotOpen(path: path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else {
-            throw .ioFailure(path: path, operation: "stat", reason: Self.message(errno))
-        }
-        guard (info.st_mode & S_IFMT) == S_IFREG else {
-            throw .ioFailure(path: path, operation: "open", reason: "not a regular file")
-        }
-        let size = Int(info.st_size)
-        let bpf = geometry.bytesPerFrame
-        let remainder = size % bpf
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw .cannotOpen(path: path, reason: String(cString: strerror(errno))) }
+        guard (st.st_mode & S_IFMT) == S_IFREG else { throw .cannotOpen(path: path, reason: "not a regular file") }
+        let size = Int(st.st_size)
+        let frameBytes = geometry.bytesPerFrame
+        let remainder = size % frameBytes
         if strict && remainder != 0 {
-            throw .truncatedFile(
-                path: path, size: size, bytesPerFrame: bpf, wholeFrames: size / bpf, remainder: remainder)
+            throw .truncatedFile(path: path, size: size, frameBytes: frameBytes, wholeFrames: size / frameBytes,
+                                 remainder: remainder)
         }
-        self.fileSize = size
-        self.frameCount = size / bpf
-        self.droppedTailBytes = remainder
-        if size == 0 {
-            self.mapping = nil
-        } else {
-            guard let base = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), base != MAP_FAILED else {
-                throw .ioFailure(path: path, operation: "mmap", reason: Self.message(errno))
+        self.size = size
+        self.frameCount = size / frameBytes
+        self.trailingBytes = remainder
+        if size > 0 {
+            let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0)
+            guard let p, p != MAP_FAILED else {
+                throw .cannotOpen(path: path, reason: "mmap: " + String(cString: strerror(errno)))
             }
-            self.mapping = UnsafeRawPointer(base)
+            self.base = UnsafeRawPointer(p)
+        } else {
+            self.base = nil
         }
     }
 
     deinit {
-        if let mapping {
-            munmap(UnsafeMutableRawPointer(mutating: mapping), fileSize)
-        }
+        if let base { munmap(UnsafeMutableRawPointer(mutating: base), size) }
     }
 
-    /// Copies frames `range` out of the mapping, still packed.
-    /// - Throws: `SpikeError.frameRangeOutOfBounds` when `range` is not inside `0..<frameCount`.
+    /// Reads frames `range` as packed frames (copies only those bytes).
+    /// - Throws: ``SpikeError/rangeOutOfBounds(what:requested:available:)``.
     public func read(_ range: Range<Int>) throws(SpikeError) -> PackedSpikeFrames {
         guard range.lowerBound >= 0, range.upperBound <= frameCount else {
-            throw .frameRangeOutOfBounds(context: path, range: range, frameCount: frameCount)
+            throw .rangeOutOfBounds(what: path, requested: range, available: frameCount)
         }
-        let bpf = geometry.bytesPerFrame
-        guard let mapping, !range.isEmpty else { return PackedSpikeFrames(geometry: geometry) }
-        let bytes = Array(UnsafeRawBufferPointer(start: mapping + range.lowerBound * bpf, count: range.count * bpf))
+        let n = geometry.bytesPerFrame
+        guard let base, !range.isEmpty else { return PackedSpikeFrames(geometry: geometry) }
+        let start = base + range.lowerBound * n
+        let bytes = [UInt8](UnsafeRawBufferPointer(start: start, count: range.count * n))
         return PackedSpikeFrames(uncheckedGeometry: geometry, bytes: bytes)
     }
 
-    /// Every whole frame.
-    public func readAll() throws(SpikeError) -> PackedSpikeFrames {
-        try read(0..<frameCount)
+    /// Reads every frame.
+    public func readAll() throws(SpikeError) -> PackedSpikeFrames { try read(0..<frameCount) }
+}
+
+/// Appends packed frames to a `.dat` file.
+///
+/// - Important: owned by one thread or task at a time.
+public final class DatWriter {
+    /// The file path.
+    public let path: String
+    /// The frame size.
+    public let geometry: SpikeGeometry
+    /// Frames written so far.
+    public private(set) var framesWritten = 0
+    private var file: UnsafeMutablePointer<FILE>?
+
+    /// Creates (or with `append`, extends) a `.dat` file.
+    /// - Throws: ``SpikeError/cannotOpen(path:reason:)``.
+    public init(path: String, geometry: SpikeGeometry, append: Bool = false) throws(SpikeError) {
+        self.path = path
+        self.geometry = geometry
+        guard let f = fopen(path, append ? "ab" : "wb") else {
+            throw .cannotOpen(path: path, reason: String(cString: strerror(errno)))
+        }
+        file = f
     }
 
-    /// The `length` frames centred on `center` (`center - length/2 ..< center - length/2 + length`).
-    /// - Throws: `SpikeError.windowOutOfRange` when the window does not fit.
-    public func window(center: Int, length: Int) throws(SpikeError) -> PackedSpikeFrames {
-        let range = try SpikeWindow.range(center: center, length: length, frameCount: frameCount, context: path)
-        return try read(range)
+    /// Appends frames.
+    /// - Throws: ``SpikeError/writeFailed(path:reason:)`` when the write fails, the writer is
+    ///   closed, or the frames have another geometry.
+    public func append(_ frames: PackedSpikeFrames) throws(SpikeError) {
+        guard frames.geometry == geometry else {
+            throw .writeFailed(path: path, reason: "frames are \(frames.geometry), the file holds \(geometry) frames")
+        }
+        guard let file else { throw .writeFailed(path: path, reason: "writer is closed") }
+        let written = frames.bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
+        guard written == frames.bytes.count else {
+            throw .writeFailed(path: path, reason: String(cString: strerror(errno)))
+        }
+        framesWritten += frames.count
     }
 
-    static func message(_ code: Int32) -> String {
-        guard let text = strerror(code) else { return "errno \(code)" }
-        return String(cString: text)
+    /// Flushes and closes the file.
+    /// - Throws: ``SpikeError/writeFailed(path:reason:)``.
+    public func close() throws(SpikeError) {
+        guard let f = file else { return }
+        file = nil
+        if fclose(f) != 0 { throw .writeFailed(path: path, reason: String(cString: strerror(errno))) }
     }
+
+    deinit { if let file { fclose(file) } }
 }

@@ -34,27 +34,3 @@ public enum GreyImage {
         values.map { (min(max($0, 0), 1) * 255).rounded() / 255 }
     }
 }
-
-/// Area resampling (OpenCV `INTER_AREA`) for whole-factor reductions.
-public enum AreaResample {
-    /// Halves a single-channel image by averaging each 2x2 block; an odd last row or
-    /// column is dropped (OpenCV's `INTER_AREA` with `fx = fy = 0.5` on even sizes).
-    /// - Returns: `(height/2) * (width/2)` values, row-major.
-    /// - Precondition: `values.count == width * height`, both sides >= 2.
-    public static func downsample2x(_ values: [Float], width: Int, height: Int) -> [Float] {
-        precondition(values.count == width * height, "value count does not match \(width)x\(height)")
-        precondition(width >= 2 && height >= 2, "image too small to halve")
-        let outWidth = width / 2
-        let outHeight = height / 2
-        var out = [Float](repeating: 0, count: outWidth * outHeight)
-        for y in 0..<outHeight {
-            let top = 2 * y * width
-            let bottom = top + width
-            for x in 0..<outWidth {
-                let sum = values[top + 2 * x] + values[top + 2 * x + 1] + values[bottom + 2 * x] + values[bottom + 2 * x + 1]
-                out[y * outWidth + x] = sum * 0.25
-            }
-        }
-        return out
-    }
-}

@@ -1,75 +1,82 @@
-/// Integrate-and-fire spike camera simulator with the semantics of the reference's
-/// `v2s_process.py`.
+/// Integrate-and-fire spike camera simulator with the reference `v2s` semantics.
 ///
-/// Each pixel keeps an integrator that starts uniform in [0, threshold). Every step adds
-/// the pixel's grey level (in [0, 1], at spike resolution); when the integrator reaches
-/// `threshold` the pixel fires and `threshold` is subtracted. A constant grey level `g`
-/// therefore fires at `g / threshold` spikes per frame.
-///
-/// The integrator is kept in `Double`, as the reference's float64 arrays are.
+/// Each pixel integrates its grey level (in [0, 1]) every step, starting from a random level
+/// uniform in `[0, threshold)`; when the integrator reaches the threshold the pixel fires
+/// and the threshold is subtracted. Seeded and deterministic.
 public struct IntegrateAndFireSimulator: Sendable {
     /// The spike frame size.
     public let geometry: SpikeGeometry
-    /// The firing threshold.
+    /// Firing threshold (the reference uses 5.0 by default in `v2s_interface`, 2.0 for X4K).
     public let threshold: Float
-    /// The per-pixel integrators, display row order.
-    public private(set) var integrator: [Double]
-    /// Frames produced so far.
-    public private(set) var framesProduced = 0
+    private var integrator: [Float]
 
-    /// Creates a simulator with integrators drawn uniform in [0, threshold) from `seed`.
-    ///
-    /// The default threshold 2.0 is what the reference used to synthesise its X4K1000FPS
-    /// spikes (its function default is 5.0; the GoPro threshold is not in the reference).
-    /// With threshold 2 the training convention `TFI / 0.5` recovers the grey level.
-    /// - Precondition: `threshold > 0`.
-    public init(geometry: SpikeGeometry, threshold: Float = 2.0, seed: UInt64) {
-        precondition(threshold > 0 && threshold.isFinite, "threshold must be positive")
+    /// Creates a simulator with a seeded random initial integrator.
+    /// - Throws: ``SpikeError/invalidParameter(name:problem:)`` for a non-positive threshold.
+    public init(geometry: SpikeGeometry, threshold: Float, seed: UInt64) throws(SpikeError) {
+        guard threshold > 0, threshold.isFinite else {
+            throw .invalidParameter(name: "threshold", problem: "must be positive, got \(threshold)")
+        }
         self.geometry = geometry
         self.threshold = threshold
         var rng = SplitMix64(seed: seed)
-        let scale = Double(threshold)
-        integrator = (0..<geometry.pixelCount).map { _ in rng.nextUnitDouble() * scale }
+        integrator = (0..<geometry.pixelCount).map { _ in rng.nextUnitFloat() * threshold }
     }
 
-    /// Integrates one grey frame and returns the resulting packed spike frame.
-    /// - Parameter grey: `H * W` grey levels in [0, 1], display row order, spike resolution.
-    /// - Precondition: `grey.count == geometry.pixelCount`.
+    /// Integrates one grey frame (`[H * W]` display order, values in [0, 1]) and returns the
+    /// spike frame it fires.
     public mutating func step(grey: [Float]) -> PackedSpikeFrames {
         precondition(grey.count == geometry.pixelCount, "grey frame has \(grey.count) values, expected \(geometry.pixelCount)")
-        let height = geometry.height
-        let width = geometry.width
-        let thr = Double(threshold)
+        let (h, w) = (geometry.height, geometry.width)
         var bytes = [UInt8](repeating: 0, count: geometry.bytesPerFrame)
+        let thr = threshold
         integrator.withUnsafeMutableBufferPointer { acc in
-            grey.withUnsafeBufferPointer { grey in
-                bytes.withUnsafeMutableBufferPointer { out in
-                    for y in 0..<height {
-                        // Stored layout is upside down: display row y is stored row H-1-y.
-                        let storedBase = (height - 1 - y) * width
-                        let row = y * width
-                        for x in 0..<width {
-                            var value = acc[row + x] + Double(grey[row + x])
-                            if value >= thr {
-                                value -= thr
-                                let p = storedBase + x
-                                out[p >> 3] |= UInt8(1) << UInt8(p & 7)
-                            }
-                            acc[row + x] = value
-                        }
+            for r in 0..<h {
+                let storedRow = h - 1 - r
+                for x in 0..<w {
+                    let i = r * w + x
+                    acc[i] += grey[i]
+                    if acc[i] - thr >= 0 {
+                        acc[i] -= thr
+                        let p = storedRow * w + x
+                        bytes[p >> 3] |= 1 << UInt8(p & 7)
                     }
                 }
             }
         }
-        framesProduced += 1
         return PackedSpikeFrames(uncheckedGeometry: geometry, bytes: bytes)
     }
+}
 
-    /// Runs `step` for each grey frame and concatenates the output.
-    public mutating func run(_ frames: [[Float]]) -> PackedSpikeFrames {
-        var out = PackedSpikeFrames(geometry: geometry)
-        for frame in frames {
-            out.append(contentsOf: step(grey: frame))
+/// A small deterministic PRNG (SplitMix64) so simulations are reproducible across platforms.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+    /// Seeds the generator.
+    public init(seed: UInt64) { state = seed }
+    /// The next 64 random bits.
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    /// A float uniform in [0, 1).
+    public mutating func nextUnitFloat() -> Float { Float(next() >> 40) / Float(1 << 24) }
+}
+
+/// Area resampling for grey frames (the reference uses OpenCV `INTER_AREA` at 0.5x).
+public enum AreaResample {
+    /// Halves each side by averaging 2x2 blocks (odd trailing rows/columns are dropped, as
+    /// `INTER_AREA` with a factor of exactly 2 does for even sizes).
+    public static func downsample2x(_ grey: [Float], width: Int, height: Int) -> [Float] {
+        let (w2, h2) = (width / 2, height / 2)
+        var out = [Float](repeating: 0, count: w2 * h2)
+        for y in 0..<h2 {
+            for x in 0..<w2 {
+                let a = grey[(2 * y) * width + 2 * x] + grey[(2 * y) * width + 2 * x + 1]
+                let b = grey[(2 * y + 1) * width + 2 * x] + grey[(2 * y + 1) * width + 2 * x + 1]
+                out[y * w2 + x] = (a + b) * 0.25
+            }
         }
         return out
     }

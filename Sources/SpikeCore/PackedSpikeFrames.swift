@@ -1,96 +1,77 @@
-/// Spike frames kept bit-packed in the exact `.dat` byte layout (see `DatCodec`).
+/// Spike frames kept bit-packed, byte for byte as in a `.dat` stream.
 ///
-/// Frames stay packed (one bit per pixel) until a window is cut and decoded with
-/// `unpacked(range:)`.
+/// Layout: frames back to back, `geometry.bytesPerFrame` bytes each, no header. Bit `b`
+/// (least significant first) of byte `k` is pixel `8k + b` in row-major order of the frame
+/// as stored; the stored frame is upside down (decoded row `r` is stored row `H-1-r`).
+/// Frames stay packed until a window is cut with ``unpacked()``.
 public struct PackedSpikeFrames: Sendable, Equatable {
     /// The frame size.
     public let geometry: SpikeGeometry
-    /// Raw bytes, `count * geometry.bytesPerFrame` of them, stored layout.
+    /// The packed bytes, `count * geometry.bytesPerFrame` of them.
     public private(set) var bytes: [UInt8]
 
-    /// Number of frames.
-    public var count: Int { bytes.count / geometry.bytesPerFrame }
-    /// True when there are no frames.
-    public var isEmpty: Bool { bytes.isEmpty }
-
-    /// Wraps raw `.dat` bytes.
-    /// - Throws: `SpikeError.byteCountMismatch` when `bytes.count` is not a whole number of frames.
+    /// Wraps packed bytes.
+    /// - Throws: ``SpikeError/malformedBuffer(field:size:frameBytes:)`` when `bytes` is not a
+    ///   whole number of frames.
     public init(geometry: SpikeGeometry, bytes: [UInt8]) throws(SpikeError) {
         guard bytes.count % geometry.bytesPerFrame == 0 else {
-            throw .byteCountMismatch(
-                context: "packed spike frames", byteCount: bytes.count, bytesPerFrame: geometry.bytesPerFrame)
+            throw .malformedBuffer(field: "spike frames", size: bytes.count, frameBytes: geometry.bytesPerFrame)
         }
         self.geometry = geometry
         self.bytes = bytes
     }
 
-    /// An empty stream of the given frame size.
+    /// An empty sequence of frames.
     public init(geometry: SpikeGeometry) {
         self.geometry = geometry
         self.bytes = []
     }
 
-    /// Internal: bytes already known to be whole frames.
-    init(uncheckedGeometry geometry: SpikeGeometry, bytes: [UInt8]) {
-        self.geometry = geometry
-        self.bytes = bytes
+    /// Number of frames.
+    public var count: Int { bytes.count / geometry.bytesPerFrame }
+
+    /// The packed bytes of frame `index`.
+    public func frame(at index: Int) -> ArraySlice<UInt8> {
+        precondition(index >= 0 && index < count, "frame index \(index) out of 0..<\(count)")
+        let n = geometry.bytesPerFrame
+        return bytes[index * n..<(index + 1) * n]
     }
 
-    /// Frame `index` alone.
-    /// - Precondition: `0 <= index < count`.
-    public func frame(at index: Int) -> PackedSpikeFrames {
-        slice(index..<(index + 1))
-    }
-
-    /// Frames `range`, still packed.
-    /// - Precondition: `range` lies inside `0..<count`.
-    public func slice(_ range: Range<Int>) -> PackedSpikeFrames {
-        precondition(range.lowerBound >= 0 && range.upperBound <= count, "frame range \(range) outside 0..<\(count)")
-        let bpf = geometry.bytesPerFrame
-        return PackedSpikeFrames(
-            uncheckedGeometry: geometry, bytes: Array(bytes[(range.lowerBound * bpf)..<(range.upperBound * bpf)]))
-    }
-
-    /// Appends the frames of `other`.
-    /// - Precondition: both have the same geometry.
+    /// Appends frames of the same geometry.
     public mutating func append(contentsOf other: PackedSpikeFrames) {
-        precondition(other.geometry == geometry, "appending \(other.geometry) frames to a \(geometry) stream")
+        precondition(other.geometry == geometry, "geometry mismatch \(other.geometry) vs \(geometry)")
         bytes.append(contentsOf: other.bytes)
+    }
+
+    /// Removes the first `k` frames.
+    public mutating func removeFirst(_ k: Int) {
+        precondition(k >= 0 && k <= count)
+        bytes.removeFirst(k * geometry.bytesPerFrame)
+    }
+
+    /// The frames in `range`.
+    /// - Throws: ``SpikeError/rangeOutOfBounds(what:requested:available:)``.
+    public func slice(_ range: Range<Int>) throws(SpikeError) -> PackedSpikeFrames {
+        guard range.lowerBound >= 0, range.upperBound <= count else {
+            throw .rangeOutOfBounds(what: "spike frames", requested: range, available: count)
+        }
+        let n = geometry.bytesPerFrame
+        var out = PackedSpikeFrames(geometry: geometry)
+        out.bytes = Array(bytes[range.lowerBound * n..<range.upperBound * n])
+        return out
     }
 
     /// Decodes every frame.
     public func unpacked() -> SpikeVolume {
-        unpacked(range: 0..<count)
+        DatCodec.decode(packed: bytes[...], geometry: geometry)
     }
 
-    /// Decodes frames `range` into a volume in display row order.
-    /// - Precondition: `range` lies inside `0..<count`.
-    public func unpacked(range: Range<Int>) -> SpikeVolume {
-        precondition(range.lowerBound >= 0 && range.upperBound <= count, "frame range \(range) outside 0..<\(count)")
-        let pixels = geometry.pixelCount
-        let frames = range.count
-        let values = [UInt8](unsafeUninitializedCapacity: frames * pixels) { buffer, initialized in
-            bytes.withUnsafeBytes { raw in
-                if frames > 0, let base = raw.baseAddress, let dst = buffer.baseAddress {
-                    DatCodec.decodeFrames(
-                        source: base + range.lowerBound * geometry.bytesPerFrame, frameCount: frames,
-                        geometry: geometry, destination: dst)
-                }
-            }
-            initialized = frames * pixels
-        }
-        return SpikeVolume(uncheckedGeometry: geometry, frameCount: frames, values: values)
+    mutating func replaceBytes(_ newBytes: [UInt8]) {
+        bytes = newBytes
     }
 
-    /// Number of spikes (set bits) in frames `range`.
-    public func spikeCount(range: Range<Int>? = nil) -> Int {
-        let frames = range ?? 0..<count
-        precondition(frames.lowerBound >= 0 && frames.upperBound <= count, "frame range \(frames) outside 0..<\(count)")
-        let bpf = geometry.bytesPerFrame
-        var total = 0
-        for byte in bytes[(frames.lowerBound * bpf)..<(frames.upperBound * bpf)] {
-            total += byte.nonzeroBitCount
-        }
-        return total
+    /// Total number of spikes (set bits).
+    public var spikeCount: Int {
+        bytes.reduce(0) { $0 + $1.nonzeroBitCount }
     }
 }

@@ -1,57 +1,39 @@
-/// Every failure of the spike core: bad geometry, unreadable or malformed `.dat` files,
-/// frame ranges and windows that do not fit the stream.
-///
-/// The `description` is one line that names the file (or field) and the problem.
-public enum SpikeError: Error, CustomStringConvertible, Sendable, Equatable {
-    /// The frame size is unusable: non-positive, or H*W not a multiple of 8 (frames are
-    /// bit-packed into whole bytes).
-    case invalidGeometry(height: Int, width: Int, problem: String)
-    /// The file does not exist.
-    case fileNotFound(path: String)
-    /// A system call on the file failed (`operation` is e.g. "open", "mmap", "write").
-    case ioFailure(path: String, operation: String, reason: String)
+/// Errors of the spike-stream core. Each description is one line naming the file (or field)
+/// and the problem.
+public enum SpikeError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// Height x width is not positive or not a multiple of 8 (a frame must fill whole bytes).
+    case invalidGeometry(height: Int, width: Int)
+    /// The file does not exist or cannot be opened.
+    case cannotOpen(path: String, reason: String)
     /// The file size is not a whole number of frames.
-    case truncatedFile(path: String, size: Int, bytesPerFrame: Int, wholeFrames: Int, remainder: Int)
-    /// An in-memory byte buffer is not a whole number of frames.
-    case byteCountMismatch(context: String, byteCount: Int, bytesPerFrame: Int)
-    /// A requested frame range does not lie inside the stream.
-    case frameRangeOutOfBounds(context: String, range: Range<Int>, frameCount: Int)
-    /// A centred window of `length` frames around `center` does not fit in `frameCount` frames.
-    case windowOutOfRange(context: String, center: Int, length: Int, frameCount: Int)
-    /// Two pieces of spike data that must agree on the frame size do not.
-    case geometryMismatch(context: String, expected: SpikeGeometry, actual: SpikeGeometry)
-    /// A parameter has a value the operation cannot use.
-    case invalidArgument(field: String, problem: String)
-    /// The writer was used after `close()`.
-    case writerClosed(path: String)
+    case truncatedFile(path: String, size: Int, frameBytes: Int, wholeFrames: Int, remainder: Int)
+    /// A byte buffer does not hold whole frames of the geometry.
+    case malformedBuffer(field: String, size: Int, frameBytes: Int)
+    /// A requested frame range lies outside the stream.
+    case rangeOutOfBounds(what: String, requested: Range<Int>, available: Int)
+    /// A parameter is out of its valid domain.
+    case invalidParameter(name: String, problem: String)
+    /// Writing failed.
+    case writeFailed(path: String, reason: String)
 
     public var description: String {
         switch self {
-        case .invalidGeometry(let height, let width, let problem):
-            return "spike geometry \(height)x\(width): \(problem)"
-        case .fileNotFound(let path):
-            return "\(path): no such file"
-        case .ioFailure(let path, let operation, let reason):
-            return "\(path): \(operation) failed: \(reason)"
-        case .truncatedFile(let path, let size, let bytesPerFrame, let wholeFrames, let remainder):
-            return "\(path): size \(size) bytes is not a whole number of \(bytesPerFrame)-byte frames"
-                + " (\(wholeFrames) frames + \(remainder) byte\(remainder == 1 ? "" : "s") remainder)"
-        case .byteCountMismatch(let context, let byteCount, let bytesPerFrame):
-            return "\(context): \(byteCount) bytes is not a whole number of \(bytesPerFrame)-byte frames"
-                + " (\(byteCount / max(bytesPerFrame, 1)) frames + \(byteCount % max(bytesPerFrame, 1)) bytes remainder)"
-        case .frameRangeOutOfBounds(let context, let range, let frameCount):
-            return "\(context): frames \(range.lowerBound)..<\(range.upperBound) are outside the \(frameCount) frames available"
-        case .windowOutOfRange(let context, let center, let length, let frameCount):
-            let lower = center - length / 2
-            return "\(context): a \(length)-frame window centred on frame \(center) needs frames"
-                + " \(lower)..<\(lower + length) but only 0..<\(frameCount) exist"
-        case .geometryMismatch(let context, let expected, let actual):
-            return "\(context): spike geometry \(actual.height)x\(actual.width) does not match"
-                + " \(expected.height)x\(expected.width)"
-        case .invalidArgument(let field, let problem):
-            return "\(field): \(problem)"
-        case .writerClosed(let path):
-            return "\(path): writer used after close()"
+        case .invalidGeometry(let h, let w):
+            return "spike geometry \(h)x\(w): height*width must be a positive multiple of 8 (got \(h * w))"
+        case .cannotOpen(let path, let reason):
+            return "\(path): cannot open: \(reason)"
+        case .truncatedFile(let path, let size, let fb, let whole, let rem):
+            return "\(path): size \(size) bytes is not a whole number of \(fb)-byte frames "
+                + "(\(whole) frames + \(rem) bytes remainder); the file is truncated or the geometry is wrong"
+        case .malformedBuffer(let field, let size, let fb):
+            return "\(field): \(size) bytes is not a whole number of \(fb)-byte frames"
+                + " (\(size / max(fb, 1)) frames + \(size % max(fb, 1)) bytes remainder)"
+        case .rangeOutOfBounds(let what, let r, let n):
+            return "\(what): frames \(r.lowerBound)..<\(r.upperBound) are outside the \(n) available frames"
+        case .invalidParameter(let name, let problem):
+            return "\(name): \(problem)"
+        case .writeFailed(let path, let reason):
+            return "\(path): write failed: \(reason)"
         }
     }
 }

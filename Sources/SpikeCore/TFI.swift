@@ -1,127 +1,106 @@
-/// Texture from inter-spike interval: the reference's `middleTFI`, quirks included.
+/// Texture From Interval: intensity from the interval between the spikes around a frame.
 ///
-/// Per pixel, the nearest spike at or before `middle` is searched among frames
-/// `middle, middle-1, ..., middle-window+1` (those >= 0) and the nearest after `middle`
-/// among `middle+1, ..., middle+window` (those < T). A spike at frame 0 counts as none
-/// (reference quirk). No spike on the left gives `middle - window`, none on the right
-/// `middle + window`; the result is `1 / (right - left)`, in (0, 1].
-///
-/// The published checkpoints were trained with `middle(window, T/2) / 0.5`; use
-/// `trainingInput` for the model (the reference's one-image demo omits the `/0.5`; we
-/// follow the training convention).
+/// Matches the reference `middleTFI` exactly, quirks included:
+/// - the left search scans `m, m-1, ..., m-window+1` (while `>= 0`) for the nearest spike at or
+///   before `m`; the right search scans `m+1, ..., m+window` (while `< T`);
+/// - a spike found at index 0 counts as none (the reference accumulates `index * spike`);
+/// - none on the left gives `m - window`, none on the right `m + window`;
+/// - `tfi = 1 / (right - left)`.
 public enum TFI {
-    /// `middleTFI` on a decoded volume.
-    /// - Returns: `[H * W]` floats, display row order.
-    /// - Precondition: `0 <= middle < T`, `window >= 1`.
-    public static func middle(_ volume: SpikeVolume, middle: Int, window: Int = 50) -> [Float] {
-        let frameCount = volume.frameCount
-        precondition(middle >= 0 && middle < frameCount, "TFI middle \(middle) outside 0..<\(frameCount)")
+    /// `middleTFI` of decoded frames: `[H * W]` row-major, display order.
+    public static func middle(_ volume: SpikeVolume, middle m: Int, window: Int = 50) -> [Float] {
         precondition(window >= 1, "TFI window must be positive")
         let pixels = volume.geometry.pixelCount
-        let leftLower = max(0, middle - window + 1)
-        let rightUpper = min(middle + window, frameCount - 1)
+        let frameCount = volume.frameCount
+        // 0 means "none": frame 0 is never recorded, exactly as the reference's index sum.
         var left = [Int32](repeating: 0, count: pixels)
         var right = [Int32](repeating: 0, count: pixels)
-        volume.values.withUnsafeBufferPointer { values in
-            left.withUnsafeMutableBufferPointer { left in
-                // Ascending, later frames overwrite: the nearest spike at or before `middle` wins.
-                // A spike at frame 0 writes 0, which reads as "none" (the reference quirk).
-                for l in leftLower...middle {
-                    let frame = values.baseAddress.unsafelyUnwrapped + l * pixels
-                    let index = Int32(l)
-                    for p in 0..<pixels where frame[p] != 0 {
-                        left[p] = index
+        volume.values.withUnsafeBufferPointer { v in
+            guard let values = v.baseAddress else { return }
+            // Ascending, later frames overwrite: the nearest spike at or before m wins.
+            let leftLower = max(1, m - window + 1)
+            let leftUpper = min(m, frameCount - 1)
+            if leftLower <= leftUpper {
+                left.withUnsafeMutableBufferPointer { out in
+                    for l in leftLower...leftUpper {
+                        let frame = values + l * pixels
+                        let index = Int32(l)
+                        for p in 0..<pixels { out[p] = frame[p] != 0 ? index : out[p] }
                     }
                 }
             }
-            right.withUnsafeMutableBufferPointer { right in
-                // Descending, earlier frames overwrite: the nearest spike after `middle` wins.
-                if middle + 1 <= rightUpper {
-                    for r in stride(from: rightUpper, through: middle + 1, by: -1) {
-                        let frame = values.baseAddress.unsafelyUnwrapped + r * pixels
+            // Descending, earlier frames overwrite: the nearest spike after m wins.
+            let rightLower = max(m + 1, 1)
+            let rightUpper = min(m + window, frameCount - 1)
+            if rightLower <= rightUpper {
+                right.withUnsafeMutableBufferPointer { out in
+                    for r in stride(from: rightUpper, through: rightLower, by: -1) {
+                        let frame = values + r * pixels
                         let index = Int32(r)
-                        for p in 0..<pixels where frame[p] != 0 {
-                            right[p] = index
-                        }
+                        for p in 0..<pixels { out[p] = frame[p] != 0 ? index : out[p] }
                     }
                 }
             }
         }
-        let table = reciprocalTable(window: window)
-        let noneLeft = Int32(middle - window)
-        let noneRight = Int32(middle + window)
-        var tfi = [Float](repeating: 0, count: pixels)
-        for p in 0..<pixels {
-            let l = left[p] == 0 ? noneLeft : left[p]
-            let r = right[p] == 0 ? noneRight : right[p]
-            tfi[p] = table[Int(r - l)]
-        }
-        return tfi
+        return interval(left: left, right: right, middle: m, window: window)
     }
 
-    /// `middleTFI` straight on packed frames (fast path: never decodes the window; each
-    /// pixel is touched once per side).
-    /// - Returns: `[H * W]` floats, display row order; identical to `middle(frames.unpacked(), ...)`.
-    /// - Precondition: `0 <= middle < frames.count`, `window >= 1`.
-    public static func middle(_ frames: PackedSpikeFrames, middle: Int, window: Int = 50) -> [Float] {
-        let frameCount = frames.count
-        precondition(middle >= 0 && middle < frameCount, "TFI middle \(middle) outside 0..<\(frameCount)")
+    /// `middleTFI` straight from packed frames (no unpacking of the window): `[H * W]`
+    /// row-major in display order. Works on 64 pixels at a time and touches each pixel's
+    /// index at most once per side.
+    public static func middle(_ packed: PackedSpikeFrames, middle m: Int, window: Int = 50) -> [Float] {
         precondition(window >= 1, "TFI window must be positive")
-        let geometry = frames.geometry
-        let pixels = geometry.pixelCount
-        let bpf = geometry.bytesPerFrame
-        // Frame 0 is skipped on the left: a spike there counts as none.
-        let leftLower = max(1, middle - window + 1)
-        let rightUpper = min(middle + window, frameCount - 1)
-        // Stored pixel order; 0 means "no spike found".
-        var left = [Int32](repeating: 0, count: pixels)
-        var right = [Int32](repeating: 0, count: pixels)
-        frames.bytes.withUnsafeBytes { raw in
-            let base = raw.baseAddress.unsafelyUnwrapped
-            if middle >= leftLower {
+        let g = packed.geometry
+        // Indices are tracked in stored order and flipped at the end.
+        var left = [Int32](repeating: 0, count: g.pixelCount)
+        var right = [Int32](repeating: 0, count: g.pixelCount)
+        packed.bytes.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress else { return }
+            // Frame 0 is skipped on the left: a spike there counts as none.
+            let leftLower = max(1, m - window + 1)
+            let leftUpper = min(m, packed.count - 1)
+            if leftLower <= leftUpper {
                 scanNearest(
-                    base: base, bytesPerFrame: bpf,
-                    frameOrder: stride(from: middle, through: leftLower, by: -1), into: &left)
+                    base: base, bytesPerFrame: g.bytesPerFrame,
+                    frameOrder: stride(from: leftUpper, through: leftLower, by: -1), into: &left)
             }
-            if middle + 1 <= rightUpper {
+            let rightLower = max(m + 1, 1)
+            let rightUpper = min(m + window, packed.count - 1)
+            if rightLower <= rightUpper {
                 scanNearest(
-                    base: base, bytesPerFrame: bpf,
-                    frameOrder: stride(from: middle + 1, through: rightUpper, by: 1), into: &right)
+                    base: base, bytesPerFrame: g.bytesPerFrame,
+                    frameOrder: stride(from: rightLower, through: rightUpper, by: 1), into: &right)
             }
         }
-        let table = reciprocalTable(window: window)
-        let noneLeft = Int32(middle - window)
-        let noneRight = Int32(middle + window)
-        let height = geometry.height
-        let width = geometry.width
-        return [Float](unsafeUninitializedCapacity: pixels) { out, initialized in
-            for y in 0..<height {
-                let stored = (height - 1 - y) * width
-                let row = y * width
-                for x in 0..<width {
-                    let l = left[stored + x] == 0 ? noneLeft : left[stored + x]
-                    let r = right[stored + x] == 0 ? noneRight : right[stored + x]
-                    out[row + x] = table[Int(r - l)]
-                }
-            }
-            initialized = pixels
+        let storedOrder = interval(left: left, right: right, middle: m, window: window)
+        return flipRows(storedOrder, height: g.height, width: g.width)
+    }
+
+    /// The training convention of the published checkpoints on decoded frames:
+    /// `middleTFI(window, T/2) / 0.5`.
+    public static func trainingInput(_ window: SpikeVolume, tfiWindow: Int = 50) -> [Float] {
+        middle(window, middle: window.frameCount / 2, window: tfiWindow).map { $0 / 0.5 }
+    }
+
+    /// The training convention of the published checkpoints: `middleTFI(window, T/2) / 0.5`
+    /// on the T-frame window fed to the model.
+    public static func trainingInput(_ window: PackedSpikeFrames, tfiWindow: Int = 50) -> [Float] {
+        middle(window, middle: window.count / 2, window: tfiWindow).map { $0 / 0.5 }
+    }
+
+    static func interval(left: [Int32], right: [Int32], middle m: Int, window: Int) -> [Float] {
+        // Every interval lies in 1...2*window; table[n] = Float(1.0 / Double(n)) as the reference rounds.
+        let table = (0...(2 * window)).map { $0 == 0 ? Float.infinity : Float(1.0 / Double($0)) }
+        let noneLeft = m - window
+        let noneRight = m + window
+        var out = [Float](repeating: 0, count: left.count)
+        for p in 0..<left.count {
+            // A spike at index 0 reads as "none" in the reference: its accumulated index is 0.
+            let l = left[p] > 0 ? Int(left[p]) : noneLeft
+            let r = right[p] > 0 ? Int(right[p]) : noneRight
+            out[p] = table[r - l]
         }
-    }
-
-    /// The model's TFI input for a `T`-frame window: `middle(window, T/2, 50) / 0.5`.
-    public static func trainingInput(_ window: SpikeVolume) -> [Float] {
-        middle(window, middle: window.frameCount / 2).map { $0 / 0.5 }
-    }
-
-    /// The model's TFI input straight from packed frames: `middle(frames, T/2, 50) / 0.5`.
-    public static func trainingInput(_ window: PackedSpikeFrames) -> [Float] {
-        middle(window, middle: window.count / 2).map { $0 / 0.5 }
-    }
-
-    /// `Float(1.0 / Double(n))` for n in 0...2*window, rounded as the reference does
-    /// (float64 division, then float32).
-    private static func reciprocalTable(window: Int) -> [Float] {
-        (0...(2 * window)).map { $0 == 0 ? Float.infinity : Float(1.0 / Double($0)) }
+        return out
     }
 
     /// For each frame in `frameOrder`, records the frame index for pixels that spike there
@@ -163,5 +142,68 @@ public enum TFI {
                 }
             }
         }
+    }
+
+    static func flipRows(_ values: [Float], height: Int, width: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: values.count)
+        for r in 0..<height {
+            let from = (height - 1 - r) * width
+            for x in 0..<width { out[r * width + x] = values[from + x] }
+        }
+        return out
+    }
+}
+
+/// Texture From Playback: spike count over a window divided by the window length.
+public enum TFP {
+    /// The reference `middleTFP`: mean of frames `max(m-window+1, 0) ..< min(m+window+1, T)`.
+    public static func middle(_ packed: PackedSpikeFrames, middle m: Int, window: Int = 50) -> [Float] {
+        let lo = max(m - window + 1, 0)
+        let hi = min(m + window + 1, packed.count)
+        return intensity(packed, frames: lo..<hi)
+    }
+
+    /// The reference `middleTFP` on decoded frames: the mean of frames
+    /// `max(center-window+1, 0) ..< min(center+window+1, T)`, `[H * W]` in display order.
+    public static func intensity(_ volume: SpikeVolume, center: Int, window: Int = 50) -> [Float] {
+        let lo = max(center - window + 1, 0)
+        let hi = min(center + window + 1, volume.frameCount)
+        let pixels = volume.geometry.pixelCount
+        guard hi > lo else { return [Float](repeating: 0, count: pixels) }
+        var counts = [UInt32](repeating: 0, count: pixels)
+        volume.values.withUnsafeBufferPointer { v in
+            counts.withUnsafeMutableBufferPointer { acc in
+                for t in lo..<hi {
+                    for p in 0..<pixels { acc[p] &+= UInt32(v[t * pixels + p]) }
+                }
+            }
+        }
+        let n = Float(hi - lo)
+        return counts.map { Float($0) / n }
+    }
+
+    /// Spike count over `frames` divided by their number, `[H * W]` in display order.
+    public static func intensity(_ packed: PackedSpikeFrames, frames: Range<Int>) -> [Float] {
+        let g = packed.geometry
+        let frameBytes = g.bytesPerFrame
+        var counts = [Int32](repeating: 0, count: g.pixelCount)
+        let lo = max(frames.lowerBound, 0)
+        let hi = min(frames.upperBound, packed.count)
+        guard hi > lo else { return [Float](repeating: 0, count: g.pixelCount) }
+        packed.bytes.withUnsafeBufferPointer { src in
+            for f in lo..<hi {
+                let base = f * frameBytes
+                for k in 0..<frameBytes {
+                    var byte = src[base + k]
+                    while byte != 0 {
+                        let b = byte.trailingZeroBitCount
+                        byte &= byte - 1
+                        counts[8 * k + b] += 1
+                    }
+                }
+            }
+        }
+        let n = Float(hi - lo)
+        return TFI.flipRows(counts.map { Float($0) / n }, height: g.height, width: g.width)
     }
 }
