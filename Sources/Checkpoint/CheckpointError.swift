@@ -1,16 +1,60 @@
-/// Errors of checkpoint reading and writing; each description is one line naming the file
-/// and the problem.
-public struct CheckpointError: Error, CustomStringConvertible, Sendable {
-    /// The file involved (or a field name for in-memory data).
-    public var file: String
-    /// What is wrong.
-    public var problem: String
+/// Why a checkpoint could not be read, converted or written.
+///
+/// Every case names the file (its path as given) and, where it applies, the tensor or pickle
+/// position, so that ``description`` is a complete one-line message.
+public enum CheckpointError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// The file could not be opened, read or written.
+    case io(file: String, reason: String)
+    /// The file is neither a PyTorch zip checkpoint nor a safetensors file.
+    case notACheckpoint(file: String, reason: String)
+    /// The file ends before a structure it announces.
+    case truncated(file: String, what: String)
+    /// The zip container is inconsistent.
+    case malformedZip(file: String, reason: String)
+    /// A zip entry is compressed; `torch.save` stores entries uncompressed.
+    case compressedEntry(file: String, entry: String, method: Int)
+    /// The pickle names a global outside the state-dict allow list.
+    case refusedGlobal(file: String, global: String)
+    /// The pickle stream is malformed or uses something a state dict does not need.
+    case malformedPickle(file: String, offset: Int, reason: String)
+    /// The pickle decoded, but its value is not a state dict (or a known wrapper of one).
+    case notAStateDict(file: String, reason: String)
+    /// A tensor uses an element type this module does not handle.
+    case unsupportedDType(file: String, tensor: String, dtype: String)
+    /// The safetensors JSON header is malformed.
+    case badHeader(file: String, reason: String)
+    /// A tensor's data offsets lie outside the data section or disagree with its shape.
+    case badOffsets(file: String, tensor: String, reason: String)
+    /// A tensor's bytes disagree with its dtype and shape, or a conversion is impossible.
+    case badTensor(tensor: String, reason: String)
 
-    /// Creates an error.
-    public init(file: String, problem: String) {
-        self.file = file
-        self.problem = problem
+    public var description: String {
+        switch self {
+        case .io(let file, let reason):
+            "\(file): \(reason)"
+        case .notACheckpoint(let file, let reason):
+            "\(file): not a checkpoint: \(reason)"
+        case .truncated(let file, let what):
+            "\(file): truncated: \(what)"
+        case .malformedZip(let file, let reason):
+            "\(file): malformed zip: \(reason)"
+        case .compressedEntry(let file, let entry, let method):
+            "\(file): zip entry '\(entry)' is compressed (method \(method)); only stored "
+                + "(uncompressed) entries as written by torch.save are supported"
+        case .refusedGlobal(let file, let global):
+            "\(file): refusing pickle global '\(global)': only state_dict tensors are allowed"
+        case .malformedPickle(let file, let offset, let reason):
+            "\(file): pickle at byte \(offset): \(reason)"
+        case .notAStateDict(let file, let reason):
+            "\(file): not a state_dict: \(reason)"
+        case .unsupportedDType(let file, let tensor, let dtype):
+            "\(file): tensor '\(tensor)': unsupported dtype '\(dtype)'"
+        case .badHeader(let file, let reason):
+            "\(file): bad safetensors header: \(reason)"
+        case .badOffsets(let file, let tensor, let reason):
+            "\(file): tensor '\(tensor)': \(reason)"
+        case .badTensor(let tensor, let reason):
+            tensor.isEmpty ? "tensor: \(reason)" : "tensor '\(tensor)': \(reason)"
+        }
     }
-
-    public var description: String { "\(file): \(problem)" }
 }

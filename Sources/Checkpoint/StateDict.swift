@@ -1,51 +1,111 @@
 import Foundation
 
-/// Named tensors of a model checkpoint, as `torch.save(model.state_dict())` or a
-/// safetensors file holds them.
-public struct StateDict: Sendable {
+/// A model's named tensors plus string metadata, as loaded from a checkpoint file.
+///
+/// Names are the PyTorch parameter and buffer names (`"D_conv_down.0.weight"`). Metadata
+/// holds the safetensors `__metadata__` entries; a PyTorch checkpoint that wrapped its state
+/// dict (`{"state_dict": ...}`) records the key used under ``wrapperKeyMetadata``.
+public struct StateDict: Sendable, Equatable {
     /// The tensors by name.
     public var tensors: [String: StoredTensor]
-    /// Free-form string metadata (safetensors `__metadata__`).
+    /// Free-form string metadata.
     public var metadata: [String: String]
 
-    /// Creates a state dict.
+    /// The metadata key under which a PyTorch reader records the wrapper key it unwrapped.
+    public static let wrapperKeyMetadata = "wrapper_key"
+
+    /// Creates a state dict from tensors and metadata.
     public init(tensors: [String: StoredTensor] = [:], metadata: [String: String] = [:]) {
         self.tensors = tensors
         self.metadata = metadata
     }
 
-    /// Reads a checkpoint, choosing the format from the file's first bytes: a zip archive is
-    /// a PyTorch `.pth`, anything else is read as safetensors. `module.` prefixes (from
-    /// `DataParallel`) are stripped.
+    /// Loads a checkpoint, choosing the format from the file's first bytes.
+    ///
+    /// A file starting with a zip signature (`PK\u{3}\u{4}`) is read as a PyTorch
+    /// `torch.save` archive (``TorchCheckpoint``); anything else as safetensors
+    /// (``SafeTensors``).
     /// - Throws: ``CheckpointError`` naming the file and the problem.
     public static func load(contentsOf url: URL) throws(CheckpointError) -> StateDict {
-        let bytes = try readFile(url)
-        let dict: StateDict
-        if bytes.starts(with: [0x50, 0x4B, 0x03, 0x04]) || bytes.starts(with: [0x50, 0x4B, 0x05, 0x06]) {
-            dict = try TorchCheckpoint.read(bytes: bytes, name: url.lastPathComponent)
-        } else {
-            dict = try SafeTensors.read(bytes: bytes, name: url.lastPathComponent)
+        let bytes = try FileBytes.read(url)
+        if bytes.count >= 4, bytes[0] == 0x50, bytes[1] == 0x4B, bytes[2] == 0x03, bytes[3] == 0x04 {
+            return try TorchCheckpoint.read(bytes: bytes, file: url.path)
         }
-        return dict.strippingPrefix("module.")
+        return try SafeTensors.read(bytes: bytes, file: url.path)
     }
 
-    /// The same tensors with `prefix` removed from every name that starts with it.
+    /// Tensor names in lexicographic order.
+    public var names: [String] { tensors.keys.sorted() }
+
+    /// The total number of elements over all tensors.
+    public var parameterCount: Int { tensors.values.reduce(0) { $0 + $1.elementCount } }
+
+    /// A copy with `prefix` removed from every name that starts with it (such as the
+    /// `"module."` that `nn.DataParallel` adds).
+    ///
+    /// Names without the prefix are kept unchanged; if a stripped name collides with one of
+    /// them, the unprefixed original is kept.
     public func strippingPrefix(_ prefix: String) -> StateDict {
-        var out = StateDict(metadata: metadata)
-        for (k, v) in tensors {
-            out.tensors[k.hasPrefix(prefix) ? String(k.dropFirst(prefix.count)) : k] = v
+        var out = StateDict(tensors: [:], metadata: metadata)
+        for (name, tensor) in tensors where !name.hasPrefix(prefix) {
+            out.tensors[name] = tensor
+        }
+        for (name, tensor) in tensors where name.hasPrefix(prefix) {
+            let stripped = String(name.dropFirst(prefix.count))
+            if out.tensors[stripped] == nil { out.tensors[stripped] = tensor }
         }
         return out
     }
 
-    /// Total number of elements over all tensors.
-    public var elementCount: Int { tensors.values.reduce(0) { $0 + $1.elementCount } }
+    /// The named tensor as `Float`s.
+    /// - Throws: ``CheckpointError/badTensor(tensor:reason:)`` if the tensor is missing or
+    ///   its bytes do not match its shape.
+    public func floats(_ name: String) throws(CheckpointError) -> [Float] {
+        guard let tensor = tensors[name] else { throw .badTensor(tensor: name, reason: "not in the state dict") }
+        do { return try tensor.floats() } catch { throw error.naming(name) }
+    }
 
-    static func readFile(_ url: URL) throws(CheckpointError) -> [UInt8] {
+    /// The lowercase hex SHA-256 digest of a file's bytes (for provenance records).
+    /// - Throws: ``CheckpointError/io(file:reason:)`` if the file cannot be read.
+    public static func sha256(of url: URL) throws(CheckpointError) -> String {
+        guard let handle = try? FileHandle(forReadingFrom: url) else {
+            throw .io(file: url.path, reason: "cannot open for reading")
+        }
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        while true {
+            let chunk: Data?
+            do { chunk = try handle.read(upToCount: 1 << 20) } catch {
+                throw .io(file: url.path, reason: "read failed: \(error.localizedDescription)")
+            }
+            guard let chunk, !chunk.isEmpty else { break }
+            hasher.update(chunk)
+        }
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+extension CheckpointError {
+    /// Fills in the tensor name of a ``badTensor(tensor:reason:)`` raised without one.
+    func naming(_ name: String) -> CheckpointError {
+        if case .badTensor(let tensor, let reason) = self, tensor.isEmpty {
+            return .badTensor(tensor: name, reason: reason)
+        }
+        return self
+    }
+}
+
+/// Whole-file reads with errors in this module's terms.
+enum FileBytes {
+    static func read(_ url: URL) throws(CheckpointError) -> [UInt8] {
         do {
-            return [UInt8](try Data(contentsOf: url))
+            let data = try Data(contentsOf: url, options: .mappedIfSafe)
+            return [UInt8](data)
         } catch {
-            throw CheckpointError(file: url.path, problem: "cannot read: \(error.localizedDescription)")
+            if !FileManager.default.fileExists(atPath: url.path) {
+                throw .io(file: url.path, reason: "no such file")
+            }
+            throw .io(file: url.path, reason: "cannot read: \(error.localizedDescription)")
         }
     }
 }

@@ -1,100 +1,159 @@
-/// Element types a checkpoint tensor may have.
-public enum DType: String, Sendable, CaseIterable {
-    case float32 = "F32"
-    case float16 = "F16"
-    case bfloat16 = "BF16"
-    case float64 = "F64"
-    case int64 = "I64"
-    case int32 = "I32"
-    case uint8 = "U8"
-    case int8 = "I8"
-    case bool = "BOOL"
-
-    /// Bytes per element.
-    public var size: Int {
-        switch self {
-        case .float64, .int64: 8
-        case .float32, .int32: 4
-        case .float16, .bfloat16: 2
-        case .uint8, .int8, .bool: 1
-        }
-    }
-}
-
-/// One named tensor of a checkpoint: dtype, shape and raw little-endian contiguous data.
+/// One tensor as stored in a checkpoint: element type, shape and raw little-endian bytes.
+///
+/// The bytes are contiguous in row-major (C) order, whatever strides the tensor had when it
+/// was saved. A tensor of shape `[]` is a scalar with one element.
 public struct StoredTensor: Sendable, Equatable {
-    /// Element type.
+    /// The element type of ``data``.
     public var dtype: DType
-    /// Shape, outermost first.
+    /// The size of each dimension, outermost first.
     public var shape: [Int]
-    /// Raw little-endian bytes, row-major contiguous.
+    /// The elements, row-major and little-endian; `elementCount * dtype.byteSize` bytes.
     public var data: [UInt8]
 
-    /// Wraps raw data.
+    /// Creates a tensor from raw little-endian bytes.
+    ///
+    /// - Precondition: `data.count == shape.product * dtype.byteSize` and no dimension is
+    ///   negative. Readers validate untrusted input before calling this.
     public init(dtype: DType, shape: [Int], data: [UInt8]) {
+        precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
+        precondition(
+            data.count == shape.reduce(1, *) * dtype.byteSize,
+            "\(data.count) bytes do not hold \(shape) elements of \(dtype.rawValue)")
         self.dtype = dtype
         self.shape = shape
         self.data = data
     }
 
-    /// A float32 tensor from values.
-    public init(floats: [Float], shape: [Int]) {
-        precondition(floats.count == shape.reduce(1, *), "value count does not match shape")
-        self.dtype = .float32
-        self.shape = shape
-        self.data = floats.withUnsafeBytes { Array($0) }
+    /// Creates a tensor from `Float` values, stored as `dtype` (`float32` by default;
+    /// `float16` and `bfloat16` round to nearest, ties to even).
+    ///
+    /// - Precondition: `floats.count` equals the product of `shape`; `dtype` is a
+    ///   floating-point type.
+    public init(floats: [Float], shape: [Int], dtype: DType = .float32) {
+        precondition(floats.count == shape.reduce(1, *), "\(floats.count) values for shape \(shape)")
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(floats.count * dtype.byteSize)
+        switch dtype {
+        case .float32:
+            for v in floats { bytes.appendLittleEndian(v.bitPattern) }
+        case .float16:
+            for v in floats { bytes.appendLittleEndian(HalfPrecision.halfBits(from: v)) }
+        case .bfloat16:
+            for v in floats { bytes.appendLittleEndian(HalfPrecision.bfloat16Bits(from: v)) }
+        case .float64:
+            for v in floats { bytes.appendLittleEndian(Double(v).bitPattern) }
+        default:
+            preconditionFailure("init(floats:) needs a floating-point dtype, got \(dtype.rawValue)")
+        }
+        self.init(dtype: dtype, shape: shape, data: bytes)
     }
 
-    /// Number of elements.
+    /// Creates an `int64` tensor.
+    ///
+    /// - Precondition: `int64s.count` equals the product of `shape`.
+    public init(int64s: [Int64], shape: [Int]) {
+        precondition(int64s.count == shape.reduce(1, *), "\(int64s.count) values for shape \(shape)")
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(int64s.count * 8)
+        for v in int64s { bytes.appendLittleEndian(UInt64(bitPattern: v)) }
+        self.init(dtype: .int64, shape: shape, data: bytes)
+    }
+
+    /// The number of elements: the product of ``shape`` (1 for a scalar).
     public var elementCount: Int { shape.reduce(1, *) }
 
-    /// The values converted to `Float` (from any floating or integer dtype).
-    public func floats() -> [Float] {
+    /// The elements converted to `Float`.
+    ///
+    /// Floating-point types widen or narrow to `Float` (`float16`/`bfloat16` exactly,
+    /// `float64` rounded); integer types convert by value (`int64` beyond 2^24 rounds);
+    /// `bool` gives 0 or 1.
+    /// - Throws: ``CheckpointError/badTensor(tensor:reason:)`` if ``data`` no longer matches
+    ///   ``shape`` and ``dtype`` (the properties are mutable).
+    public func floats() throws(CheckpointError) -> [Float] {
+        try checkSize()
         let n = elementCount
         return data.withUnsafeBytes { raw -> [Float] in
+            // The buffer holds exactly n elements (checked above); loadUnaligned copes with
+            // any alignment of the array storage.
             switch dtype {
             case .float32:
-                return (0..<n).map { Float(bitPattern: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self).littleEndian) }
-            case .float64:
-                return (0..<n).map { Float(Double(bitPattern: raw.loadUnaligned(fromByteOffset: 8 * $0, as: UInt64.self).littleEndian)) }
+                return (0..<n).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
             case .float16:
-                return (0..<n).map { Self.halfToFloat(raw.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self).littleEndian) }
+                return (0..<n).map { HalfPrecision.float(fromHalfBits: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self))) }
             case .bfloat16:
-                return (0..<n).map { Float(bitPattern: UInt32(raw.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self).littleEndian) << 16) }
-            case .int64:
-                return (0..<n).map { Float(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self))) }
-            case .int32:
-                return (0..<n).map { Float(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self))) }
-            case .uint8, .bool:
-                return (0..<n).map { Float(raw[$0]) }
-            case .int8:
-                return (0..<n).map { Float(Int8(bitPattern: raw[$0])) }
+                return (0..<n).map { HalfPrecision.float(fromBFloat16Bits: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self))) }
+            case .float64:
+                return (0..<n).map { Float(Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self)))) }
+            default:
+                return integerValues(raw, count: n).map { Float($0) }
             }
         }
     }
 
-    /// The values as `Int64` (integer dtypes only; floats are truncated).
-    public func int64s() -> [Int64] {
-        if dtype == .int64 {
-            let n = elementCount
-            return data.withUnsafeBytes { raw in
-                (0..<n).map { Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self)) }
-            }
+    /// The elements as `Int64`, for integer (and `bool`) tensors such as index buffers.
+    ///
+    /// `uint64` values above `Int64.max` are refused rather than wrapped.
+    /// - Throws: ``CheckpointError/badTensor(tensor:reason:)`` for floating-point tensors,
+    ///   out-of-range `uint64` values, or bytes that do not match the shape.
+    public func int64s() throws(CheckpointError) -> [Int64] {
+        try checkSize()
+        guard dtype.isIntegral else {
+            throw .badTensor(tensor: "", reason: "int64s() needs an integer tensor, dtype is \(dtype.rawValue)")
         }
-        return floats().map { Int64($0) }
+        if dtype == .uint64 {
+            let values = data.withUnsafeBytes { raw in
+                (0..<elementCount).map { UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self)) }
+            }
+            var out = [Int64]()
+            out.reserveCapacity(values.count)
+            for v in values {
+                guard let i = Int64(exactly: v) else {
+                    throw .badTensor(tensor: "", reason: "U64 value \(v) does not fit in Int64")
+                }
+                out.append(i)
+            }
+            return out
+        }
+        return data.withUnsafeBytes { integerValues($0, count: elementCount) }
     }
 
-    /// IEEE 754 binary16 to binary32.
-    static func halfToFloat(_ h: UInt16) -> Float {
-        let sign = UInt32(h & 0x8000) << 16
-        let exp = Int((h >> 10) & 0x1F)
-        let mant = UInt32(h & 0x3FF)
-        if exp == 0 {
-            // Subnormal or zero: mant * 2^-24.
-            let v = Float(mant) * Float(sign: .plus, exponent: -24, significand: 1)
-            return sign != 0 ? -v : v
+    private func checkSize() throws(CheckpointError) {
+        guard shape.allSatisfy({ $0 >= 0 }), data.count == elementCount * dtype.byteSize else {
+            throw .badTensor(
+                tensor: "",
+                reason: "\(data.count) bytes do not hold shape \(shape) of \(dtype.rawValue)")
         }
-        if exp == 31 { return Float(bitPattern: sign | 0x7F80_0000 | (mant << 13)) }
-        return Float(bitPattern: sign | (UInt32(exp + 112) << 23) | (mant << 13))
+    }
+
+    /// Reads integer elements; `uint64` wraps (callers that care check first).
+    private func integerValues(_ raw: UnsafeRawBufferPointer, count n: Int) -> [Int64] {
+        switch dtype {
+        case .bool, .uint8:
+            return (0..<n).map { Int64(raw[$0]) }
+        case .int8:
+            return (0..<n).map { Int64(Int8(bitPattern: raw[$0])) }
+        case .int16:
+            return (0..<n).map { Int64(Int16(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 2, as: Int16.self))) }
+        case .uint16:
+            return (0..<n).map { Int64(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self))) }
+        case .int32:
+            return (0..<n).map { Int64(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: Int32.self))) }
+        case .uint32:
+            return (0..<n).map { Int64(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
+        case .int64:
+            return (0..<n).map { Int64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self)) }
+        case .uint64:
+            return (0..<n).map { Int64(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self))) }
+        case .float16, .bfloat16, .float32, .float64:
+            preconditionFailure("integerValues called for \(dtype.rawValue)")
+        }
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// Appends the little-endian bytes of a fixed-width integer.
+    mutating func appendLittleEndian<T: FixedWidthInteger>(_ value: T) {
+        var v = value.littleEndian
+        Swift.withUnsafeBytes(of: &v) { append(contentsOf: $0) }
     }
 }

@@ -1,10 +1,9 @@
 import ArgumentParser
 
-/// `spkdeblur bench ...`: benchmarks that print numbers (timing goals live here, never in tests).
+/// `spkdeblur bench`: benchmarks that print numbers.
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Run benchmarks and print their numbers.",
-        subcommands: [BenchSpikesCommand.self]
-    )
+        abstract: "Benchmarks (they print numbers; nothing is asserted).",
+        subcommands: [BenchModelCommand.self, BenchSpikesCommand.self])
 }

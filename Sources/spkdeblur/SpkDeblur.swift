@@ -10,9 +10,9 @@ struct SpkDeblur: AsyncParsableCommand {
         version: SpkDeblurVersion.string,
         subcommands: [
             // Each subcommand lives in its own file, <Name>Command.swift.
-            SpikesCommand.self,
-            SimulateCommand.self,
+            VerifyCommand.self,
             BenchCommand.self,
+            SpikesCommand.self,
         ]
     )
 }
