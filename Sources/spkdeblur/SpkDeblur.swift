@@ -12,6 +12,7 @@ struct SpkDeblur: AsyncParsableCommand {
             // Each subcommand lives in its own file, <Name>Command.swift.
             VerifyCommand.self,
             BenchCommand.self,
+            SpikesCommand.self,
         ]
     )
 }
