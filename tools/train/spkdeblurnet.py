@@ -329,7 +329,9 @@ class SpkDeblurNet(nn.Module):
                            D_num_heads=list(D_num_heads), S_num_heads=list(S_num_heads),
                            D_window_size=D_window_size, S_window_size=S_window_size,
                            D_anchor_num_layers=D_anchor_num_layers,
-                           S_anchor_num_layers=S_anchor_num_layers, mlp_ratio=mlp_ratio)
+                           S_anchor_num_layers=S_anchor_num_layers)
+        if mlp_ratio != 2.0:  # the published model hard-codes 2; record only a departure
+            self.config["mlp_ratio"] = mlp_ratio
         self.window = D_window_size
         self.Da = D_anchor_num_layers
         self.Sa = S_anchor_num_layers
