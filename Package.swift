@@ -45,6 +45,7 @@ let package = Package(
         .target(name: "Checkpoint"),
         .target(name: "SpkDeblurNet", dependencies: ["Tensor", "Checkpoint"]),
         .target(name: "Datasets", dependencies: ["SpikeCore", "Imaging"]),
+        .target(name: "Deblur", dependencies: ["SpkDeblurNet", "Tensor", "Checkpoint", "SpikeCore"]),
         .target(name: "WireProtocol", dependencies: ["SpikeCore"]),
         .target(name: "Recording", dependencies: ["HDF5", "CCompression", "Imaging"]),
 
@@ -60,7 +61,7 @@ let package = Package(
             name: "Stages",
             dependencies: [
                 "Pipeline", "SpikeCore", "Imaging", "Datasets", "HDF5", "ZeroMQ",
-                "WireProtocol", "Recording", "SpkDeblurNet", "Checkpoint", "Tensor", "Metrics",
+                "WireProtocol", "Recording", "Deblur", "SpkDeblurNet", "Checkpoint", "Tensor", "Metrics",
             ]),
 
         // MARK: CLI
@@ -68,12 +69,12 @@ let package = Package(
             name: "spkdeblur",
             dependencies: [
                 "Stages", "Pipeline", "SpikeCore", "Imaging", "Datasets", "HDF5", "ZeroMQ",
-                "WireProtocol", "Recording", "SpkDeblurNet", "Checkpoint", "Tensor", "Metrics",
+                "WireProtocol", "Recording", "Deblur", "SpkDeblurNet", "Checkpoint", "Tensor", "Metrics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         // MARK: tests, one per module
-        .testTarget(name: "SpikeCoreTests", dependencies: ["SpikeCore"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "SpikeCoreTests", dependencies: ["SpikeCore", "Checkpoint"], resources: [.copy("Fixtures")]),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
@@ -83,6 +84,7 @@ let package = Package(
         .testTarget(
             name: "SpkDeblurNetTests", dependencies: ["SpkDeblurNet", "Checkpoint", "Tensor"],
             resources: [.copy("Fixtures")]),
+        .testTarget(name: "DeblurTests", dependencies: ["Deblur", "SpikeCore", "Tensor"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "SpikeCore", "Imaging"]),
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol", "SpikeCore"]),
         .testTarget(name: "RecordingTests", dependencies: ["Recording", "HDF5"]),

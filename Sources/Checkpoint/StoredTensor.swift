@@ -67,10 +67,11 @@ public struct StoredTensor: Sendable, Equatable {
     /// Floating-point types widen or narrow to `Float` (`float16`/`bfloat16` exactly,
     /// `float64` rounded); integer types convert by value (`int64` beyond 2^24 rounds);
     /// `bool` gives 0 or 1.
-    /// - Throws: ``CheckpointError/badTensor(tensor:reason:)`` if ``data`` no longer matches
-    ///   ``shape`` and ``dtype`` (the properties are mutable).
-    public func floats() throws(CheckpointError) -> [Float] {
-        try checkSize()
+    /// - Precondition: ``data`` holds exactly the elements of ``shape`` (the properties are
+    ///   mutable; readers and initialisers guarantee it). ``StateDict/floats(_:)`` checks and
+    ///   throws instead.
+    public func floats() -> [Float] {
+        precondition(sizeProblem == nil, sizeProblem ?? "")
         let n = elementCount
         return data.withUnsafeBytes { raw -> [Float] in
             // The buffer holds exactly n elements (checked above); loadUnaligned copes with
@@ -84,48 +85,55 @@ public struct StoredTensor: Sendable, Equatable {
                 return (0..<n).map { HalfPrecision.float(fromBFloat16Bits: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self))) }
             case .float64:
                 return (0..<n).map { Float(Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self)))) }
+            case .uint64:
+                return (0..<n).map { Float(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self))) }
             default:
                 return integerValues(raw, count: n).map { Float($0) }
             }
         }
     }
 
-    /// The elements as `Int64`, for integer (and `bool`) tensors such as index buffers.
+    /// The elements as `Int64`, meant for integer (and `bool`) tensors such as index buffers.
     ///
-    /// `uint64` values above `Int64.max` are refused rather than wrapped.
-    /// - Throws: ``CheckpointError/badTensor(tensor:reason:)`` for floating-point tensors,
-    ///   out-of-range `uint64` values, or bytes that do not match the shape.
-    public func int64s() throws(CheckpointError) -> [Int64] {
-        try checkSize()
-        guard dtype.isIntegral else {
-            throw .badTensor(tensor: "", reason: "int64s() needs an integer tensor, dtype is \(dtype.rawValue)")
+    /// Floating-point elements are truncated toward zero (NaN gives 0, values beyond the
+    /// `Int64` range saturate); `uint64` values above `Int64.max` saturate too.
+    /// - Precondition: ``data`` holds exactly the elements of ``shape``.
+    public func int64s() -> [Int64] {
+        precondition(sizeProblem == nil, sizeProblem ?? "")
+        if !dtype.isIntegral {
+            return floats().map { v in
+                if v.isNaN { return 0 }
+                if v >= 0x1p63 { return .max }
+                if v < -0x1p63 { return .min }
+                return Int64(v)
+            }
         }
         if dtype == .uint64 {
-            let values = data.withUnsafeBytes { raw in
-                (0..<elementCount).map { UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self)) }
-            }
-            var out = [Int64]()
-            out.reserveCapacity(values.count)
-            for v in values {
-                guard let i = Int64(exactly: v) else {
-                    throw .badTensor(tensor: "", reason: "U64 value \(v) does not fit in Int64")
+            return data.withUnsafeBytes { raw in
+                (0..<elementCount).map {
+                    let v = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self))
+                    return Int64(exactly: v) ?? .max
                 }
-                out.append(i)
             }
-            return out
         }
         return data.withUnsafeBytes { integerValues($0, count: elementCount) }
     }
 
-    private func checkSize() throws(CheckpointError) {
-        guard shape.allSatisfy({ $0 >= 0 }), data.count == elementCount * dtype.byteSize else {
-            throw .badTensor(
-                tensor: "",
-                reason: "\(data.count) bytes do not hold shape \(shape) of \(dtype.rawValue)")
+    /// Why ``data`` does not hold ``shape``'s elements, or nil when it does.
+    var sizeProblem: String? {
+        guard shape.allSatisfy({ $0 >= 0 }) else { return "negative dimension in shape \(shape)" }
+        let (n, o1) = shape.reduce((1, false)) { acc, d in
+            let m = acc.0.multipliedReportingOverflow(by: d)
+            return (m.partialValue, acc.1 || m.overflow)
         }
+        let (bytes, o2) = n.multipliedReportingOverflow(by: dtype.byteSize)
+        if o1 || o2 || bytes != data.count {
+            return "\(data.count) bytes do not hold shape \(shape) of \(dtype.rawValue)"
+        }
+        return nil
     }
 
-    /// Reads integer elements; `uint64` wraps (callers that care check first).
+    /// Reads integer elements; `uint64` wraps (callers handle it first).
     private func integerValues(_ raw: UnsafeRawBufferPointer, count n: Int) -> [Int64] {
         switch dtype {
         case .bool, .uint8:

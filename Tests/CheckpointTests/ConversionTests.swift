@@ -60,7 +60,7 @@ import Testing
         for dtype in [DType.float16, .bfloat16, .float32, .float64] {
             let t = StoredTensor(floats: values, shape: [3], dtype: dtype)
             #expect(t.data.count == 3 * dtype.byteSize)
-            #expect(try t.floats() == values, "\(dtype)")
+            #expect(t.floats() == values, "\(dtype)")
         }
         let ints: [(DType, [UInt8], [Int64])] = [
             (.int8, [0xFF, 0x02], [-1, 2]), (.uint8, [0xFF, 0x02], [255, 2]), (.bool, [1, 0], [1, 0]),
@@ -70,15 +70,17 @@ import Testing
         ]
         for (dtype, bytes, expected) in ints {
             let t = StoredTensor(dtype: dtype, shape: [2], data: bytes)
-            #expect(try t.int64s() == expected, "\(dtype)")
-            #expect(try t.floats() == expected.map(Float.init), "\(dtype)")
+            #expect(t.int64s() == expected, "\(dtype)")
+            #expect(t.floats() == expected.map(Float.init), "\(dtype)")
         }
         let longs = StoredTensor(int64s: [Int64.min, 7], shape: [2])
-        #expect(try longs.int64s() == [Int64.min, 7])
-        #expect(try longs.floats() == [Float(Int64.min), 7])
-        #expect(throws: CheckpointError.self) { try StoredTensor(floats: [1], shape: [1]).int64s() }
-        let big = StoredTensor(dtype: .uint64, shape: [1], data: [UInt8](repeating: 0xFF, count: 8))
-        #expect(throws: CheckpointError.self) { try big.int64s() }
+        #expect(longs.int64s() == [Int64.min, 7])
+        #expect(longs.floats() == [Float(Int64.min), 7])
+        // Floats truncate toward zero and saturate; NaN gives 0.
+        #expect(StoredTensor(floats: [2.9, -2.9, .nan, 1e30, -1e30], shape: [5]).int64s() == [2, -2, 0, .max, .min])
+        let big = StoredTensor(dtype: .uint64, shape: [2], data: [UInt8](repeating: 0xFF, count: 8) + [9, 0, 0, 0, 0, 0, 0, 0])
+        #expect(big.int64s() == [.max, 9])
+        #expect(big.floats() == [Float(UInt64.max), 9])
     }
 
     @Test func mutatedTensorsThatNoLongerMatchAreReported() {
@@ -89,7 +91,6 @@ import Testing
         #expect(throws: CheckpointError.badTensor(tensor: "w", reason: "8 bytes do not hold shape [3] of F32")) {
             try dict.floats("w")
         }
-        #expect(throws: CheckpointError.self) { try SafeTensors.serialize(dict) }
         #expect(throws: CheckpointError.badTensor(tensor: "nope", reason: "not in the state dict")) { try dict.floats("nope") }
     }
 
@@ -105,7 +106,7 @@ import Testing
         #expect(stripped.tensors["conv.weight"] == b)
         #expect(stripped.tensors["module.x"] == a)
         #expect(stripped.metadata == ["k": "v"])
-        #expect(dict.parameterCount == 4)
+        #expect(dict.elementCount == 4)
         #expect(dict.names == ["conv.weight", "head.bias", "module.conv.weight", "module.module.x"])
     }
 }

@@ -16,11 +16,36 @@ import Testing
             #expect(other.data == tensor.data, "\(name) differs")
         }
         #expect(pth.metadata[StateDict.wrapperKeyMetadata] == nil)
+        // The relative position index buffers index a (2*8-1)^2 = 225-entry bias table.
+        let index = try #require(pth.tensors["D_layers.0.residual_group.blocks.0.attn.relative_position_index"])
+        #expect(index.int64s().max() == 224)
     }
 
     @Test func pthConvertsToTheSameSafetensorsBytes() throws {
         let pth = try TorchCheckpoint.read(contentsOf: try fixtureURL("tiny.pth"))
         let original = [UInt8](try Data(contentsOf: try fixtureURL("tiny.weights.safetensors")))
-        #expect(try SafeTensors.serialize(pth) == original)
+        #expect(SafeTensors.serialize(pth) == original)
+    }
+
+    @Test func loadNamesTheFileInErrors() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let bytes = try Data(contentsOf: try fixtureURL("tiny.pth"))
+        let url = dir.appendingPathComponent("truncated.pth")
+        try bytes.prefix(bytes.count / 2).write(to: url)
+        let error = #expect(throws: CheckpointError.self) { try StateDict.load(contentsOf: url) }
+        #expect(error?.description.hasPrefix("truncated.pth: truncated") == true)
+        #expect(error?.file == "truncated.pth")
+        #expect(error?.problem.hasPrefix("truncated: ") == true)
+        let missing = #expect(throws: CheckpointError.self) {
+            try StateDict.load(contentsOf: dir.appendingPathComponent("absent.pth"))
+        }
+        #expect(missing?.description.hasSuffix("absent.pth: no such file") == true)
+    }
+
+    @Test func anEmptyPickledDictIsAnEmptyStateDict() throws {
+        var zip = ZipWriter()
+        zip.add("archive/data.pkl", [0x80, 0x02, 0x7D, 0x2E])  // PROTO 2, EMPTY_DICT, STOP
+        #expect(try TorchCheckpoint.read(bytes: zip.bytes(), name: "empty.pth").tensors.isEmpty)
     }
 }
