@@ -340,7 +340,8 @@ struct PickleMachine {
         }
         if contiguous {
             let start = base + offset * size
-            return StoredTensor(dtype: storage.dtype, shape: shape, data: Array(storage.data[start..<(start + count * size)]))
+            return StoredTensor(
+                dtype: storage.dtype, shape: shape, data: Array(storage.data[start..<(start + count * size)]))
         }
         // General strides: walk the index space in row-major order.
         var out = [UInt8]()
@@ -459,7 +460,9 @@ struct PickleMachine {
 
     private mutating func readLength(_ count: Int) throws(CheckpointError) -> Int {
         let v = try readInteger(count)
-        guard let n = Int(exactly: v), n <= bytes.endIndex - position else { throw fail("length \(v) runs past the end of the pickle") }
+        guard let n = Int(exactly: v), n <= bytes.endIndex - position else {
+            throw fail("length \(v) runs past the end of the pickle")
+        }
         return n
     }
 

@@ -25,11 +25,13 @@ public enum SafeTensors {
         var headerSize: UInt64 = 0
         for i in (0..<8).reversed() { headerSize = headerSize << 8 | UInt64(bytes[i]) }
         guard headerSize <= UInt64(maxHeaderSize) else {
-            throw .notACheckpoint(file: file, reason: "header length \(headerSize) is implausible (neither a zip nor safetensors file)")
+            throw .notACheckpoint(
+                file: file, reason: "header length \(headerSize) is implausible (neither a zip nor safetensors file)")
         }
         let headerEnd = 8 + Int(headerSize)
         guard headerEnd <= bytes.count else {
-            throw .truncated(file: file, what: "header announces \(headerSize) bytes but only \(bytes.count - 8) follow")
+            throw .truncated(
+                file: file, what: "header announces \(headerSize) bytes but only \(bytes.count - 8) follow")
         }
         let headerBytes = bytes[8..<headerEnd]
         guard headerBytes.first == UInt8(ascii: "{") else {
@@ -143,7 +145,8 @@ public enum SafeTensors {
             if !first { json += "," }
             first = false
             let shape = t.shape.map(String.init).joined(separator: ",")
-            json += "\(jsonString(name)):{\"dtype\":\"\(t.dtype.rawValue)\",\"shape\":[\(shape)],"
+            json +=
+                "\(jsonString(name)):{\"dtype\":\"\(t.dtype.rawValue)\",\"shape\":[\(shape)],"
                 + "\"data_offsets\":[\(offset),\(offset + t.data.count)]}"
             offset += t.data.count
         }

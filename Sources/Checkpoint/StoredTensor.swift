@@ -74,19 +74,19 @@ public struct StoredTensor: Sendable, Equatable {
         precondition(sizeProblem == nil, sizeProblem ?? "")
         let n = elementCount
         return data.withUnsafeBytes { raw -> [Float] in
-            // The buffer holds exactly n elements (checked above); loadUnaligned copes with
-            // any alignment of the array storage.
+            // The buffer holds exactly n elements (checked above); `element` copes with any
+            // alignment of the array storage.
             switch dtype {
             case .float32:
-                return (0..<n).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
+                return (0..<n).map { Float(bitPattern: raw.element($0, as: UInt32.self)) }
             case .float16:
-                return (0..<n).map { HalfPrecision.float(fromHalfBits: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self))) }
+                return (0..<n).map { HalfPrecision.float(fromHalfBits: raw.element($0, as: UInt16.self)) }
             case .bfloat16:
-                return (0..<n).map { HalfPrecision.float(fromBFloat16Bits: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self))) }
+                return (0..<n).map { HalfPrecision.float(fromBFloat16Bits: raw.element($0, as: UInt16.self)) }
             case .float64:
-                return (0..<n).map { Float(Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self)))) }
+                return (0..<n).map { Float(Double(bitPattern: raw.element($0, as: UInt64.self))) }
             case .uint64:
-                return (0..<n).map { Float(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self))) }
+                return (0..<n).map { Float(raw.element($0, as: UInt64.self)) }
             default:
                 return integerValues(raw, count: n).map { Float($0) }
             }
@@ -111,7 +111,7 @@ public struct StoredTensor: Sendable, Equatable {
         if dtype == .uint64 {
             return data.withUnsafeBytes { raw in
                 (0..<elementCount).map {
-                    let v = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self))
+                    let v = raw.element($0, as: UInt64.self)
                     return Int64(exactly: v) ?? .max
                 }
             }
@@ -141,17 +141,17 @@ public struct StoredTensor: Sendable, Equatable {
         case .int8:
             return (0..<n).map { Int64(Int8(bitPattern: raw[$0])) }
         case .int16:
-            return (0..<n).map { Int64(Int16(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 2, as: Int16.self))) }
+            return (0..<n).map { Int64(raw.element($0, as: Int16.self)) }
         case .uint16:
-            return (0..<n).map { Int64(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self))) }
+            return (0..<n).map { Int64(raw.element($0, as: UInt16.self)) }
         case .int32:
-            return (0..<n).map { Int64(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: Int32.self))) }
+            return (0..<n).map { Int64(raw.element($0, as: Int32.self)) }
         case .uint32:
-            return (0..<n).map { Int64(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
+            return (0..<n).map { Int64(raw.element($0, as: UInt32.self)) }
         case .int64:
-            return (0..<n).map { Int64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self)) }
+            return (0..<n).map { raw.element($0, as: Int64.self) }
         case .uint64:
-            return (0..<n).map { Int64(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self))) }
+            return (0..<n).map { Int64(bitPattern: raw.element($0, as: UInt64.self)) }
         case .float16, .bfloat16, .float32, .float64:
             preconditionFailure("integerValues called for \(dtype.rawValue)")
         }
@@ -163,5 +163,12 @@ extension Array where Element == UInt8 {
     mutating func appendLittleEndian<T: FixedWidthInteger>(_ value: T) {
         var v = value.littleEndian
         Swift.withUnsafeBytes(of: &v) { append(contentsOf: $0) }
+    }
+}
+
+extension UnsafeRawBufferPointer {
+    /// The `index`-th little-endian element of type `T`, read without alignment requirements.
+    fileprivate func element<T: FixedWidthInteger>(_ index: Int, as type: T.Type) -> T {
+        T(littleEndian: loadUnaligned(fromByteOffset: index * MemoryLayout<T>.size, as: T.self))
     }
 }

@@ -53,6 +53,8 @@ import Testing
             #expect(result.status == 0)
             #expect(try StateDict.sha256(of: url) == result.output.trimmingCharacters(in: .whitespacesAndNewlines))
         }
-        #expect(throws: CheckpointError.self) { try StateDict.sha256(of: URL(fileURLWithPath: "/nonexistent/file.pth")) }
+        #expect(throws: CheckpointError.self) {
+            try StateDict.sha256(of: URL(fileURLWithPath: "/nonexistent/file.pth"))
+        }
     }
 }
