@@ -105,10 +105,11 @@ enum PickleGlobal: CustomStringConvertible {
         case ("collections", "OrderedDict"): return .orderedDict
         case ("torch._utils", "_rebuild_tensor_v2"): return .rebuildTensorV2
         case ("torch._utils", "_rebuild_parameter"): return .rebuildParameter
-        case ("torch", _) where name.hasSuffix("Storage") && storageTypes[name] != nil:
-            if let dtype = storageTypes[name] { return .storageType(dtype, name: name) }
         case ("torch", _) where name.hasSuffix("Storage") && name.first?.isUppercase == true:
-            throw .unsupportedDType(file: file, tensor: "(storage)", dtype: "torch.\(name)")
+            guard let dtype = storageTypes[name] else {
+                throw .unsupportedDType(file: file, tensor: "(storage)", dtype: "torch.\(name)")
+            }
+            return .storageType(dtype, name: name)
         default:
             break
         }

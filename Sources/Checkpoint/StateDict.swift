@@ -32,6 +32,13 @@ public struct StateDict: Sendable, Equatable {
         if bytes.count >= 4, bytes[0] == 0x50, bytes[1] == 0x4B, bytes[2] == 0x03, bytes[3] == 0x04 {
             return try TorchCheckpoint.read(bytes: bytes, name: url.lastPathComponent)
         }
+        if bytes.count >= 2, bytes[0] == 0x80, (2...5).contains(bytes[1]) {
+            // A bare pickle: the legacy (pre-1.6) torch.save format or a plain pickle file.
+            throw .notACheckpoint(
+                file: url.lastPathComponent,
+                reason: "a bare pickle (legacy torch.save format); re-save it with "
+                    + "torch.save(state_dict, path) from PyTorch 1.6 or later")
+        }
         return try SafeTensors.read(bytes: bytes, name: url.lastPathComponent)
     }
 

@@ -43,6 +43,16 @@ import Testing
         #expect(missing?.description.hasSuffix("absent.pth: no such file") == true)
     }
 
+    @Test func legacyBarePicklesAreRefusedWithAHint() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("legacy.pth")
+        try Data([0x80, 0x02, 0x8A, 0x0A, 0x6C, 0xFC, 0x9C, 0x46, 0xF9, 0x20, 0x6A, 0xA8, 0x50, 0x19, 0x2E]).write(
+            to: url)
+        let error = #expect(throws: CheckpointError.self) { try StateDict.load(contentsOf: url) }
+        #expect(error?.description.hasPrefix("legacy.pth: not a checkpoint: a bare pickle") == true)
+    }
+
     @Test func anEmptyPickledDictIsAnEmptyStateDict() throws {
         var zip = ZipWriter()
         zip.add("archive/data.pkl", [0x80, 0x02, 0x7D, 0x2E])  // PROTO 2, EMPTY_DICT, STOP
