@@ -14,11 +14,11 @@ public enum SafeTensors {
     /// - Throws: ``CheckpointError`` for I/O failures, truncation, malformed header JSON,
     ///   unknown dtypes, and offsets outside the data section or not matching the shape.
     public static func read(contentsOf url: URL) throws(CheckpointError) -> StateDict {
-        try read(bytes: try FileBytes.read(url), name: url.lastPathComponent)
+        try read(bytes: try FileBytes.read(url), file: url.lastPathComponent)
     }
 
-    /// Parses safetensors bytes; `name` labels errors (usually the file name).
-    public static func read(bytes: [UInt8], name file: String) throws(CheckpointError) -> StateDict {
+    /// Parses safetensors bytes; `file` names the source in errors (usually the file name).
+    public static func read(bytes: [UInt8], file: String) throws(CheckpointError) -> StateDict {
         guard bytes.count >= 8 else {
             throw .truncated(file: file, what: "\(bytes.count) bytes, shorter than the 8-byte header length")
         }
@@ -110,10 +110,11 @@ public enum SafeTensors {
     /// by name, so each tensor is aligned to its element size); the JSON header lists
     /// `__metadata__` (if any, keys sorted) and then the tensors in layout order, and is
     /// padded with spaces to a multiple of 8 bytes.
-    /// - Throws: ``CheckpointError/io(file:reason:)`` if the file cannot be written.
-    /// - Precondition: every tensor's bytes match its shape and dtype.
+    /// - Throws: ``CheckpointError/io(file:reason:)`` if the file cannot be written, or
+    ///   ``CheckpointError/badTensor(tensor:reason:)`` if a tensor's bytes do not match its
+    ///   shape.
     public static func write(_ dict: StateDict, to url: URL) throws(CheckpointError) {
-        let bytes = serialize(dict)
+        let bytes = try serialize(dict)
         do {
             try Data(bytes).write(to: url, options: .atomic)
         } catch {
@@ -122,8 +123,9 @@ public enum SafeTensors {
     }
 
     /// The safetensors bytes of a state dict (see ``write(_:to:)``).
-    /// - Precondition: every tensor's bytes match its shape and dtype.
-    public static func serialize(_ dict: StateDict) -> [UInt8] {
+    /// - Throws: ``CheckpointError/badTensor(tensor:reason:)`` if a tensor's bytes do not
+    ///   match its shape.
+    public static func serialize(_ dict: StateDict) throws(CheckpointError) -> [UInt8] {
         let order = dict.tensors.keys.sorted { a, b in
             let (ra, rb) = (dict.tensors[a]?.dtype.layoutRank ?? 0, dict.tensors[b]?.dtype.layoutRank ?? 0)
             return ra != rb ? ra > rb : a.utf8.lexicographicallyPrecedes(b.utf8)
@@ -141,7 +143,7 @@ public enum SafeTensors {
         var offset = 0
         for name in order {
             guard let t = dict.tensors[name] else { continue }
-            if let problem = t.sizeProblem { preconditionFailure("tensor '\(name)': \(problem)") }
+            if let problem = t.sizeProblem { throw .badTensor(tensor: name, reason: problem) }
             if !first { json += "," }
             first = false
             let shape = t.shape.map(String.init).joined(separator: ",")

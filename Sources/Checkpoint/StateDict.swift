@@ -30,7 +30,7 @@ public struct StateDict: Sendable, Equatable {
     public static func load(contentsOf url: URL) throws(CheckpointError) -> StateDict {
         let bytes = try FileBytes.read(url)
         if bytes.count >= 4, bytes[0] == 0x50, bytes[1] == 0x4B, bytes[2] == 0x03, bytes[3] == 0x04 {
-            return try TorchCheckpoint.read(bytes: bytes, name: url.lastPathComponent)
+            return try TorchCheckpoint.read(bytes: bytes, file: url.lastPathComponent)
         }
         if bytes.count >= 2, bytes[0] == 0x80, (2...5).contains(bytes[1]) {
             // A bare pickle: the legacy (pre-1.6) torch.save format or a plain pickle file.
@@ -39,7 +39,7 @@ public struct StateDict: Sendable, Equatable {
                 reason: "a bare pickle (legacy torch.save format); re-save it with "
                     + "torch.save(state_dict, path) from PyTorch 1.6 or later")
         }
-        return try SafeTensors.read(bytes: bytes, name: url.lastPathComponent)
+        return try SafeTensors.read(bytes: bytes, file: url.lastPathComponent)
     }
 
     /// Tensor names in lexicographic order.
@@ -70,8 +70,7 @@ public struct StateDict: Sendable, Equatable {
     ///   its bytes do not match its shape.
     public func floats(_ name: String) throws(CheckpointError) -> [Float] {
         guard let tensor = tensors[name] else { throw .badTensor(tensor: name, reason: "not in the state dict") }
-        if let problem = tensor.sizeProblem { throw .badTensor(tensor: name, reason: problem) }
-        return tensor.floats()
+        do { return try tensor.floats() } catch { throw error.naming(name) }
     }
 
     /// The lowercase hex SHA-256 digest of a file's bytes (for provenance records); the
@@ -110,6 +109,16 @@ extension SHA256 {
 
     static func hexString(_ digest: [UInt8]) -> String {
         digest.map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+extension CheckpointError {
+    /// Fills in the tensor name of a ``badTensor(tensor:reason:)`` raised without one.
+    func naming(_ name: String) -> CheckpointError {
+        if case .badTensor(let tensor, let reason) = self, tensor.isEmpty {
+            return .badTensor(tensor: name, reason: reason)
+        }
+        return self
     }
 }
 

@@ -67,11 +67,10 @@ public struct StoredTensor: Sendable, Equatable {
     /// Floating-point types widen or narrow to `Float` (`float16`/`bfloat16` exactly,
     /// `float64` rounded); integer types convert by value (`int64` beyond 2^24 rounds);
     /// `bool` gives 0 or 1.
-    /// - Precondition: ``data`` holds exactly the elements of ``shape`` (the properties are
-    ///   mutable; readers and initialisers guarantee it). ``StateDict/floats(_:)`` checks and
-    ///   throws instead.
-    public func floats() -> [Float] {
-        precondition(sizeProblem == nil, sizeProblem ?? "")
+    /// - Throws: ``CheckpointError/badTensor(tensor:reason:)`` if ``data`` no longer matches
+    ///   ``shape`` and ``dtype`` (the properties are mutable).
+    public func floats() throws(CheckpointError) -> [Float] {
+        if let sizeProblem { throw .badTensor(tensor: "", reason: sizeProblem) }
         let n = elementCount
         return data.withUnsafeBytes { raw -> [Float] in
             // The buffer holds exactly n elements (checked above); `element` copes with any
@@ -93,28 +92,26 @@ public struct StoredTensor: Sendable, Equatable {
         }
     }
 
-    /// The elements as `Int64`, meant for integer (and `bool`) tensors such as index buffers.
+    /// The elements as `Int64`, for integer (and `bool`) tensors such as index buffers.
     ///
-    /// Floating-point elements are truncated toward zero (NaN gives 0, values beyond the
-    /// `Int64` range saturate); `uint64` values above `Int64.max` saturate too.
-    /// - Precondition: ``data`` holds exactly the elements of ``shape``.
-    public func int64s() -> [Int64] {
-        precondition(sizeProblem == nil, sizeProblem ?? "")
-        if !dtype.isIntegral {
-            return floats().map { v in
-                if v.isNaN { return 0 }
-                if v >= 0x1p63 { return .max }
-                if v < -0x1p63 { return .min }
-                return Int64(v)
-            }
+    /// `uint64` values above `Int64.max` are refused rather than wrapped.
+    /// - Throws: ``CheckpointError/badTensor(tensor:reason:)`` for floating-point tensors,
+    ///   out-of-range `uint64` values, or bytes that do not match the shape.
+    public func int64s() throws(CheckpointError) -> [Int64] {
+        if let sizeProblem { throw .badTensor(tensor: "", reason: sizeProblem) }
+        guard dtype.isIntegral else {
+            throw .badTensor(tensor: "", reason: "int64s() needs an integer tensor, dtype is \(dtype.rawValue)")
         }
         if dtype == .uint64 {
-            return data.withUnsafeBytes { raw in
-                (0..<elementCount).map {
-                    let v = raw.element($0, as: UInt64.self)
-                    return Int64(exactly: v) ?? .max
+            var out = [Int64]()
+            out.reserveCapacity(elementCount)
+            for v in data.withUnsafeBytes({ raw in (0..<elementCount).map { raw.element($0, as: UInt64.self) } }) {
+                guard let i = Int64(exactly: v) else {
+                    throw .badTensor(tensor: "", reason: "U64 value \(v) does not fit in Int64")
                 }
+                out.append(i)
             }
+            return out
         }
         return data.withUnsafeBytes { integerValues($0, count: elementCount) }
     }

@@ -22,11 +22,12 @@ public enum TorchCheckpoint {
     ///   refused pickle globals, malformed pickles, unsupported storage types and objects
     ///   that are not state dicts.
     public static func read(contentsOf url: URL) throws(CheckpointError) -> StateDict {
-        try read(bytes: try FileBytes.read(url), name: url.lastPathComponent)
+        try read(bytes: try FileBytes.read(url), file: url.lastPathComponent)
     }
 
-    /// Parses `torch.save` archive bytes; `name` labels errors (usually the file name).
-    public static func read(bytes: [UInt8], name file: String) throws(CheckpointError) -> StateDict {
+    /// Parses `torch.save` archive bytes; `file` names the source in errors (usually the
+    /// file name).
+    public static func read(bytes: [UInt8], file: String) throws(CheckpointError) -> StateDict {
         let archive = try ZipArchive(bytes: bytes, file: file)
         let pickles = archive.entries.filter { $0.name == "data.pkl" || $0.name.hasSuffix("/data.pkl") }
         guard let pickle = pickles.min(by: { $0.name.count < $1.name.count }) else {

@@ -37,6 +37,10 @@ public struct SpkDeblurNet: Sendable {
     /// - Throws: ``SpkDeblurNetError`` listing every missing key, unexpected key and shape
     ///   mismatch at once, or an invalid config.
     public init(config: SpkDeblurNetConfig, weights: StateDict, source: String = "weights") throws(SpkDeblurNetError) {
+        try self.init(config: config, reader: WeightReader(weights.strippingPrefix("module."), source: source))
+    }
+
+    init(config: SpkDeblurNetConfig, reader r: WeightReader) throws(SpkDeblurNetError) {
         try config.validate()
         guard !config.use_conv else {
             throw .invalidConfig(field: "use_conv", problem: "convolutional qkv/proj variant is not implemented yet")
@@ -45,7 +49,6 @@ public struct SpkDeblurNet: Sendable {
             throw .invalidConfig(field: "ms", problem: "the multi-scale RSTB variant is not implemented yet")
         }
         self.config = config
-        let r = WeightReader(weights.strippingPrefix("module."), source: source)
         let (cd, cs) = (config.D_embed_dim, config.S_embed_dim)
         dStem1 = r.conv("D_conv_down.0", out: cd, in: config.D_in_chs, kernel: 3, stride: 2)
         dStem2 = r.conv("D_conv_down.2", out: cd, in: cd, kernel: 3, stride: 2)

@@ -9,6 +9,8 @@ final class WeightReader {
     private(set) var used = Set<String>()
     private(set) var missing: [String] = []
     private(set) var mismatches: [String] = []
+    /// Every parameter asked for, with the shape expected, in order.
+    private(set) var requested: [(String, [Int])] = []
 
     init(_ dict: StateDict, source: String) {
         self.dict = dict
@@ -18,6 +20,7 @@ final class WeightReader {
     /// The values of `key`, which must have `shape`; zeros (and a recorded problem) otherwise.
     func floats(_ key: String, _ shape: [Int]) -> [Float] {
         used.insert(key)
+        requested.append((key, shape))
         guard let t = dict.tensors[key] else {
             missing.append(key)
             return [Float](repeating: 0, count: shape.reduce(1, *))
@@ -26,13 +29,19 @@ final class WeightReader {
             mismatches.append("\(key) is \(t.shape), expected \(shape)")
             return [Float](repeating: 0, count: shape.reduce(1, *))
         }
-        return t.floats()
+        do {
+            return try t.floats()
+        } catch {
+            mismatches.append("\(key): \(error)")
+            return [Float](repeating: 0, count: shape.reduce(1, *))
+        }
     }
 
     /// Checks a key's presence and shape without converting it (for parameters the forward
     /// pass provably never uses).
     func check(_ key: String, _ shape: [Int]) {
         used.insert(key)
+        requested.append((key, shape))
         guard let t = dict.tensors[key] else { missing.append(key); return }
         if t.shape != shape { mismatches.append("\(key) is \(t.shape), expected \(shape)") }
     }
@@ -58,9 +67,15 @@ final class WeightReader {
     /// An int64 index buffer, or nil when missing (recorded).
     func indices(_ key: String, _ shape: [Int]) -> [Int]? {
         used.insert(key)
+        requested.append((key, shape))
         guard let t = dict.tensors[key] else { missing.append(key); return nil }
         guard t.shape == shape else { mismatches.append("\(key) is \(t.shape), expected \(shape)"); return nil }
-        return t.int64s().map { Int($0) }
+        do {
+            return try t.int64s().map { Int($0) }
+        } catch {
+            mismatches.append("\(key): \(error)")
+            return nil
+        }
     }
 
     /// Throws one error listing every problem, including keys the model does not have.

@@ -11,6 +11,8 @@ struct SpkDeblur: AsyncParsableCommand {
         subcommands: [
             // Each subcommand lives in its own file, <Name>Command.swift.
             ConvertWeightsCommand.self,
+            VerifyCommand.self,
+            BenchCommand.self,
         ]
     )
 }

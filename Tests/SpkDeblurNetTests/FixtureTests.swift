@@ -15,7 +15,7 @@ func tinyConfig() throws -> SpkDeblurNetConfig {
 
 func tensor(_ dict: StateDict, _ key: String) throws -> Tensor {
     let t = try #require(dict.tensors[key], "fixture lacks \(key)")
-    return Tensor(shape: t.shape, data: t.floats())
+    return Tensor(shape: t.shape, data: try t.floats())
 }
 
 @Suite struct ReferenceFixtureTests {
