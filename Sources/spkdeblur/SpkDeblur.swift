@@ -13,6 +13,7 @@ struct SpkDeblur: AsyncParsableCommand {
             ConvertWeightsCommand.self,
             VerifyCommand.self,
             BenchCommand.self,
+            SpikesCommand.self,
         ]
     )
 }
