@@ -102,6 +102,17 @@ public final class Dataset: Object {
             "write chunk at \(offset)", where_)
     }
 
+    /// Stores one already-filtered chunk held in an array; see ``writeChunk(_:offset:filterMask:)-(UnsafeRawBufferPointer,_,_)``.
+    public func writeChunk(_ bytes: [UInt8], offset: [Int], filterMask: UInt32 = 0) throws(HDF5Error) {
+        var failure: HDF5Error?
+        bytes.withUnsafeBytes { raw in
+            do throws(HDF5Error) { try writeChunk(raw, offset: offset, filterMask: filterMask) } catch {
+                failure = error
+            }
+        }
+        if let failure { throw failure }
+    }
+
     /// Reads the whole dataset as raw bytes of the stored type.
     public func readBytes() throws(HDF5Error) -> [UInt8] {
         let count = try shape().reduce(1, *)
