@@ -1,49 +1,15 @@
 import Foundation
 import Testing
 
-/// The built `spkdeblur` executable, next to the test bundle in the build directory.
-private func spkdeblurBinary() throws -> URL {
-    let candidates =
-        [Bundle.main.bundleURL.deletingLastPathComponent(), Bundle.main.bundleURL]
-        + Bundle.allBundles.map { $0.bundleURL.deletingLastPathComponent() }
-    let found = candidates.map { $0.appendingPathComponent("spkdeblur") }
-        .first { FileManager.default.isExecutableFile(atPath: $0.path) }
-    return try #require(found, "spkdeblur executable not found next to the test bundle")
-}
-
-/// Runs the binary; returns exit status, standard output and standard error.
-private func run(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
-    let process = Process()
-    process.executableURL = try spkdeblurBinary()
-    process.arguments = arguments
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    let errData = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (
-        process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self)
-    )
-}
-
 /// The checkpoint fixtures of the Checkpoint module's tests (made by the reference model).
 private func checkpointFixture(_ name: String) -> URL {
     URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("CheckpointTests/Fixtures/\(name)")
 }
 
-private func temporaryDirectory() throws -> URL {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cli-convert-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    return dir
-}
-
 @Suite struct ConvertWeightsCommandTests {
     @Test func convertsThePthToTheReferenceSafetensorsBytes() throws {
-        let dir = try temporaryDirectory()
+        let dir = try temporaryDirectory("cli-convert")
         defer { try? FileManager.default.removeItem(at: dir) }
         let output = dir.appendingPathComponent("tiny.safetensors")
         let input = checkpointFixture("tiny.pth")
@@ -67,7 +33,7 @@ private func temporaryDirectory() throws -> URL {
     }
 
     @Test func badInputGivesAOneLineError() throws {
-        let dir = try temporaryDirectory()
+        let dir = try temporaryDirectory("cli-convert")
         defer { try? FileManager.default.removeItem(at: dir) }
         let cut = dir.appendingPathComponent("cut.pth")
         let output = dir.appendingPathComponent("o.safetensors")
