@@ -8,6 +8,30 @@ extension PackedSpikeFrames {
     }
 }
 
+extension PackedSpikeFrames {
+    /// Decodes frames `range` into `values` (`[T, H, W]` 0/1 bytes, display order), reusing
+    /// its storage: the allocation-free form of `unpacked(range:)` for streaming loops.
+    /// - Precondition: `range` lies inside `0..<count`.
+    public func unpack(_ range: Range<Int>, into values: inout [UInt8]) {
+        precondition(range.lowerBound >= 0 && range.upperBound <= count, "frame range \(range) outside 0..<\(count)")
+        let total = range.count * geometry.pixelCount
+        if values.count != total {
+            values.removeAll(keepingCapacity: true)
+            values.append(contentsOf: repeatElement(0, count: total))
+        }
+        guard total > 0 else { return }
+        bytes.withUnsafeBytes { raw in
+            values.withUnsafeMutableBufferPointer { out in
+                if let src = raw.baseAddress, let dst = out.baseAddress {
+                    DatCodec.decodeFrames(
+                        source: src + range.lowerBound * geometry.bytesPerFrame, frameCount: range.count,
+                        geometry: geometry, destination: dst)
+                }
+            }
+        }
+    }
+}
+
 extension SpikeVolume {
     /// Frames `range` as a new volume.
     /// - Precondition: `range` lies inside `0..<frameCount`.

@@ -15,11 +15,46 @@ public enum TFI {
         // 0 means "none": frame 0 is never recorded, exactly as the reference's index sum.
         var left = [Int32](repeating: 0, count: pixels)
         var right = [Int32](repeating: 0, count: pixels)
+        let leftLower = max(1, m - window + 1)
+        let leftUpper = min(m, frameCount - 1)
+        let rightLower = max(m + 1, 1)
+        let rightUpper = min(m + window, frameCount - 1)
+        if max(leftUpper, rightUpper) < 255 {
+            // Byte-wide max/min reductions over whole frames (vectorise well); 255 = none on the right.
+            var left8 = [UInt8](repeating: 0, count: pixels)
+            var right8 = [UInt8](repeating: 255, count: pixels)
+            volume.values.withUnsafeBufferPointer { v in
+                guard let values = v.baseAddress else { return }
+                if leftLower <= leftUpper {
+                    left8.withUnsafeMutableBufferPointer { out in
+                        for l in leftLower...leftUpper {
+                            let frame = values + l * pixels
+                            let index = UInt8(l)
+                            // spike -> l, none -> 0 (min(_, 1) tolerates any nonzero value); the max keeps the nearest (largest) index.
+                            for p in 0..<pixels { out[p] = max(out[p], (0 &- min(frame[p], 1)) & index) }
+                        }
+                    }
+                }
+                if rightLower <= rightUpper {
+                    right8.withUnsafeMutableBufferPointer { out in
+                        for r in rightLower...rightUpper {
+                            let frame = values + r * pixels
+                            let index = UInt8(r)
+                            // spike 1 -> r, 0 -> 255; the min keeps the nearest (smallest) index.
+                            for p in 0..<pixels { out[p] = min(out[p], index | (min(frame[p], 1) &- 1)) }
+                        }
+                    }
+                }
+            }
+            for p in 0..<pixels {
+                left[p] = Int32(left8[p])
+                right[p] = right8[p] == 255 ? 0 : Int32(right8[p])
+            }
+            return interval(left: left, right: right, middle: m, window: window)
+        }
         volume.values.withUnsafeBufferPointer { v in
             guard let values = v.baseAddress else { return }
             // Ascending, later frames overwrite: the nearest spike at or before m wins.
-            let leftLower = max(1, m - window + 1)
-            let leftUpper = min(m, frameCount - 1)
             if leftLower <= leftUpper {
                 left.withUnsafeMutableBufferPointer { out in
                     for l in leftLower...leftUpper {
@@ -30,8 +65,6 @@ public enum TFI {
                 }
             }
             // Descending, earlier frames overwrite: the nearest spike after m wins.
-            let rightLower = max(m + 1, 1)
-            let rightUpper = min(m + window, frameCount - 1)
             if rightLower <= rightUpper {
                 right.withUnsafeMutableBufferPointer { out in
                     for r in stride(from: rightUpper, through: rightLower, by: -1) {

@@ -78,6 +78,16 @@ import Testing
         #expect(try all.slice(3..<9).spikeCount == counted)
     }
 
+    @Test func unpackIntoReusesTheBufferAndMatches() throws {
+        let raw = [UInt8](try Data(contentsOf: try Fixtures.url("spikes_a.dat")))
+        let all = try PackedSpikeFrames(geometry: geometry, bytes: raw)
+        var buffer: [UInt8] = []
+        for range in [0..<7, 7..<14, 33..<40, 10..<10, 0..<40] {
+            all.unpack(range, into: &buffer)
+            #expect(buffer == all.unpacked(range: range).values)
+        }
+    }
+
     @Test func volumeSubscriptIsDisplayOrder() throws {
         let geometry = try SpikeGeometry(height: 2, width: 8)
         var values = [UInt8](repeating: 0, count: 16)

@@ -62,6 +62,31 @@ func referenceTFI(_ volume: SpikeVolume, middle: Int, window: Int) -> [Float] {
         }
     }
 
+    @Test func longStreamsUseTheWideIndexPath() throws {
+        // Indices past 254 do not fit the byte-wide reduction; both paths must still agree.
+        let geometry = try SpikeGeometry(height: 2, width: 8)
+        var rng = SplitMix64(seed: 99)
+        let frameCount = 320
+        let values = (0..<(frameCount * geometry.pixelCount)).map { _ in UInt8(rng.next() % 9 == 0 ? 1 : 0) }
+        let volume = try SpikeVolume(geometry: geometry, frameCount: frameCount, values: values)
+        for (middle, window) in [(260, 50), (230, 40), (300, 7), (319, 50)] {
+            let want = referenceTFI(volume, middle: middle, window: window)
+            #expect(TFI.middle(volume, middle: middle, window: window) == want)
+            #expect(TFI.middle(volume.packed(), middle: middle, window: window) == want)
+        }
+    }
+
+    @Test func anyNonzeroValueIsASpike() throws {
+        let geometry = try SpikeGeometry(height: 1, width: 8)
+        var values = [UInt8](repeating: 0, count: 8 * 12)
+        values[3 * 8 + 2] = 7
+        values[8 * 8 + 2] = 200
+        let volume = try SpikeVolume(geometry: geometry, frameCount: 12, values: values)
+        let tfi = TFI.middle(volume, middle: 5, window: 50)
+        #expect(tfi[2] == Float(1.0 / 5.0))
+        #expect(tfi == TFI.middle(volume.packed(), middle: 5, window: 50))
+    }
+
     @Test func quirksOfTheReference() throws {
         let geometry = try SpikeGeometry(height: 1, width: 8)
         var values = [UInt8](repeating: 0, count: 80)
