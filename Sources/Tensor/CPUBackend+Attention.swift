@@ -5,6 +5,7 @@ extension CPUBackend {
         let (h, wd, c) = (x.height, x.width, x.channels)
         let win = w.window
         precondition(h % win == 0 && wd % win == 0, "windowAttention: \(h)x\(wd) is not a multiple of the window \(win)")
+        precondition((win * win) % 16 == 0, "windowAttention: windows of \(win * win) tokens are not a multiple of 16")
         let heads = w.heads
         let d = c / heads
         let n = win * win
@@ -14,59 +15,90 @@ extension CPUBackend {
         linear(rows: x.pixelCount, x.data, w.qkv, into: &qkv)
         var attended = [Float](repeating: 0, count: x.pixelCount * c)
         let windowsY = h / win, windowsX = wd / win
-        // Region labels of the shifted-window mask, per shifted row/column.
+        // Region labels of the shifted-window mask, per rolled row/column.
         func region(_ v: Int, _ size: Int) -> Int { v < size - win ? 0 : (v < size - shift ? 1 : 2) }
+        // Bias plus mask, per window kind (interior, last row, last column, corner) and head:
+        // only windows on the last row/column straddle the regions.
+        var biasMask = [Float](repeating: 0, count: 4 * heads * n * n)
+        for kind in 0..<4 {
+            let wy = kind & 1 == 1 ? windowsY - 1 : 0
+            let wx = kind & 2 == 2 ? windowsX - 1 : 0
+            var labels = [Int](repeating: 0, count: n)
+            for t in 0..<n where shift > 0 {
+                labels[t] = 3 * region(wy * win + t / win, h) + region(wx * win + t % win, wd)
+            }
+            for head in 0..<heads {
+                for i in 0..<n {
+                    for j in 0..<n {
+                        biasMask[((kind * heads + head) * n + i) * n + j] =
+                            w.bias[(head * n + i) * n + j] + (labels[i] != labels[j] ? -100 : 0)
+                    }
+                }
+            }
+        }
+        let dp = (d + 15) / 16 * 16  // head dim padded to whole vectors
+        let nv = n / 16
         qkv.withUnsafeBufferPointer { qp in
             attended.withUnsafeMutableBufferPointer { ap in
-                w.bias.withUnsafeBufferPointer { bp in
+                biasMask.withUnsafeBufferPointer { bp in
                     parallel(windowsY * windowsX) { range in
+                        let q = UnsafeMutablePointer<Float>.allocate(capacity: n * d)
+                        let kT = UnsafeMutablePointer<SIMD16<Float>>.allocate(capacity: d * nv)
+                        let v = UnsafeMutablePointer<SIMD16<Float>>.allocate(capacity: n * dp / 16)
+                        let scores = UnsafeMutablePointer<SIMD16<Float>>.allocate(capacity: nv)
+                        let acc = UnsafeMutablePointer<SIMD16<Float>>.allocate(capacity: dp / 16)
+                        defer { q.deallocate(); kT.deallocate(); v.deallocate(); scores.deallocate(); acc.deallocate() }
                         var tokens = [Int](repeating: 0, count: n)
-                        var labels = [Int](repeating: 0, count: n)
-                        var q = [Float](repeating: 0, count: n * d)
-                        var k = [Float](repeating: 0, count: n * d)
-                        var v = [Float](repeating: 0, count: n * d)
-                        var scores = [Float](repeating: 0, count: n)
                         for wi in range {
                             let wy = wi / windowsX, wx = wi % windowsX
+                            let kind = shift > 0 ? (wy == windowsY - 1 ? 1 : 0) + (wx == windowsX - 1 ? 2 : 0) : 0
                             for t in 0..<n {
                                 // Position in the rolled image, and the original token it reads.
                                 let sy = wy * win + t / win, sx = wx * win + t % win
                                 tokens[t] = ((sy + shift) % h) * wd + (sx + shift) % wd
-                                labels[t] = shift > 0 ? 3 * region(sy, h) + region(sx, wd) : 0
                             }
                             for head in 0..<heads {
+                                let kTf = UnsafeMutableRawPointer(kT).assumingMemoryBound(to: Float.self)
+                                let vf = UnsafeMutableRawPointer(v).assumingMemoryBound(to: Float.self)
                                 for t in 0..<n {
                                     let base = tokens[t] * 3 * c + head * d
                                     for e in 0..<d {
                                         q[t * d + e] = qp[base + e] * scale
-                                        k[t * d + e] = qp[base + c + e]
-                                        v[t * d + e] = qp[base + 2 * c + e]
+                                        kTf[e * n + t] = qp[base + c + e]
+                                        vf[t * dp + e] = qp[base + 2 * c + e]
                                     }
+                                    for e in d..<dp { vf[t * dp + e] = 0 }
                                 }
-                                let biasBase = head * n * n
+                                let bm = bp.baseAddress! + (kind * heads + head) * n * n
                                 for i in 0..<n {
-                                    var maxScore = -Float.infinity
-                                    for j in 0..<n {
-                                        var s: Float = 0
-                                        for e in 0..<d { s += q[i * d + e] * k[j * d + e] }
-                                        s += bp[biasBase + i * n + j]
-                                        if labels[i] != labels[j] { s += -100 }
-                                        scores[j] = s
-                                        maxScore = max(maxScore, s)
+                                    // scores = q_i K^T + bias + mask, 16 keys per vector.
+                                    let biasRow = UnsafeRawPointer(bm + i * n)
+                                    for jv in 0..<nv {
+                                        scores[jv] = biasRow.loadUnaligned(fromByteOffset: jv * 64, as: SIMD16<Float>.self)
                                     }
-                                    var sum: Float = 0
-                                    for j in 0..<n {
-                                        let e = expf(scores[j] - maxScore)
-                                        scores[j] = e
-                                        sum += e
+                                    for e in 0..<d {
+                                        let qe = q[i * d + e]
+                                        for jv in 0..<nv { scores[jv] += qe * kT[e * nv + jv] }
                                     }
-                                    let inv = 1 / sum
+                                    var maxV = scores[0]
+                                    for jv in 1..<max(nv, 1) { maxV = maxV.replacing(with: scores[jv], where: scores[jv] .> maxV) }
+                                    let m = maxV.max()
+                                    var sumV = SIMD16<Float>()
+                                    for jv in 0..<nv {
+                                        let e = SIMDMath.exp(scores[jv] - m)
+                                        scores[jv] = e
+                                        sumV += e
+                                    }
+                                    let inv = 1 / sumV.sum()
+                                    for ev in 0..<(dp / 16) { acc[ev] = SIMD16<Float>() }
+                                    let sf = UnsafeMutableRawPointer(scores).assumingMemoryBound(to: Float.self)
+                                    for j in 0..<n {
+                                        let p = sf[j]
+                                        for ev in 0..<(dp / 16) { acc[ev] += p * v[j * (dp / 16) + ev] }
+                                    }
                                     let out = tokens[i] * c + head * d
-                                    for e in 0..<d { ap[out + e] = 0 }
-                                    for j in 0..<n {
-                                        let p = scores[j] * inv
-                                        for e in 0..<d { ap[out + e] += p * v[j * d + e] }
-                                    }
+                                    let af = UnsafeMutableRawPointer(acc).assumingMemoryBound(to: Float.self)
+                                    for e in 0..<d { ap[out + e] = af[e] * inv }
                                 }
                             }
                         }

@@ -207,11 +207,17 @@ public struct CPUBackend: TensorBackend {
 
     public func gelu(_ x: inout FeatureMap) {
         x.data.withUnsafeMutableBufferPointer { xp in
-            parallel(xp.count, minimumChunk: 4096) { range in
+            let vectors = xp.count / 16
+            parallel(vectors, minimumChunk: 256) { range in
+                let raw = UnsafeMutableRawPointer(xp.baseAddress!)
                 for i in range {
-                    let v = xp[i]
-                    xp[i] = 0.5 * v * (1 + erff(v * 0.70710678118654752440))
+                    let v = raw.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self)
+                    raw.storeBytes(of: SIMDMath.gelu(v), toByteOffset: i * 64, as: SIMD16<Float>.self)
                 }
+            }
+            for i in (vectors * 16)..<xp.count {
+                let v = xp[i]
+                xp[i] = 0.5 * v * (1 + erff(v * 0.70710678118654752440))
             }
         }
     }
