@@ -76,7 +76,7 @@ public struct GoProDataset: Sendable {
                         spikeURL: spike, spikeGeometry: geometry, framesPerExposure: perExposure))
             }
         }
-        guard !samples.isEmpty else { throw .empty(path: rgbRoot.path) }
+        guard !samples.isEmpty else { throw .empty(path: rgbRoot.path, what: "samples") }
         self.samples = samples
     }
 

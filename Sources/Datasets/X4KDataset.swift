@@ -66,7 +66,7 @@ public struct X4KDataset: Sendable {
                 }
             }
         }
-        guard !samples.isEmpty else { throw .empty(path: blurRoot.path) }
+        guard !samples.isEmpty else { throw .empty(path: blurRoot.path, what: "samples") }
         self.samples = samples
     }
 }

@@ -70,3 +70,24 @@ import Testing
         }
     }
 }
+
+@Suite struct SourceImageListingTests {
+    @Test func listsImagesSortedAndRejectsEmptyOrMissing() throws {
+        let layout = try TemporaryLayout()
+        defer { layout.remove() }
+        try layout.writePNGHeader("src/b.png", width: 8, height: 8)
+        try layout.writePNGHeader("src/a.JPG", width: 8, height: 8)
+        try layout.write("src/notes.txt", Data("x".utf8))
+        try layout.write("src/.hidden.png", Data("x".utf8))
+        let files = try DatasetImages.imageFiles(in: layout.url("src"))
+        #expect(files.map(\.lastPathComponent) == ["a.JPG", "b.png"])
+        try layout.write("empty/readme.txt", Data("x".utf8))
+        do {
+            _ = try DatasetImages.imageFiles(in: layout.url("empty"))
+            Issue.record("accepted")
+        } catch {
+            #expect(error.description == "\(layout.url("empty").path): no samples found")
+        }
+        #expect(throws: DatasetError.self) { try DatasetImages.imageFiles(in: layout.url("nowhere")) }
+    }
+}
