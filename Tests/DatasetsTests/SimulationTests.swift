@@ -86,7 +86,7 @@ import Testing
             _ = try DatasetImages.imageFiles(in: layout.url("empty"))
             Issue.record("accepted")
         } catch {
-            #expect(error.description == "\(layout.url("empty").path): no samples found")
+            #expect(error.description == "\(layout.url("empty").path): no PNG or JPEG images found")
         }
         #expect(throws: DatasetError.self) { try DatasetImages.imageFiles(in: layout.url("nowhere")) }
     }
