@@ -8,8 +8,8 @@ public enum DatasetError: Error, CustomStringConvertible, Sendable {
     case missingDirectory(path: String, role: String)
     /// A file the layout requires is absent (`role` says which, e.g. "sharp image").
     case missingFile(path: String, role: String)
-    /// A layout with no samples at all.
-    case empty(path: String)
+    /// A directory with nothing usable in it (`what`: "samples", "images").
+    case empty(path: String, what: String)
     /// A name or header that does not follow the layout's convention.
     case malformed(path: String, problem: String)
     /// Reading the spike stream failed.
@@ -25,8 +25,8 @@ public enum DatasetError: Error, CustomStringConvertible, Sendable {
             return "\(path): missing \(role) directory"
         case .missingFile(let path, let role):
             return "\(path): missing \(role)"
-        case .empty(let path):
-            return "\(path): no samples found"
+        case .empty(let path, let what):
+            return "\(path): no \(what) found"
         case .malformed(let path, let problem):
             return "\(path): \(problem)"
         case .spikes(let error):

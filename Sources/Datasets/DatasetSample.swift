@@ -83,7 +83,9 @@ enum Layout {
     static func halfGeometry(ofPNG url: URL) throws(DatasetError) -> SpikeGeometry {
         let (width, height) = try PNGHeader.size(of: url)
         guard width % 2 == 0, height % 2 == 0 else {
-            throw .malformed(path: url.path, problem: "RGB size \(width)x\(height) is not even, so it has no half-resolution spike frame")
+            throw .malformed(
+                path: url.path,
+                problem: "RGB size \(width)x\(height) is not even, so it has no half-resolution spike frame")
         }
         do throws(SpikeError) {
             return try SpikeGeometry(height: height / 2, width: width / 2)

@@ -57,9 +57,11 @@ public struct GoProDataset: Sendable {
             }
             guard let first = names.first else { continue }
             let geometry: SpikeGeometry
-                if let spikeGeometry { geometry = spikeGeometry } else {
-                    geometry = try Layout.halfGeometry(ofPNG: blurDir.appendingPathComponent(first))
-                }
+            if let spikeGeometry {
+                geometry = spikeGeometry
+            } else {
+                geometry = try Layout.halfGeometry(ofPNG: blurDir.appendingPathComponent(first))
+            }
             let perExposure = Self.framesPerExposure(sequence: sequence)
             for file in names {
                 let stem = (file as NSString).deletingPathExtension
@@ -74,7 +76,7 @@ public struct GoProDataset: Sendable {
                         spikeURL: spike, spikeGeometry: geometry, framesPerExposure: perExposure))
             }
         }
-        guard !samples.isEmpty else { throw .empty(path: rgbRoot.path) }
+        guard !samples.isEmpty else { throw .empty(path: rgbRoot.path, what: "samples") }
         self.samples = samples
     }
 

@@ -78,16 +78,21 @@ public struct MotionBlurSynthesizer: Sendable {
     ) throws(DatasetError) {
         let c = configuration
         guard [1, 3, 4].contains(channels), width > 0, height > 0, image.count == width * height * channels else {
-            throw .invalidParameter(name: "image", problem: "expected \(width)x\(height) with 1, 3 or 4 channels, got \(image.count) values")
+            throw .invalidParameter(
+                name: "image", problem: "expected \(width)x\(height) with 1, 3 or 4 channels, got \(image.count) values"
+            )
         }
         guard c.width >= 2, c.height >= 2, c.width % 2 == 0, c.height % 2 == 0 else {
-            throw .invalidParameter(name: "output size", problem: "\(c.width)x\(c.height) must be even and at least 2x2")
+            throw .invalidParameter(
+                name: "output size", problem: "\(c.width)x\(c.height) must be even and at least 2x2")
         }
         guard c.sharpFramesPerExposure >= 1, c.sharpFramesPerExposure % 2 == 1 else {
-            throw .invalidParameter(name: "sharpFramesPerExposure", problem: "must be odd and positive, got \(c.sharpFramesPerExposure)")
+            throw .invalidParameter(
+                name: "sharpFramesPerExposure", problem: "must be odd and positive, got \(c.sharpFramesPerExposure)")
         }
         guard c.spikeFramesPerSharpFrame >= 1, exposures >= 1 else {
-            throw .invalidParameter(name: "exposures", problem: "need at least one exposure and one spike frame per sharp frame")
+            throw .invalidParameter(
+                name: "exposures", problem: "need at least one exposure and one spike frame per sharp frame")
         }
         guard c.speed.lowerBound >= 0, c.speed.upperBound.isFinite else {
             throw .invalidParameter(name: "speed", problem: "must be a finite, non-negative range")
@@ -200,7 +205,8 @@ public struct MotionBlurSynthesizer: Sendable {
                         let i11 = (y1 * sourceWidth + x1) * channels
                         let o = (y * c.width + x) * channels
                         for ch in 0..<channels {
-                            dst[o + ch] = w00 * src[i00 + ch] + w01 * src[i01 + ch] + w10 * src[i10 + ch] + w11 * src[i11 + ch]
+                            dst[o + ch] =
+                                w00 * src[i00 + ch] + w01 * src[i01 + ch] + w10 * src[i10 + ch] + w11 * src[i11 + ch]
                         }
                     }
                 }

@@ -80,7 +80,8 @@ public struct SpkGoProSimulation: Sendable {
             var synth = try MotionBlurSynthesizer(
                 image: picture.pixels, width: picture.width, height: picture.height, channels: picture.channels,
                 exposures: framesPerSequence, configuration: c, seed: seed &+ UInt64(index))
-            let name = GoProDataset.sequenceName(prefix: "SIM", index: index, framesPerExposure: c.sharpFramesPerExposure)
+            let name = GoProDataset.sequenceName(
+                prefix: "SIM", index: index, framesPerExposure: c.sharpFramesPerExposure)
             let rgbDir = root.appendingPathComponent("GOPRO_Large/\(split.rawValue)/\(name)")
             let blurDir = rgbDir.appendingPathComponent("blur_gamma")
             let sharpDir = rgbDir.appendingPathComponent("sharp")

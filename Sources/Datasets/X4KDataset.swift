@@ -47,7 +47,9 @@ public struct X4KDataset: Sendable {
                 let names = Layout.entries(blurDir).filter { ($0 as NSString).pathExtension.lowercased() == "png" }
                 guard let first = names.first else { continue }
                 let geometry: SpikeGeometry
-                if let spikeGeometry { geometry = spikeGeometry } else {
+                if let spikeGeometry {
+                    geometry = spikeGeometry
+                } else {
                     geometry = try Layout.halfGeometry(ofPNG: blurDir.appendingPathComponent(first))
                 }
                 for file in names {
@@ -58,12 +60,13 @@ public struct X4KDataset: Sendable {
                     try Layout.requireFile(spike, role: "spike stream")
                     samples.append(
                         DatasetSample(
-                            name: "\(relative)/\(stem)", sequence: relative, blurURL: blurDir.appendingPathComponent(file),
+                            name: "\(relative)/\(stem)", sequence: relative,
+                            blurURL: blurDir.appendingPathComponent(file),
                             sharpURL: sharp, spikeURL: spike, spikeGeometry: geometry, framesPerExposure: spikeLength))
                 }
             }
         }
-        guard !samples.isEmpty else { throw .empty(path: blurRoot.path) }
+        guard !samples.isEmpty else { throw .empty(path: blurRoot.path, what: "samples") }
         self.samples = samples
     }
 }

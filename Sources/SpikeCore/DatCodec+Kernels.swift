@@ -83,7 +83,8 @@ extension DatCodec {
             for frame in 0..<frameCount {
                 let srcFrame = source.advanced(by: frame * pixels)
                 for storedRow in 0..<height {
-                    (scratch + storedRow * width).update(from: srcFrame + (height - 1 - storedRow) * width, count: width)
+                    (scratch + storedRow * width).update(
+                        from: srcFrame + (height - 1 - storedRow) * width, count: width)
                 }
                 let raw = UnsafeRawPointer(scratch)
                 let dst = destination.advanced(by: frame * bytesPerFrame)

@@ -41,8 +41,9 @@ public final class DatFile: @unchecked Sendable {
         let frameBytes = geometry.bytesPerFrame
         let remainder = size % frameBytes
         if strict && remainder != 0 {
-            throw .truncatedFile(path: path, size: size, frameBytes: frameBytes, wholeFrames: size / frameBytes,
-                                 remainder: remainder)
+            throw .truncatedFile(
+                path: path, size: size, frameBytes: frameBytes, wholeFrames: size / frameBytes,
+                remainder: remainder)
         }
         self.size = size
         self.frameCount = size / frameBytes

@@ -13,7 +13,8 @@ public enum GreyImage {
     public static func fromRGB(
         _ pixels: [Float], width: Int, height: Int, channels: Int, quantize: Bool = false
     ) -> [Float] {
-        precondition(pixels.count == width * height * channels, "pixel count does not match \(width)x\(height)x\(channels)")
+        precondition(
+            pixels.count == width * height * channels, "pixel count does not match \(width)x\(height)x\(channels)")
         precondition(channels == 1 || channels >= 3, "grey conversion needs 1 or at least 3 channels")
         let count = width * height
         var grey = [Float](repeating: 0, count: count)

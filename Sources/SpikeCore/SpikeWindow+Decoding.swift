@@ -36,7 +36,8 @@ extension SpikeVolume {
     /// Frames `range` as a new volume.
     /// - Precondition: `range` lies inside `0..<frameCount`.
     public func frames(_ range: Range<Int>) -> SpikeVolume {
-        precondition(range.lowerBound >= 0 && range.upperBound <= frameCount, "frame range \(range) outside 0..<\(frameCount)")
+        precondition(
+            range.lowerBound >= 0 && range.upperBound <= frameCount, "frame range \(range) outside 0..<\(frameCount)")
         let pixels = geometry.pixelCount
         return SpikeVolume(
             unchecked: geometry, frameCount: range.count,
@@ -70,8 +71,8 @@ extension SpikeGeometry {
     /// The Spk-GoPro spike resolution: 360 rows of 640 pixels (half of 720x1280).
     public static let goPro = SpikeGeometry(known: 360, 640)
 
-    /// Sizes known to be valid.
-    private init(known height: Int, _ width: Int) {
+    /// Sizes known to be valid (H*W a positive multiple of 8).
+    init(known height: Int, _ width: Int) {
         self.height = height
         self.width = width
     }

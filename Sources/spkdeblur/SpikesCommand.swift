@@ -59,7 +59,8 @@ struct SpikesInfoCommand: ParsableCommand {
         }
         print("duration: \(format(Double(dat.frameCount) / rate * 1000, 3)) ms at \(format(rate, 0)) Hz")
         print("spikes: \(spikes)")
-        print("mean firing rate: \(format(perFrame, 5)) spikes/pixel/frame (\(format(perFrame * rate, 1)) Hz per pixel)")
+        print(
+            "mean firing rate: \(format(perFrame, 5)) spikes/pixel/frame (\(format(perFrame * rate, 1)) Hz per pixel)")
     }
 }
 

@@ -22,7 +22,9 @@ struct TemporaryLayout {
         var bytes: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13]
         bytes += Array("IHDR".utf8)
         for value in [width, height] {
-            bytes += [UInt8(value >> 24 & 0xFF), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF)]
+            bytes += [
+                UInt8(value >> 24 & 0xFF), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF),
+            ]
         }
         bytes += [8, 2, 0, 0, 0]
         try write(relative, Data(bytes))
@@ -76,7 +78,8 @@ struct TemporaryLayout {
         try layout.write("GOPRO_Large/train/GOPR0372_07_00/blur_gamma/.DS_Store", Data([1]))
 
         let dataset = try GoProDataset(root: layout.root, split: .train)
-        #expect(dataset.samples.map(\.name) == ["GOPR0372_07_00/000047", "GOPR0410_11_00/000001", "GOPR0410_11_00/000002"])
+        #expect(
+            dataset.samples.map(\.name) == ["GOPR0372_07_00/000047", "GOPR0410_11_00/000001", "GOPR0410_11_00/000002"])
         let first = try #require(dataset.samples.first)
         #expect(first.spikeGeometry == (try SpikeGeometry(height: 24, width: 32)))
         #expect(first.framesPerExposure == 7)
@@ -193,7 +196,8 @@ struct TemporaryLayout {
         for name in ["0001", "0001_002"] {
             try layout.writePNGHeader("val_blurry_33/002/occ008.320_f2881/\(name).png", width: 64, height: 48)
             try layout.writePNGHeader("val_fullRGB/002/occ008.320_f2881/\(name).png", width: 64, height: 48)
-            _ = try layout.writeSpikes("val_spike_2xds_33/002/occ008.320_f2881/\(name).dat", geometry: geometry, frames: 33)
+            _ = try layout.writeSpikes(
+                "val_spike_2xds_33/002/occ008.320_f2881/\(name).dat", geometry: geometry, frames: 33)
         }
         let dataset = try X4KDataset(root: layout.root, split: "val", spikeLength: 33)
         #expect(dataset.samples.map(\.name) == ["002/occ008.320_f2881/0001", "002/occ008.320_f2881/0001_002"])

@@ -10,7 +10,9 @@ import Testing
     static func writeHeaderAndFloats(_ picture: SpkGoProSimulation.Picture, _ url: URL) throws {
         var bytes: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13] + Array("IHDR".utf8)
         for value in [picture.width, picture.height] {
-            bytes += [UInt8(value >> 24 & 0xFF), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF)]
+            bytes += [
+                UInt8(value >> 24 & 0xFF), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF),
+            ]
         }
         bytes += [8, 2, 0, 0, 0]
         picture.pixels.withUnsafeBytes { bytes += $0 }
@@ -20,7 +22,8 @@ import Testing
     @Test func simulatedDatasetReadsBackAsSpkGoPro() throws {
         let layout = try TemporaryLayout()
         defer { layout.remove() }
-        let source = SpkGoProSimulation.Picture(width: 40, height: 36, channels: 3, pixels: testPattern(width: 40, height: 36))
+        let source = SpkGoProSimulation.Picture(
+            width: 40, height: 36, channels: 3, pixels: testPattern(width: 40, height: 36))
         let simulation = SpkGoProSimulation(
             split: .test, sequences: 2, framesPerSequence: 3, seed: 7,
             configuration: .init(width: 32, height: 32, sharpFramesPerExposure: 7))
@@ -62,7 +65,29 @@ import Testing
             #expect(error.description.hasPrefix("/virtual/broken.png"))
         }
         #expect(throws: DatasetError.self) {
-            try SpkGoProSimulation(sequences: 1).run(images: [], root: layout.root, read: { _ in throw Unreadable() }, write: { _, _ in })
+            try SpkGoProSimulation(sequences: 1).run(
+                images: [], root: layout.root, read: { _ in throw Unreadable() }, write: { _, _ in })
         }
+    }
+}
+
+@Suite struct SourceImageListingTests {
+    @Test func listsImagesSortedAndRejectsEmptyOrMissing() throws {
+        let layout = try TemporaryLayout()
+        defer { layout.remove() }
+        try layout.writePNGHeader("src/b.png", width: 8, height: 8)
+        try layout.writePNGHeader("src/a.JPG", width: 8, height: 8)
+        try layout.write("src/notes.txt", Data("x".utf8))
+        try layout.write("src/.hidden.png", Data("x".utf8))
+        let files = try DatasetImages.imageFiles(in: layout.url("src"))
+        #expect(files.map(\.lastPathComponent) == ["a.JPG", "b.png"])
+        try layout.write("empty/readme.txt", Data("x".utf8))
+        do {
+            _ = try DatasetImages.imageFiles(in: layout.url("empty"))
+            Issue.record("accepted")
+        } catch {
+            #expect(error.description == "\(layout.url("empty").path): no PNG or JPEG images found")
+        }
+        #expect(throws: DatasetError.self) { try DatasetImages.imageFiles(in: layout.url("nowhere")) }
     }
 }

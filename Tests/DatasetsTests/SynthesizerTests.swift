@@ -23,9 +23,12 @@ func testPattern(width: Int, height: Int) -> [Float] {
 
     @Test func sameSeedSameExposure() throws {
         let image = testPattern(width: 48, height: 40)
-        var a = try MotionBlurSynthesizer(image: image, width: 48, height: 40, channels: 3, exposures: 2, configuration: configuration, seed: 1)
-        var b = try MotionBlurSynthesizer(image: image, width: 48, height: 40, channels: 3, exposures: 2, configuration: configuration, seed: 1)
-        var c = try MotionBlurSynthesizer(image: image, width: 48, height: 40, channels: 3, exposures: 2, configuration: configuration, seed: 2)
+        var a = try MotionBlurSynthesizer(
+            image: image, width: 48, height: 40, channels: 3, exposures: 2, configuration: configuration, seed: 1)
+        var b = try MotionBlurSynthesizer(
+            image: image, width: 48, height: 40, channels: 3, exposures: 2, configuration: configuration, seed: 1)
+        var c = try MotionBlurSynthesizer(
+            image: image, width: 48, height: 40, channels: 3, exposures: 2, configuration: configuration, seed: 2)
         let ea = a.nextExposure()
         let eb = b.nextExposure()
         let ec = c.nextExposure()
@@ -43,10 +46,13 @@ func testPattern(width: Int, height: Int) -> [Float] {
         var still = configuration
         still.speed = 0...0
         let image = testPattern(width: 32, height: 32)
-        var synth = try MotionBlurSynthesizer(image: image, width: 32, height: 32, channels: 3, exposures: 1, configuration: still, seed: 3)
+        var synth = try MotionBlurSynthesizer(
+            image: image, width: 32, height: 32, channels: 3, exposures: 1, configuration: still, seed: 3)
         let exposure = synth.nextExposure()
         #expect(exposure.blur.count == exposure.sharp.count)
-        for i in stride(from: 0, to: exposure.blur.count, by: 17) { #expect(abs(exposure.blur[i] - exposure.sharp[i]) < 1e-5) }
+        for i in stride(from: 0, to: exposure.blur.count, by: 17) {
+            #expect(abs(exposure.blur[i] - exposure.sharp[i]) < 1e-5)
+        }
         // Threshold 2 + the training /0.5: the TFI is the half-resolution grey level.
         let tfi = TFI.trainingInput(exposure.spikes)
         let grey = AreaResample.downsample2x(
@@ -60,16 +66,19 @@ func testPattern(width: Int, height: Int) -> [Float] {
         var even = configuration
         even.sharpFramesPerExposure = 8
         #expect(throws: DatasetError.self) {
-            try MotionBlurSynthesizer(image: image, width: 8, height: 8, channels: 3, exposures: 1, configuration: even, seed: 1)
+            try MotionBlurSynthesizer(
+                image: image, width: 8, height: 8, channels: 3, exposures: 1, configuration: even, seed: 1)
         }
         #expect(throws: DatasetError.self) {
-            try MotionBlurSynthesizer(image: image, width: 9, height: 8, channels: 3, exposures: 1, configuration: configuration, seed: 1)
+            try MotionBlurSynthesizer(
+                image: image, width: 9, height: 8, channels: 3, exposures: 1, configuration: configuration, seed: 1)
         }
         var odd = configuration
         odd.width = 30  // 15x16 spikes: 240 pixels, fine; 30x30 -> 15x15 = 225 is not
         odd.height = 30
         #expect(throws: DatasetError.self) {
-            try MotionBlurSynthesizer(image: image, width: 8, height: 8, channels: 3, exposures: 1, configuration: odd, seed: 1)
+            try MotionBlurSynthesizer(
+                image: image, width: 8, height: 8, channels: 3, exposures: 1, configuration: odd, seed: 1)
         }
     }
 }

@@ -87,7 +87,9 @@ import Testing
         let appender = try DatWriter(path: path, geometry: geometry, append: true)
         try appender.append(try source.read(0..<2).unpacked().packed())
         let other = try SpikeGeometry(height: 8, width: 8)
-        #expect(throws: SpikeError.self) { try appender.append(PackedSpikeFrames(geometry: other, bytes: [UInt8](repeating: 0, count: 8))) }
+        #expect(throws: SpikeError.self) {
+            try appender.append(PackedSpikeFrames(geometry: other, bytes: [UInt8](repeating: 0, count: 8)))
+        }
         try appender.close()
         #expect(try DatFile(path: path, geometry: geometry).frameCount == 42)
     }

@@ -50,7 +50,8 @@ struct SafetensorsFile {
         var values = [Float](repeating: 0, count: count)
         tensor.data.withUnsafeBytes { raw in
             for i in 0..<count {
-                values[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+                values[i] = Float(
+                    bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
             }
         }
         return (tensor.shape, values)

@@ -49,7 +49,9 @@ func referenceTFI(_ volume: SpikeVolume, middle: Int, window: Int) -> [Float] {
         let geometry = try SpikeGeometry(height: height, width: width)
         var rng = SplitMix64(seed: UInt64(height * 31 + width))
         for (frameCount, density) in [(1, 2), (12, 4), (60, 16), (130, 64)] {
-            let values = (0..<(frameCount * geometry.pixelCount)).map { _ in UInt8(rng.next() % UInt64(density) == 0 ? 1 : 0) }
+            let values = (0..<(frameCount * geometry.pixelCount)).map { _ in
+                UInt8(rng.next() % UInt64(density) == 0 ? 1 : 0)
+            }
             let volume = try SpikeVolume(geometry: geometry, frameCount: frameCount, values: values)
             let packed = volume.packed()
             for middle in Set([0, frameCount / 2, frameCount - 1, min(3, frameCount - 1)]) {
