@@ -1,2 +1,0 @@
-/// The `Pipeline` module.
-public enum PipelineModule {}

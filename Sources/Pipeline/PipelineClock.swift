@@ -1,0 +1,92 @@
+import Foundation
+
+/// Time for the pipeline: injected so tests use a manual clock and never sleep.
+public protocol PipelineClock: Sendable {
+    /// Time since the clock's origin.
+    func now() -> Duration
+    /// Suspends until `now() >= deadline`.
+    func sleep(until deadline: Duration) async throws
+}
+
+/// The real monotonic clock.
+public struct SystemPipelineClock: PipelineClock {
+    private let origin = ContinuousClock.now
+    /// Creates a clock whose origin is now.
+    public init() {}
+    public func now() -> Duration { ContinuousClock.now - origin }
+    public func sleep(until deadline: Duration) async throws {
+        try await ContinuousClock().sleep(until: origin + deadline, tolerance: .microseconds(50))
+    }
+}
+
+/// A clock that moves only when told: `sleep` waits until `advance` passes the deadline.
+public final class ManualPipelineClock: PipelineClock, @unchecked Sendable {
+    // Invariant for @unchecked Sendable: `time` and `sleepers` are only touched under `lock`.
+    private let lock = NSLock()
+    private var time: Duration = .zero
+    private var sleepers: [(Duration, CheckedContinuation<Void, Never>)] = []
+
+    /// Creates a clock at zero.
+    public init() {}
+
+    public func now() -> Duration { lock.withLock { time } }
+
+    /// Deadlines being waited for now.
+    public var pendingDeadlines: [Duration] { lock.withLock { sleepers.map(\.0) } }
+
+    public func sleep(until deadline: Duration) async throws {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let ready = lock.withLock { () -> Bool in
+                if deadline <= time { return true }
+                sleepers.append((deadline, c))
+                return false
+            }
+            if ready { c.resume() }
+        }
+    }
+
+    /// Moves time forward, waking sleepers whose deadline passed.
+    public func advance(by step: Duration) {
+        let woken = lock.withLock { () -> [CheckedContinuation<Void, Never>] in
+            time += step
+            let due = sleepers.filter { $0.0 <= time }.map(\.1)
+            sleepers.removeAll { $0.0 <= time }
+            return due
+        }
+        for c in woken { c.resume() }
+    }
+}
+
+/// Replay pacing: maps media time (the recording's nanoseconds) to the pipeline clock at a
+/// speed factor; `nil` speed means as fast as the stages allow.
+public final class Pacer: @unchecked Sendable {
+    // Invariant for @unchecked Sendable: `anchor` is only touched under `lock`.
+    private let lock = NSLock()
+    private var anchor: (media: Int64, clock: Duration)?
+    /// Speed factor (1 = real time), or nil for no pacing.
+    public let speed: Double?
+    let clock: any PipelineClock
+    /// Lateness of each paced release (how far after its due time it happened), for metrics.
+    public let lateness = LatencyRecorder()
+
+    /// Creates a pacer.
+    public init(speed: Double?, clock: any PipelineClock) {
+        self.speed = speed
+        self.clock = clock
+    }
+
+    /// Waits until media time `t` is due. The first call anchors media time to now.
+    public func wait(untilMedia t: Int64) async throws {
+        guard let speed else { return }
+        let (media, start) = lock.withLock { () -> (Int64, Duration) in
+            if let a = anchor { return a }
+            let a = (t, clock.now())
+            anchor = a
+            return a
+        }
+        let due = start + .nanoseconds(Int64(Double(t - media) / speed))
+        if clock.now() < due { try await clock.sleep(until: due) }
+        let late = clock.now() - due
+        lateness.record(late)
+    }
+}
