@@ -199,9 +199,10 @@ public enum TFI {
         DatCodec.expansion.withUnsafeBufferPointer { table in
             planes.withUnsafeBytes { planeBytes in
                 index.withUnsafeMutableBytes { out in
+                    guard let planeBase = planeBytes.baseAddress else { return }
                     for plane in 0..<8 {
                         let shift = UInt64(plane)
-                        let source = planeBytes.baseAddress.unsafelyUnwrapped + plane * words * 8
+                        let source = planeBase + plane * words * 8
                         for k in 0..<(words * 8) {
                             let byte = source.load(fromByteOffset: k, as: UInt8.self)
                             if byte == 0 { continue }
