@@ -15,8 +15,8 @@ extension DatCodec {
         let pixels = geometry.pixelCount
         let bytesPerFrame = geometry.bytesPerFrame
         expansion.withUnsafeBufferPointer { table in
-            // Safe: table has 256 entries and every index is a UInt8.
-            let lut = table.baseAddress.unsafelyUnwrapped
+            // The table has 256 entries and every index is a UInt8, so lookups stay in bounds.
+            guard let lut = table.baseAddress else { return }
             if width % 8 == 0 {
                 // Each stored row is whole bytes: decode straight into its flipped place.
                 let rowBytes = width / 8

@@ -11,8 +11,12 @@ public struct IntegrateAndFireSimulator: Sendable {
     private var integrator: [Float]
 
     /// Creates a simulator with a seeded random initial integrator.
+    ///
+    /// The default threshold 2.0 is the one the reference used to synthesise its X4K1000FPS
+    /// spikes (`v2s_interface`'s own default is 5.0; the Spk-GoPro threshold is not in the
+    /// reference). With 2.0 the training convention `TFI / 0.5` recovers the grey level.
     /// - Throws: ``SpikeError/invalidParameter(name:problem:)`` for a non-positive threshold.
-    public init(geometry: SpikeGeometry, threshold: Float, seed: UInt64) throws(SpikeError) {
+    public init(geometry: SpikeGeometry, threshold: Float = 2.0, seed: UInt64) throws(SpikeError) {
         guard threshold > 0, threshold.isFinite else {
             throw .invalidParameter(name: "threshold", problem: "must be positive, got \(threshold)")
         }

@@ -84,6 +84,9 @@ public enum TFI {
     public static func middle(_ packed: PackedSpikeFrames, middle m: Int, window: Int = 50) -> [Float] {
         precondition(window >= 1, "TFI window must be positive")
         let g = packed.geometry
+        if min(m, packed.count - 1) < 256, min(m + window, packed.count - 1) < 256 {
+            return middleBitSliced(packed, middle: m, window: window)
+        }
         // Indices are tracked in stored order and flipped at the end.
         var left = [Int32](repeating: 0, count: g.pixelCount)
         var right = [Int32](repeating: 0, count: g.pixelCount)
@@ -107,6 +110,110 @@ public enum TFI {
         }
         let storedOrder = interval(left: left, right: right, middle: m, window: window)
         return flipRows(storedOrder, height: g.height, width: g.width)
+    }
+
+    /// The packed path for frame indices below 256: the nearest-spike index of every pixel is
+    /// kept bit-sliced (eight 64-pixel planes per word, one per index bit), so each frame costs
+    /// a handful of word operations per 64 pixels, with no per-pixel work until the end.
+    static func middleBitSliced(_ packed: PackedSpikeFrames, middle m: Int, window: Int) -> [Float] {
+        let g = packed.geometry
+        let bpf = g.bytesPerFrame
+        let words = (bpf + 7) / 8
+        var left = [UInt8](repeating: 0, count: words * 64)
+        var right = [UInt8](repeating: 0, count: words * 64)
+        packed.bytes.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress else { return }
+            // Frame 0 is skipped on the left: a spike there counts as none (index 0).
+            let leftLower = max(1, m - window + 1)
+            let leftUpper = min(m, packed.count - 1)
+            if leftLower <= leftUpper {
+                sliceNearest(
+                    base: base, bytesPerFrame: bpf, frameOrder: stride(from: leftUpper, through: leftLower, by: -1),
+                    into: &left)
+            }
+            let rightLower = max(m + 1, 1)
+            let rightUpper = min(m + window, packed.count - 1)
+            if rightLower <= rightUpper {
+                sliceNearest(
+                    base: base, bytesPerFrame: bpf, frameOrder: stride(from: rightLower, through: rightUpper, by: 1),
+                    into: &right)
+            }
+        }
+        // Every interval lies in 1...2*window; table[n] = Float(1.0 / Double(n)) as the reference rounds.
+        let table = (0...(2 * window)).map { $0 == 0 ? Float.infinity : Float(1.0 / Double($0)) }
+        let noneLeft = m - window
+        let noneRight = m + window
+        let (height, width) = (g.height, g.width)
+        return [Float](unsafeUninitializedCapacity: g.pixelCount) { out, initialized in
+            for y in 0..<height {
+                let stored = (height - 1 - y) * width
+                let row = y * width
+                for x in 0..<width {
+                    let l = left[stored + x] == 0 ? noneLeft : Int(left[stored + x])
+                    let r = right[stored + x] == 0 ? noneRight : Int(right[stored + x])
+                    out[row + x] = table[r - l]
+                }
+            }
+            initialized = g.pixelCount
+        }
+    }
+
+    /// First-hit frame index per pixel (stored order, 0 = none) over `frameOrder`, all < 256.
+    private static func sliceNearest(
+        base: UnsafeRawPointer, bytesPerFrame: Int, frameOrder: StrideThrough<Int>, into index: inout [UInt8]
+    ) {
+        let fullWords = bytesPerFrame / 8
+        let tailBytes = bytesPerFrame % 8
+        let words = fullWords + (tailBytes > 0 ? 1 : 0)
+        var found = [UInt64](repeating: 0, count: words)
+        var planes = [UInt64](repeating: 0, count: 8 * words)
+        found.withUnsafeMutableBufferPointer { found in
+            planes.withUnsafeMutableBufferPointer { planes in
+                for t in frameOrder {
+                    let frame = base + t * bytesPerFrame
+                    for w in 0..<words {
+                        var word: UInt64
+                        if w < fullWords {
+                            word = frame.loadUnaligned(fromByteOffset: 8 * w, as: UInt64.self)
+                        } else {
+                            word = 0
+                            for b in 0..<tailBytes {
+                                word |= UInt64(frame.load(fromByteOffset: 8 * w + b, as: UInt8.self)) << UInt64(8 * b)
+                            }
+                        }
+                        let fresh = word & ~found[w]
+                        if fresh == 0 { continue }
+                        found[w] |= fresh
+                        var bits = t
+                        var plane = 0
+                        while bits != 0 {
+                            if bits & 1 == 1 { planes[plane * words + w] |= fresh }
+                            bits >>= 1
+                            plane += 1
+                        }
+                    }
+                }
+            }
+        }
+        // Unslice: each plane byte expands to eight 0/1 lanes, shifted into its index bit.
+        DatCodec.expansion.withUnsafeBufferPointer { table in
+            planes.withUnsafeBytes { planeBytes in
+                index.withUnsafeMutableBytes { out in
+                    guard let planeBase = planeBytes.baseAddress else { return }
+                    for plane in 0..<8 {
+                        let shift = UInt64(plane)
+                        let source = planeBase + plane * words * 8
+                        for k in 0..<(words * 8) {
+                            let byte = source.load(fromByteOffset: k, as: UInt8.self)
+                            if byte == 0 { continue }
+                            let lanes = out.loadUnaligned(fromByteOffset: 8 * k, as: UInt64.self)
+                            out.storeBytes(
+                                of: lanes | (table[Int(byte)] << shift), toByteOffset: 8 * k, as: UInt64.self)
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// The training convention of the published checkpoints on decoded frames:

@@ -14,6 +14,7 @@ struct SpkDeblur: AsyncParsableCommand {
             VerifyCommand.self,
             BenchCommand.self,
             SpikesCommand.self,
+            SimulateCommand.self,
             ReconstructCommand.self,
         ]
     )
