@@ -46,8 +46,11 @@ struct BenchZmqCommand: ParsableCommand {
         let python = !noPython && Self.hasPyzmq() && FileManager.default.fileExists(atPath: publisher)
         print(
             "spkdeblur bench zmq: \(height)x\(width) at \(Int(rate)) Hz, \(frames) frames per run over tcp loopback "
-                + "(\(geometry.bytesPerFrame) bytes/frame, \(String(format: "%.0f", Double(geometry.bytesPerFrame) * rate / 1e6)) MB/s at real time)")
-        if !noPython && !python { print("  (pyzmq publisher runs skipped: python3 with pyzmq and numpy, or \(publisher), not found)") }
+                + "(\(geometry.bytesPerFrame) bytes/frame, \(String(format: "%.0f", Double(geometry.bytesPerFrame) * rate / 1e6)) MB/s at real time)"
+        )
+        if !noPython && !python {
+            print("  (pyzmq publisher runs skipped: python3 with pyzmq and numpy, or \(publisher), not found)")
+        }
         print("  sender         batch   frames/s    x real time   MB/s   lost  malformed")
         for batch in batchSizes {
             let r = try swiftRun(geometry: geometry, batch: batch)
@@ -70,7 +73,8 @@ struct BenchZmqCommand: ParsableCommand {
         let mbps = fps * Double(height * width / 8) / 1e6
         print(
             String(
-                format: "  %@ %6d %11.0f %11.1fx %8.0f %6llu %6llu", sender.padding(toLength: 14, withPad: " ", startingAt: 0),
+                format: "  %@ %6d %11.0f %11.1fx %8.0f %6llu %6llu",
+                sender.padding(toLength: 14, withPad: " ", startingAt: 0),
                 batch, fps, fps / rate, mbps, r.counters.lostFrames, r.counters.malformedTotal))
     }
 
@@ -168,7 +172,8 @@ struct BenchZmqCommand: ParsableCommand {
         process.waitUntilExit()
         guard sink.done.wait(timeout: .now() + 30) == .success else {
             loop.stop()
-            throw ValidationError("bench zmq: pyzmq publisher (exit \(process.terminationStatus)) did not deliver \(frames) frames")
+            throw ValidationError(
+                "bench zmq: pyzmq publisher (exit \(process.terminationStatus)) did not deliver \(frames) frames")
         }
         loop.wait()
         // Publisher start-up (python, numpy) is excluded: first to last received message.

@@ -19,10 +19,11 @@ func spikeHeaderBytes(
 
 /// An RGB header assembled field by field from the documented layout.
 func rgbHeaderBytes(
-    version: UInt16 = 0x0100, format: UInt8 = 0, w: UInt32, h: UInt32, seq: UInt64 = 0, frame: UInt64 = 0,
+    version: UInt16 = 0x0100, format: UInt8 = 0, stream: UInt32 = 1, w: UInt32, h: UInt32, seq: UInt64 = 0,
+    frame: UInt64 = 0,
     start: Int64 = 0, end: Int64 = 1, length: UInt64
 ) -> [UInt8] {
-    Array("RGB1".utf8) + le(version) + [format, 0] + le(UInt32(1)) + le(w) + le(h) + le(UInt32(0)) + le(seq)
+    Array("RGB1".utf8) + le(version) + [format, 0] + le(stream) + le(w) + le(h) + le(UInt32(0)) + le(seq)
         + le(frame) + le(start) + le(end) + le(length)
 }
 
@@ -81,8 +82,10 @@ struct SplitMix {
     @Test(arguments: [UInt16(0x0000), 0x0200, 0xFF01])
     func otherMajorVersionsAreRefused(version: UInt16) {
         let header = spikeHeaderBytes(version: version, count: 1, seq: 0, first: 0, h: 2, w: 4)
-        #expect(throws: WireProtocolError.unsupportedVersion(
-            magic: "SPK1", found: ProtocolVersion(rawValue: version), supported: .current)) {
+        #expect(
+            throws: WireProtocolError.unsupportedVersion(
+                magic: "SPK1", found: ProtocolVersion(rawValue: version), supported: .current)
+        ) {
             _ = try SpikeMessage(parts: [header, [0]])
         }
     }
@@ -99,7 +102,10 @@ struct SplitMix {
             exposureStartNanoseconds: -5, exposureEndNanoseconds: 1_000_000, streamID: 2)
         let parts = m.encoded()
         #expect(parts[0].count == RGBHeader.size)
-        #expect(parts[0] == Array(rgbHeaderBytes(format: format.rawValue, w: 5, h: 3, seq: 3, frame: 42, start: -5, end: 1_000_000, length: UInt64(payload.count)).enumerated().map { i, b in i >= 8 && i < 12 ? le(UInt32(2))[i - 8] : b }))
+        let expected = rgbHeaderBytes(
+            format: format.rawValue, stream: 2, w: 5, h: 3, seq: 3, frame: 42, start: -5, end: 1_000_000,
+            length: UInt64(payload.count))
+        #expect(parts[0] == expected)
         #expect(try RGBMessage(parts: parts) == m)
     }
 }
@@ -117,8 +123,10 @@ func malformedParts(_ kind: MalformedKind) -> [[UInt8]] {
     case .invalidSpikeRate: return [spikeHeaderBytes(count: 1, seq: 0, first: 0, h: 2, w: 4, rate: .nan), [0]]
     case .payloadLengthMismatch: return [rgbHeaderBytes(w: 2, h: 2, length: 12), [UInt8](repeating: 0, count: 11)]
     case .emptyPayload: return [rgbHeaderBytes(format: 2, w: 2, h: 2, length: 0), []]
-    case .unknownPixelFormat: return [rgbHeaderBytes(format: 4, w: 2, h: 2, length: 12), [UInt8](repeating: 0, count: 12)]
-    case .invalidExposure: return [rgbHeaderBytes(w: 2, h: 2, start: 10, end: 9, length: 12), [UInt8](repeating: 0, count: 12)]
+    case .unknownPixelFormat:
+        return [rgbHeaderBytes(format: 4, w: 2, h: 2, length: 12), [UInt8](repeating: 0, count: 12)]
+    case .invalidExposure:
+        return [rgbHeaderBytes(w: 2, h: 2, start: 10, end: 9, length: 12), [UInt8](repeating: 0, count: 12)]
     }
 }
 
@@ -191,7 +199,9 @@ func malformedParts(_ kind: MalformedKind) -> [[UInt8]] {
         let verdict = t.observe(streamID: 1, sequence: next, frames: next * batch..<(next + 1) * batch)
         #expect(verdict == .accepted(.init(lostMessages: skipped, lostFrames: skipped * batch, resynced: true)))
         // The tracker resynced: the following message is clean.
-        #expect(t.observe(streamID: 1, sequence: next + 1, frames: (next + 1) * batch..<(next + 2) * batch) == .accepted(.none))
+        #expect(
+            t.observe(streamID: 1, sequence: next + 1, frames: (next + 1) * batch..<(next + 2) * batch)
+                == .accepted(.none))
         #expect(t.counters.lostMessages == skipped && t.counters.lostFrames == skipped * batch)
     }
 
@@ -209,9 +219,13 @@ func malformedParts(_ kind: MalformedKind) -> [[UInt8]] {
         var t = SequenceTracker()
         _ = t.observe(streamID: 1, sequence: 0, frames: 0..<10)
         // Sequence contiguous, frames jump ahead: frames lost.
-        #expect(t.observe(streamID: 1, sequence: 1, frames: 15..<25) == .accepted(.init(lostMessages: 0, lostFrames: 5, resynced: true)))
+        #expect(
+            t.observe(streamID: 1, sequence: 1, frames: 15..<25)
+                == .accepted(.init(lostMessages: 0, lostFrames: 5, resynced: true)))
         // Frames rewind: a discontinuity.
-        #expect(t.observe(streamID: 1, sequence: 2, frames: 0..<10) == .accepted(.init(lostMessages: 0, lostFrames: 0, resynced: true)))
+        #expect(
+            t.observe(streamID: 1, sequence: 2, frames: 0..<10)
+                == .accepted(.init(lostMessages: 0, lostFrames: 0, resynced: true)))
         #expect(t.observe(streamID: 1, sequence: 3, frames: 10..<20) == .accepted(.none))
         #expect(t.counters.discontinuities == 1 && t.counters.lostFrames == 5)
     }
@@ -220,10 +234,14 @@ func malformedParts(_ kind: MalformedKind) -> [[UInt8]] {
         var t = SequenceTracker(restartWindow: 16)
         _ = t.observe(streamID: 1, sequence: 1000, frames: 0..<10)
         // Same stream id, far behind: a restarted publisher.
-        #expect(t.observe(streamID: 1, sequence: 0, frames: 0..<10) == .accepted(.init(lostMessages: 0, lostFrames: 0, resynced: true)))
+        #expect(
+            t.observe(streamID: 1, sequence: 0, frames: 0..<10)
+                == .accepted(.init(lostMessages: 0, lostFrames: 0, resynced: true)))
         #expect(t.observe(streamID: 1, sequence: 1, frames: 10..<20) == .accepted(.none))
         // New stream id.
-        #expect(t.observe(streamID: 2, sequence: 7, frames: 5..<6) == .accepted(.init(lostMessages: 0, lostFrames: 0, resynced: true)))
+        #expect(
+            t.observe(streamID: 2, sequence: 7, frames: 5..<6)
+                == .accepted(.init(lostMessages: 0, lostFrames: 0, resynced: true)))
         #expect(t.counters.restarts == 2)
     }
 

@@ -56,7 +56,9 @@ enum PythonPublisher {
 
     /// Messages the publisher put on the wire, from its summary.
     static func messagesSent(_ stats: [String: Double]) -> Int {
-        Int(["spike_messages", "swapped", "duplicated", "malformed", "rgb_messages"].reduce(0) { $0 + (stats[$1] ?? 0) })
+        Int(
+            ["spike_messages", "swapped", "duplicated", "malformed", "rgb_messages"].reduce(0) { $0 + (stats[$1] ?? 0) }
+        )
     }
 }
 
@@ -187,7 +189,8 @@ struct PythonPublisherTests {
     @Test func subscriberTakesOnlySpikesFromAPublisher() throws {
         let receiver = try DecodingReceiver(
             context: context,
-            configuration: .init(socketType: .sub, attach: .bind("tcp://127.0.0.1:*"), subscriptions: [SpikeHeader.magic]))
+            configuration: .init(
+                socketType: .sub, attach: .bind("tcp://127.0.0.1:*"), subscriptions: [SpikeHeader.magic]))
         let stats = try PythonPublisher.publish([
             "--endpoint", receiver.loop.endpoint, "--socket", "pub", "--warmup", "1.0", "--synthetic", "300",
             "--height", "8", "--width", "16", "--batch", "10", "--rgb-every", "50",

@@ -218,7 +218,8 @@ func tempDirectory() throws -> URL {
 
     @Test func handlerStopAndContextShutdownEndTheLoop() throws {
         let context = try Context()
-        let loop = try ReceiveLoop(context: context, configuration: .init(attach: .bind("inproc://loop"))) { _ in .stop }
+        let loop = try ReceiveLoop(context: context, configuration: .init(attach: .bind("inproc://loop"))) { _ in .stop
+        }
         let push = try Socket(context, type: .push)
         try push.connect("inproc://loop")
         try push.send(Message([1]))
