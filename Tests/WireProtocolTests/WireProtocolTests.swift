@@ -1,4 +1,5 @@
 import SpikeCore
+import Synchronization
 import Testing
 
 @testable import WireProtocol
@@ -258,5 +259,45 @@ func malformedParts(_ kind: MalformedKind) -> [[UInt8]] {
         #expect(c.rgbMessages == 3)
         #expect(c.rgbSequence.lostMessages == 1 && c.rgbSequence.duplicates == 1 && c.rgbSequence.stale == 1)
         #expect(c.spikeSequence == SequenceTracker.Counters())
+    }
+}
+
+@Suite struct StreamReceiverTests {
+    final class Log: Sendable {
+        let entries = Mutex<[String]>([])
+        func add(_ s: String) { entries.withLock { $0.append(s) } }
+    }
+
+    @Test func callbacksCountersAndEndOfStream() throws {
+        let log = Log()
+        let receiver = StreamReceiver(
+            onSpikes: { m, gap in log.add("spikes \(m.header.sequence) lost \(gap.lostFrames)") },
+            onRGB: { m, _ in log.add("rgb \(m.header.frameID)") },
+            onFirstProblem: { e in log.add("problem \(e)") })
+        let g = try SpikeGeometry(height: 2, width: 4)
+        func spikes(_ seq: UInt64, end: Bool = false) throws -> [[UInt8]] {
+            SpikeMessage(
+                frames: try PackedSpikeFrames(geometry: g, bytes: [1, 2]), sequence: seq, firstFrameIndex: seq * 2,
+                spikeRateHz: 1000, flags: end ? .endOfStream : []
+            ).encoded()
+        }
+        #expect(!receiver.handle(try spikes(0)))
+        #expect(!receiver.handle(malformedParts(.badMagic)))
+        #expect(!receiver.handle(malformedParts(.badMagic)))
+        let rgb = RGBMessage(
+            pixelFormat: .png, width: 1, height: 1, payload: [1], sequence: 0, frameID: 8,
+            exposureStartNanoseconds: 0, exposureEndNanoseconds: 0)
+        #expect(!receiver.handle(rgb.encoded()))
+        #expect(!receiver.handle(try spikes(0)))
+        #expect(receiver.handle(try spikes(2, end: true)))
+        let entries = log.entries.withLock { $0 }
+        #expect(entries.count == 4)
+        #expect(entries[0] == "spikes 0 lost 0")
+        #expect(entries[1].hasPrefix("problem") && entries[1].contains("badMagic"))
+        #expect(entries[2] == "rgb 8")
+        #expect(entries[3] == "spikes 2 lost 2")
+        let c = receiver.counters
+        #expect(c.received == 6 && c.duplicates == 1 && c.malformed[.badMagic] == 2 && c.lostFrames == 2)
+        #expect(c.description.contains("badMagic=2"))
     }
 }

@@ -68,6 +68,7 @@ final class DecodingReceiver: Sendable {
         var decoder = StreamDecoder()
         var spikeBytes: [UInt8] = []
         var rgb: [RGBMessage] = []
+        var endOfStreamSequences: [UInt64] = []
     }
 
     /// What the loop thread writes and the test reads.
@@ -77,7 +78,9 @@ final class DecodingReceiver: Sendable {
         func handle(_ message: Message) {
             state.withLock { s in
                 switch s.decoder.decode(message.parts) {
-                case .spikes(let m, _): s.spikeBytes += m.frames.bytes
+                case .spikes(let m, _):
+                    s.spikeBytes += m.frames.bytes
+                    if m.header.flags.contains(.endOfStream) { s.endOfStreamSequences.append(m.header.sequence) }
                 case .rgb(let m, _): s.rgb.append(m)
                 default: break
                 }
@@ -137,6 +140,7 @@ struct PythonPublisherTests {
         #expect(c.lostFrames == 0 && c.lostMessages == 0 && c.malformedTotal == 0)
         let got = receiver.sink.state.withLock { $0 }
         #expect(got.spikeBytes == bytes)
+        #expect(got.endOfStreamSequences == [UInt64((frames + batch - 1) / batch - 1)])
         #expect(got.rgb.count == 5)
         for (k, m) in got.rgb.enumerated() {
             #expect(m.header.exposureStartNanoseconds == Int64(k * 100) * 50_000)  // 1e9 / 20 kHz = 50 us
