@@ -41,7 +41,9 @@ let package = Package(
         // MARK: core
         .target(name: "SpikeCore"),
         .target(name: "Metrics"),
-        .target(name: "Tensor", dependencies: ["COpenBLAS"]),
+        // The numeric kernels are compiled optimised even in debug builds: unoptimised SIMD
+        // code is ~50x slower, which would make the model tests crawl.
+        .target(name: "Tensor", dependencies: ["COpenBLAS"], swiftSettings: [.unsafeFlags(["-O"])]),
         .target(name: "Checkpoint"),
         .target(name: "SpkDeblurNet", dependencies: ["Tensor", "Checkpoint"]),
         .target(name: "Datasets", dependencies: ["SpikeCore", "Imaging"]),

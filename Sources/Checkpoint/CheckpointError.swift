@@ -28,6 +28,27 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable, Sendable
     /// A tensor's bytes disagree with its dtype and shape, or a conversion is impossible.
     case badTensor(tensor: String, reason: String)
 
+    /// The file (or in-memory source) the error is about; empty for a tensor outside any file.
+    public var file: String {
+        switch self {
+        case .io(let file, _), .notACheckpoint(let file, _), .truncated(let file, _), .malformedZip(let file, _),
+            .compressedEntry(let file, _, _), .refusedGlobal(let file, _), .malformedPickle(let file, _, _),
+            .notAStateDict(let file, _), .unsupportedDType(let file, _, _), .badHeader(let file, _),
+            .badOffsets(let file, _, _):
+            file
+        case .badTensor:
+            ""
+        }
+    }
+
+    /// The problem, without the leading file name.
+    public var problem: String {
+        let text = description
+        let file = self.file
+        if !file.isEmpty, text.hasPrefix(file + ": ") { return String(text.dropFirst(file.count + 2)) }
+        return text
+    }
+
     public var description: String {
         switch self {
         case .io(let file, let reason):

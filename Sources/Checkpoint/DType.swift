@@ -27,6 +27,9 @@ public enum DType: String, Sendable, CaseIterable, Hashable {
         }
     }
 
+    /// The size of one element in bytes (same as ``byteSize``).
+    public var size: Int { byteSize }
+
     /// Whether the type holds integers (or booleans) rather than floating-point values.
     public var isIntegral: Bool {
         switch self {

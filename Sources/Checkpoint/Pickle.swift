@@ -105,10 +105,11 @@ enum PickleGlobal: CustomStringConvertible {
         case ("collections", "OrderedDict"): return .orderedDict
         case ("torch._utils", "_rebuild_tensor_v2"): return .rebuildTensorV2
         case ("torch._utils", "_rebuild_parameter"): return .rebuildParameter
-        case ("torch", _) where name.hasSuffix("Storage") && storageTypes[name] != nil:
-            if let dtype = storageTypes[name] { return .storageType(dtype, name: name) }
         case ("torch", _) where name.hasSuffix("Storage") && name.first?.isUppercase == true:
-            throw .unsupportedDType(file: file, tensor: "(storage)", dtype: "torch.\(name)")
+            guard let dtype = storageTypes[name] else {
+                throw .unsupportedDType(file: file, tensor: "(storage)", dtype: "torch.\(name)")
+            }
+            return .storageType(dtype, name: name)
         default:
             break
         }
@@ -340,7 +341,8 @@ struct PickleMachine {
         }
         if contiguous {
             let start = base + offset * size
-            return StoredTensor(dtype: storage.dtype, shape: shape, data: Array(storage.data[start..<(start + count * size)]))
+            return StoredTensor(
+                dtype: storage.dtype, shape: shape, data: Array(storage.data[start..<(start + count * size)]))
         }
         // General strides: walk the index space in row-major order.
         var out = [UInt8]()
@@ -459,7 +461,9 @@ struct PickleMachine {
 
     private mutating func readLength(_ count: Int) throws(CheckpointError) -> Int {
         let v = try readInteger(count)
-        guard let n = Int(exactly: v), n <= bytes.endIndex - position else { throw fail("length \(v) runs past the end of the pickle") }
+        guard let n = Int(exactly: v), n <= bytes.endIndex - position else {
+            throw fail("length \(v) runs past the end of the pickle")
+        }
         return n
     }
 

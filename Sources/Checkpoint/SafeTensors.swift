@@ -14,10 +14,10 @@ public enum SafeTensors {
     /// - Throws: ``CheckpointError`` for I/O failures, truncation, malformed header JSON,
     ///   unknown dtypes, and offsets outside the data section or not matching the shape.
     public static func read(contentsOf url: URL) throws(CheckpointError) -> StateDict {
-        try read(bytes: try FileBytes.read(url), file: url.path)
+        try read(bytes: try FileBytes.read(url), file: url.lastPathComponent)
     }
 
-    /// Parses safetensors bytes; `file` names the source in errors.
+    /// Parses safetensors bytes; `file` names the source in errors (usually the file name).
     public static func read(bytes: [UInt8], file: String) throws(CheckpointError) -> StateDict {
         guard bytes.count >= 8 else {
             throw .truncated(file: file, what: "\(bytes.count) bytes, shorter than the 8-byte header length")
@@ -25,11 +25,13 @@ public enum SafeTensors {
         var headerSize: UInt64 = 0
         for i in (0..<8).reversed() { headerSize = headerSize << 8 | UInt64(bytes[i]) }
         guard headerSize <= UInt64(maxHeaderSize) else {
-            throw .notACheckpoint(file: file, reason: "header length \(headerSize) is implausible (neither a zip nor safetensors file)")
+            throw .notACheckpoint(
+                file: file, reason: "header length \(headerSize) is implausible (neither a zip nor safetensors file)")
         }
         let headerEnd = 8 + Int(headerSize)
         guard headerEnd <= bytes.count else {
-            throw .truncated(file: file, what: "header announces \(headerSize) bytes but only \(bytes.count - 8) follow")
+            throw .truncated(
+                file: file, what: "header announces \(headerSize) bytes but only \(bytes.count - 8) follow")
         }
         let headerBytes = bytes[8..<headerEnd]
         guard headerBytes.first == UInt8(ascii: "{") else {
@@ -121,6 +123,8 @@ public enum SafeTensors {
     }
 
     /// The safetensors bytes of a state dict (see ``write(_:to:)``).
+    /// - Throws: ``CheckpointError/badTensor(tensor:reason:)`` if a tensor's bytes do not
+    ///   match its shape.
     public static func serialize(_ dict: StateDict) throws(CheckpointError) -> [UInt8] {
         let order = dict.tensors.keys.sorted { a, b in
             let (ra, rb) = (dict.tensors[a]?.dtype.layoutRank ?? 0, dict.tensors[b]?.dtype.layoutRank ?? 0)
@@ -139,13 +143,12 @@ public enum SafeTensors {
         var offset = 0
         for name in order {
             guard let t = dict.tensors[name] else { continue }
-            guard t.shape.allSatisfy({ $0 >= 0 }), t.data.count == t.elementCount * t.dtype.byteSize else {
-                throw .badTensor(tensor: name, reason: "\(t.data.count) bytes do not hold shape \(t.shape) of \(t.dtype.rawValue)")
-            }
+            if let problem = t.sizeProblem { throw .badTensor(tensor: name, reason: problem) }
             if !first { json += "," }
             first = false
             let shape = t.shape.map(String.init).joined(separator: ",")
-            json += "\(jsonString(name)):{\"dtype\":\"\(t.dtype.rawValue)\",\"shape\":[\(shape)],"
+            json +=
+                "\(jsonString(name)):{\"dtype\":\"\(t.dtype.rawValue)\",\"shape\":[\(shape)],"
                 + "\"data_offsets\":[\(offset),\(offset + t.data.count)]}"
             offset += t.data.count
         }

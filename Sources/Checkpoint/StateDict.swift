@@ -24,21 +24,29 @@ public struct StateDict: Sendable, Equatable {
     ///
     /// A file starting with a zip signature (`PK\u{3}\u{4}`) is read as a PyTorch
     /// `torch.save` archive (``TorchCheckpoint``); anything else as safetensors
-    /// (``SafeTensors``).
+    /// (``SafeTensors``). Names are kept as stored: use ``strippingPrefix(_:)`` to drop a
+    /// `"module."` prefix. Errors name the file by its last path component.
     /// - Throws: ``CheckpointError`` naming the file and the problem.
     public static func load(contentsOf url: URL) throws(CheckpointError) -> StateDict {
         let bytes = try FileBytes.read(url)
         if bytes.count >= 4, bytes[0] == 0x50, bytes[1] == 0x4B, bytes[2] == 0x03, bytes[3] == 0x04 {
-            return try TorchCheckpoint.read(bytes: bytes, file: url.path)
+            return try TorchCheckpoint.read(bytes: bytes, file: url.lastPathComponent)
         }
-        return try SafeTensors.read(bytes: bytes, file: url.path)
+        if bytes.count >= 2, bytes[0] == 0x80, (2...5).contains(bytes[1]) {
+            // A bare pickle: the legacy (pre-1.6) torch.save format or a plain pickle file.
+            throw .notACheckpoint(
+                file: url.lastPathComponent,
+                reason: "a bare pickle (legacy torch.save format); re-save it with "
+                    + "torch.save(state_dict, path) from PyTorch 1.6 or later")
+        }
+        return try SafeTensors.read(bytes: bytes, file: url.lastPathComponent)
     }
 
     /// Tensor names in lexicographic order.
     public var names: [String] { tensors.keys.sorted() }
 
     /// The total number of elements over all tensors.
-    public var parameterCount: Int { tensors.values.reduce(0) { $0 + $1.elementCount } }
+    public var elementCount: Int { tensors.values.reduce(0) { $0 + $1.elementCount } }
 
     /// A copy with `prefix` removed from every name that starts with it (such as the
     /// `"module."` that `nn.DataParallel` adds).
@@ -65,14 +73,29 @@ public struct StateDict: Sendable, Equatable {
         do { return try tensor.floats() } catch { throw error.naming(name) }
     }
 
-    /// The lowercase hex SHA-256 digest of a file's bytes (for provenance records).
+    /// The lowercase hex SHA-256 digest of a file's bytes (for provenance records); the
+    /// file is read in 1 MiB chunks.
     /// - Throws: ``CheckpointError/io(file:reason:)`` if the file cannot be read.
     public static func sha256(of url: URL) throws(CheckpointError) -> String {
+        try SHA256.hex(ofFile: url)
+    }
+}
+
+extension SHA256 {
+    /// The digest of `bytes`.
+    public static func digest(of bytes: [UInt8]) -> [UInt8] { hash(bytes) }
+
+    /// The digest of `bytes` as lowercase hex.
+    public static func hex(of bytes: [UInt8]) -> String { hexString(hash(bytes)) }
+
+    /// The digest of a file's contents as lowercase hex, read in 1 MiB chunks.
+    /// - Throws: ``CheckpointError/io(file:reason:)`` if the file cannot be read.
+    public static func hex(ofFile url: URL) throws(CheckpointError) -> String {
         guard let handle = try? FileHandle(forReadingFrom: url) else {
             throw .io(file: url.path, reason: "cannot open for reading")
         }
         defer { try? handle.close() }
-        var hasher = SHA256()
+        var hasher = Self()
         while true {
             let chunk: Data?
             do { chunk = try handle.read(upToCount: 1 << 20) } catch {
@@ -81,7 +104,11 @@ public struct StateDict: Sendable, Equatable {
             guard let chunk, !chunk.isEmpty else { break }
             hasher.update(chunk)
         }
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return hexString(hasher.finalize())
+    }
+
+    static func hexString(_ digest: [UInt8]) -> String {
+        digest.map { String(format: "%02x", $0) }.joined()
     }
 }
 

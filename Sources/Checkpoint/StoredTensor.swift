@@ -70,20 +70,22 @@ public struct StoredTensor: Sendable, Equatable {
     /// - Throws: ``CheckpointError/badTensor(tensor:reason:)`` if ``data`` no longer matches
     ///   ``shape`` and ``dtype`` (the properties are mutable).
     public func floats() throws(CheckpointError) -> [Float] {
-        try checkSize()
+        if let sizeProblem { throw .badTensor(tensor: "", reason: sizeProblem) }
         let n = elementCount
         return data.withUnsafeBytes { raw -> [Float] in
-            // The buffer holds exactly n elements (checked above); loadUnaligned copes with
-            // any alignment of the array storage.
+            // The buffer holds exactly n elements (checked above); `element` copes with any
+            // alignment of the array storage.
             switch dtype {
             case .float32:
-                return (0..<n).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
+                return (0..<n).map { Float(bitPattern: raw.element($0, as: UInt32.self)) }
             case .float16:
-                return (0..<n).map { HalfPrecision.float(fromHalfBits: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self))) }
+                return (0..<n).map { HalfPrecision.float(fromHalfBits: raw.element($0, as: UInt16.self)) }
             case .bfloat16:
-                return (0..<n).map { HalfPrecision.float(fromBFloat16Bits: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self))) }
+                return (0..<n).map { HalfPrecision.float(fromBFloat16Bits: raw.element($0, as: UInt16.self)) }
             case .float64:
-                return (0..<n).map { Float(Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self)))) }
+                return (0..<n).map { Float(Double(bitPattern: raw.element($0, as: UInt64.self))) }
+            case .uint64:
+                return (0..<n).map { Float(raw.element($0, as: UInt64.self)) }
             default:
                 return integerValues(raw, count: n).map { Float($0) }
             }
@@ -96,17 +98,14 @@ public struct StoredTensor: Sendable, Equatable {
     /// - Throws: ``CheckpointError/badTensor(tensor:reason:)`` for floating-point tensors,
     ///   out-of-range `uint64` values, or bytes that do not match the shape.
     public func int64s() throws(CheckpointError) -> [Int64] {
-        try checkSize()
+        if let sizeProblem { throw .badTensor(tensor: "", reason: sizeProblem) }
         guard dtype.isIntegral else {
             throw .badTensor(tensor: "", reason: "int64s() needs an integer tensor, dtype is \(dtype.rawValue)")
         }
         if dtype == .uint64 {
-            let values = data.withUnsafeBytes { raw in
-                (0..<elementCount).map { UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self)) }
-            }
             var out = [Int64]()
-            out.reserveCapacity(values.count)
-            for v in values {
+            out.reserveCapacity(elementCount)
+            for v in data.withUnsafeBytes({ raw in (0..<elementCount).map { raw.element($0, as: UInt64.self) } }) {
                 guard let i = Int64(exactly: v) else {
                     throw .badTensor(tensor: "", reason: "U64 value \(v) does not fit in Int64")
                 }
@@ -117,15 +116,21 @@ public struct StoredTensor: Sendable, Equatable {
         return data.withUnsafeBytes { integerValues($0, count: elementCount) }
     }
 
-    private func checkSize() throws(CheckpointError) {
-        guard shape.allSatisfy({ $0 >= 0 }), data.count == elementCount * dtype.byteSize else {
-            throw .badTensor(
-                tensor: "",
-                reason: "\(data.count) bytes do not hold shape \(shape) of \(dtype.rawValue)")
+    /// Why ``data`` does not hold ``shape``'s elements, or nil when it does.
+    var sizeProblem: String? {
+        guard shape.allSatisfy({ $0 >= 0 }) else { return "negative dimension in shape \(shape)" }
+        let (n, o1) = shape.reduce((1, false)) { acc, d in
+            let m = acc.0.multipliedReportingOverflow(by: d)
+            return (m.partialValue, acc.1 || m.overflow)
         }
+        let (bytes, o2) = n.multipliedReportingOverflow(by: dtype.byteSize)
+        if o1 || o2 || bytes != data.count {
+            return "\(data.count) bytes do not hold shape \(shape) of \(dtype.rawValue)"
+        }
+        return nil
     }
 
-    /// Reads integer elements; `uint64` wraps (callers that care check first).
+    /// Reads integer elements; `uint64` wraps (callers handle it first).
     private func integerValues(_ raw: UnsafeRawBufferPointer, count n: Int) -> [Int64] {
         switch dtype {
         case .bool, .uint8:
@@ -133,17 +138,17 @@ public struct StoredTensor: Sendable, Equatable {
         case .int8:
             return (0..<n).map { Int64(Int8(bitPattern: raw[$0])) }
         case .int16:
-            return (0..<n).map { Int64(Int16(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 2, as: Int16.self))) }
+            return (0..<n).map { Int64(raw.element($0, as: Int16.self)) }
         case .uint16:
-            return (0..<n).map { Int64(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self))) }
+            return (0..<n).map { Int64(raw.element($0, as: UInt16.self)) }
         case .int32:
-            return (0..<n).map { Int64(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: Int32.self))) }
+            return (0..<n).map { Int64(raw.element($0, as: Int32.self)) }
         case .uint32:
-            return (0..<n).map { Int64(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
+            return (0..<n).map { Int64(raw.element($0, as: UInt32.self)) }
         case .int64:
-            return (0..<n).map { Int64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self)) }
+            return (0..<n).map { raw.element($0, as: Int64.self) }
         case .uint64:
-            return (0..<n).map { Int64(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self))) }
+            return (0..<n).map { Int64(bitPattern: raw.element($0, as: UInt64.self)) }
         case .float16, .bfloat16, .float32, .float64:
             preconditionFailure("integerValues called for \(dtype.rawValue)")
         }
@@ -155,5 +160,12 @@ extension Array where Element == UInt8 {
     mutating func appendLittleEndian<T: FixedWidthInteger>(_ value: T) {
         var v = value.littleEndian
         Swift.withUnsafeBytes(of: &v) { append(contentsOf: $0) }
+    }
+}
+
+extension UnsafeRawBufferPointer {
+    /// The `index`-th little-endian element of type `T`, read without alignment requirements.
+    fileprivate func element<T: FixedWidthInteger>(_ index: Int, as type: T.Type) -> T {
+        T(littleEndian: loadUnaligned(fromByteOffset: index * MemoryLayout<T>.size, as: T.self))
     }
 }

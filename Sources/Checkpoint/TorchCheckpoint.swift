@@ -22,10 +22,11 @@ public enum TorchCheckpoint {
     ///   refused pickle globals, malformed pickles, unsupported storage types and objects
     ///   that are not state dicts.
     public static func read(contentsOf url: URL) throws(CheckpointError) -> StateDict {
-        try read(bytes: try FileBytes.read(url), file: url.path)
+        try read(bytes: try FileBytes.read(url), file: url.lastPathComponent)
     }
 
-    /// Parses `torch.save` archive bytes; `file` names the source in errors.
+    /// Parses `torch.save` archive bytes; `file` names the source in errors (usually the
+    /// file name).
     public static func read(bytes: [UInt8], file: String) throws(CheckpointError) -> StateDict {
         let archive = try ZipArchive(bytes: bytes, file: file)
         let pickles = archive.entries.filter { $0.name == "data.pkl" || $0.name.hasSuffix("/data.pkl") }

@@ -52,7 +52,9 @@ struct ZipArchive {
         }
         let start = h + 30 + Int(try u16(h + 26)) + Int(try u16(h + 28))
         guard start <= bytes.count, entry.uncompressedSize <= bytes.count - start else {
-            throw .truncated(file: file, what: "data of '\(entry.name)' (\(entry.uncompressedSize) bytes at \(start)) runs past the end")
+            throw .truncated(
+                file: file,
+                what: "data of '\(entry.name)' (\(entry.uncompressedSize) bytes at \(start)) runs past the end")
         }
         let data = bytes[start..<(start + entry.uncompressedSize)]
         let crc = CRC32.checksum(data)

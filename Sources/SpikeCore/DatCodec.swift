@@ -16,29 +16,14 @@ public enum DatCodec {
         let frameBytes = geometry.bytesPerFrame
         precondition(packed.count % frameBytes == 0, "partial frame")
         let frames = packed.count / frameBytes
-        let (h, w) = (geometry.height, geometry.width)
-        let pixels = geometry.pixelCount
-        var out = [UInt8](repeating: 0, count: frames * pixels)
-        var stored = [UInt8](repeating: 0, count: pixels)
-        packed.withUnsafeBufferPointer { src in
-            stored.withUnsafeMutableBytes { tmp in
-                out.withUnsafeMutableBufferPointer { dst in
-                    let table = expansion
-                    for f in 0..<frames {
-                        // Expand the stored (upside-down) frame, 8 pixels per store.
-                        for k in 0..<frameBytes {
-                            tmp.storeBytes(of: table[Int(src[f * frameBytes + k])].littleEndian,
-                                           toByteOffset: 8 * k, as: UInt64.self)
-                        }
-                        // Flip rows into display order.
-                        let base = f * pixels
-                        for r in 0..<h {
-                            let from = (h - 1 - r) * w
-                            for x in 0..<w { dst[base + r * w + x] = tmp[from + x] }
-                        }
-                    }
+        let total = frames * geometry.pixelCount
+        let out = [UInt8](unsafeUninitializedCapacity: total) { buffer, initialized in
+            packed.withUnsafeBytes { raw in
+                if frames > 0, let src = raw.baseAddress, let dst = buffer.baseAddress {
+                    decodeFrames(source: src, frameCount: frames, geometry: geometry, destination: dst)
                 }
             }
+            initialized = total
         }
         return SpikeVolume(unchecked: geometry, frameCount: frames, values: out)
     }
@@ -55,23 +40,16 @@ public enum DatCodec {
     /// Encodes decoded frames into the `.dat` layout (any nonzero value is a spike).
     public static func encode(_ volume: SpikeVolume) -> PackedSpikeFrames {
         let g = volume.geometry
-        let (h, w) = (g.height, g.width)
-        let pixels = g.pixelCount
-        var bytes = [UInt8](repeating: 0, count: volume.frameCount * g.bytesPerFrame)
-        volume.values.withUnsafeBufferPointer { src in
-            bytes.withUnsafeMutableBufferPointer { dst in
-                for f in 0..<volume.frameCount {
-                    let base = f * pixels
-                    let outBase = f * g.bytesPerFrame
-                    for sr in 0..<h {
-                        let r = h - 1 - sr  // stored row sr holds display row H-1-sr
-                        for x in 0..<w where src[base + r * w + x] != 0 {
-                            let p = sr * w + x
-                            dst[outBase + p >> 3] |= 1 << UInt8(p & 7)
-                        }
-                    }
+        let byteCount = volume.frameCount * g.bytesPerFrame
+        // The packing kernel needs exact 0/1 lanes; normalise only when something else is present.
+        let values = volume.values.contains(where: { $0 > 1 }) ? volume.values.map { $0 == 0 ? 0 : 1 } : volume.values
+        let bytes = [UInt8](unsafeUninitializedCapacity: byteCount) { buffer, initialized in
+            values.withUnsafeBufferPointer { src in
+                if volume.frameCount > 0, let base = src.baseAddress, let dst = buffer.baseAddress {
+                    encodeFrames(source: base, frameCount: volume.frameCount, geometry: g, destination: dst)
                 }
             }
+            initialized = byteCount
         }
         // Bytes are whole frames by construction.
         return PackedSpikeFrames(uncheckedGeometry: g, bytes: bytes)

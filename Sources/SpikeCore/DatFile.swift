@@ -41,8 +41,9 @@ public final class DatFile: @unchecked Sendable {
         let frameBytes = geometry.bytesPerFrame
         let remainder = size % frameBytes
         if strict && remainder != 0 {
-            throw .truncatedFile(path: path, size: size, frameBytes: frameBytes, wholeFrames: size / frameBytes,
-                                 remainder: remainder)
+            throw .truncatedFile(
+                path: path, size: size, frameBytes: frameBytes, wholeFrames: size / frameBytes,
+                remainder: remainder)
         }
         self.size = size
         self.frameCount = size / frameBytes
@@ -103,9 +104,12 @@ public final class DatWriter {
     }
 
     /// Appends frames.
-    /// - Throws: ``SpikeError/writeFailed(path:reason:)``.
+    /// - Throws: ``SpikeError/writeFailed(path:reason:)`` when the write fails, the writer is
+    ///   closed, or the frames have another geometry.
     public func append(_ frames: PackedSpikeFrames) throws(SpikeError) {
-        precondition(frames.geometry == geometry, "geometry mismatch")
+        guard frames.geometry == geometry else {
+            throw .writeFailed(path: path, reason: "frames are \(frames.geometry), the file holds \(geometry) frames")
+        }
         guard let file else { throw .writeFailed(path: path, reason: "writer is closed") }
         let written = frames.bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
         guard written == frames.bytes.count else {

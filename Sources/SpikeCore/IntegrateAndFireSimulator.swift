@@ -25,7 +25,8 @@ public struct IntegrateAndFireSimulator: Sendable {
     /// Integrates one grey frame (`[H * W]` display order, values in [0, 1]) and returns the
     /// spike frame it fires.
     public mutating func step(grey: [Float]) -> PackedSpikeFrames {
-        precondition(grey.count == geometry.pixelCount, "grey frame has \(grey.count) values, expected \(geometry.pixelCount)")
+        precondition(
+            grey.count == geometry.pixelCount, "grey frame has \(grey.count) values, expected \(geometry.pixelCount)")
         let (h, w) = (geometry.height, geometry.width)
         var bytes = [UInt8](repeating: 0, count: geometry.bytesPerFrame)
         let thr = threshold

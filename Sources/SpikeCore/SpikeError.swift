@@ -27,6 +27,7 @@ public enum SpikeError: Error, CustomStringConvertible, Equatable, Sendable {
                 + "(\(whole) frames + \(rem) bytes remainder); the file is truncated or the geometry is wrong"
         case .malformedBuffer(let field, let size, let fb):
             return "\(field): \(size) bytes is not a whole number of \(fb)-byte frames"
+                + " (\(size / max(fb, 1)) frames + \(size % max(fb, 1)) bytes remainder)"
         case .rangeOutOfBounds(let what, let r, let n):
             return "\(what): frames \(r.lowerBound)..<\(r.upperBound) are outside the \(n) available frames"
         case .invalidParameter(let name, let problem):

@@ -14,7 +14,9 @@ public enum SpikeWindow {
     }
 
     /// Cuts the window around `center` from packed frames.
-    public static func cut(_ frames: PackedSpikeFrames, center: Int, length: Int) throws(SpikeError) -> PackedSpikeFrames {
+    public static func cut(_ frames: PackedSpikeFrames, center: Int, length: Int) throws(SpikeError)
+        -> PackedSpikeFrames
+    {
         try frames.slice(range(center: center, length: length))
     }
 

@@ -187,17 +187,11 @@ public struct CPUBackend: TensorBackend {
         var out = FeatureMap(height: x.height, width: x.width, channels: c)
         out.data.withUnsafeMutableBufferPointer { op in
             x.data.withUnsafeBufferPointer { xp in
-                parallel(x.pixelCount, minimumChunk: 256) { range in
-                    for p in range {
-                        let base = p * c
-                        var mean: Float = 0
-                        for i in 0..<c { mean += xp[base + i] }
-                        mean /= Float(c)
-                        var variance: Float = 0
-                        for i in 0..<c { let d = xp[base + i] - mean; variance += d * d }
-                        variance /= Float(c)
-                        let inv = 1 / (variance + n.epsilon).squareRoot()
-                        for i in 0..<c { op[base + i] = (xp[base + i] - mean) * inv * n.weight[i] + n.bias[i] }
+                n.weight.withUnsafeBufferPointer { wp in
+                    n.bias.withUnsafeBufferPointer { bp in
+                        parallel(x.pixelCount, minimumChunk: 256) { range in
+                            Self.layerNormRows(range, xp.baseAddress!, op.baseAddress!, c, wp.baseAddress!, bp.baseAddress!, n.epsilon)
+                        }
                     }
                 }
             }
@@ -205,13 +199,51 @@ public struct CPUBackend: TensorBackend {
         return out
     }
 
+    /// LayerNorm of rows `range` of `[rows, c]`, 16 channels per vector.
+    static func layerNormRows(_ range: Range<Int>, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ c: Int,
+                              _ weight: UnsafePointer<Float>, _ bias: UnsafePointer<Float>, _ epsilon: Float) {
+        typealias V = SIMD16<Float>
+        let vectors = c / 16
+        let wRaw = UnsafeRawPointer(weight), bRaw = UnsafeRawPointer(bias)
+        for p in range {
+            let row = UnsafeRawPointer(x + p * c)
+            var sum = V()
+            for k in 0..<vectors { sum += row.loadUnaligned(fromByteOffset: 64 * k, as: V.self) }
+            var total = sum.sum()
+            for i in (vectors * 16)..<c { total += x[p * c + i] }
+            let mean = total / Float(c)
+            var sq = V()
+            for k in 0..<vectors {
+                let d = row.loadUnaligned(fromByteOffset: 64 * k, as: V.self) - mean
+                sq += d * d
+            }
+            var variance = sq.sum()
+            for i in (vectors * 16)..<c { let d = x[p * c + i] - mean; variance += d * d }
+            variance /= Float(c)
+            let inv = 1 / (variance + epsilon).squareRoot()
+            let out = UnsafeMutableRawPointer(y + p * c)
+            for k in 0..<vectors {
+                let v = (row.loadUnaligned(fromByteOffset: 64 * k, as: V.self) - mean) * inv
+                let r = v * wRaw.loadUnaligned(fromByteOffset: 64 * k, as: V.self) + bRaw.loadUnaligned(fromByteOffset: 64 * k, as: V.self)
+                out.storeBytes(of: r, toByteOffset: 64 * k, as: V.self)
+            }
+            for i in (vectors * 16)..<c { y[p * c + i] = (x[p * c + i] - mean) * inv * weight[i] + bias[i] }
+        }
+    }
+
     public func gelu(_ x: inout FeatureMap) {
         x.data.withUnsafeMutableBufferPointer { xp in
-            parallel(xp.count, minimumChunk: 4096) { range in
+            let vectors = xp.count / 16
+            parallel(vectors, minimumChunk: 256) { range in
+                let raw = UnsafeMutableRawPointer(xp.baseAddress!)
                 for i in range {
-                    let v = xp[i]
-                    xp[i] = 0.5 * v * (1 + erff(v * 0.70710678118654752440))
+                    let v = raw.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self)
+                    raw.storeBytes(of: SIMDMath.gelu(v), toByteOffset: i * 64, as: SIMD16<Float>.self)
                 }
+            }
+            for i in (vectors * 16)..<xp.count {
+                let v = xp[i]
+                xp[i] = 0.5 * v * (1 + erff(v * 0.70710678118654752440))
             }
         }
     }

@@ -19,6 +19,12 @@ import Testing
         #expect(hex(SHA256.hash(Array(input.utf8))) == digest)
     }
 
+    @Test func staticHelpersAgreeWithTheHasher() {
+        let thousand = [UInt8](repeating: UInt8(ascii: "a"), count: 1000)
+        #expect(SHA256.hex(of: thousand) == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
+        #expect(SHA256.digest(of: thousand) == SHA256.hash(thousand))
+    }
+
     @Test func millionAs() {
         var h = SHA256()
         let chunk = [UInt8](repeating: UInt8(ascii: "a"), count: 1000)
@@ -47,6 +53,8 @@ import Testing
             #expect(result.status == 0)
             #expect(try StateDict.sha256(of: url) == result.output.trimmingCharacters(in: .whitespacesAndNewlines))
         }
-        #expect(throws: CheckpointError.self) { try StateDict.sha256(of: URL(fileURLWithPath: "/nonexistent/file.pth")) }
+        #expect(throws: CheckpointError.self) {
+            try StateDict.sha256(of: URL(fileURLWithPath: "/nonexistent/file.pth"))
+        }
     }
 }

@@ -39,12 +39,14 @@ func rawSafeTensors(header: String, data: [UInt8]) -> [UInt8] {
         let values = try index.int64s()
         #expect(values.min() == 0)
         #expect(values.allSatisfy { $0 >= 0 && $0 < 15 * 15 })
-        // tiny.json records the number of learnable parameters; buffers (int64 indices)
-        // come on top of that.
-        let info = try JSONSerialization.jsonObject(with: Data(contentsOf: try fixtureURL("tiny.json"))) as? [String: Any]
+        // tiny.json records the number of learnable parameters; buffers (int64 indices,
+        // float attention masks) come on top of that.
+        let info =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: try fixtureURL("tiny.json"))) as? [String: Any]
         let params = try #require(info?["params"] as? Int)
         let floatCount = dict.tensors.values.filter { !$0.dtype.isIntegral }.reduce(0) { $0 + $1.elementCount }
         #expect(floatCount >= params)
+        #expect(dict.elementCount > floatCount)
     }
 
     @Test func rewritingTheFixtureIsByteIdentical() throws {
@@ -133,7 +135,10 @@ func rawSafeTensors(header: String, data: [UInt8]) -> [UInt8] {
     @Test func offsetsThatDisagreeWithTheShapeAreRefused() throws {
         let data = [UInt8](repeating: 0, count: 16)
         let cases: [(String, String)] = [
-            (#"{"w":{"dtype":"F32","shape":[2,2],"data_offsets":[0,12]}}"#, "hold 12 bytes but shape [2, 2] of F32 needs 16"),
+            (
+                #"{"w":{"dtype":"F32","shape":[2,2],"data_offsets":[0,12]}}"#,
+                "hold 12 bytes but shape [2, 2] of F32 needs 16"
+            ),
             (#"{"w":{"dtype":"F32","shape":[4],"data_offsets":[8,24]}}"#, "outside the 16-byte data section"),
             (#"{"w":{"dtype":"F32","shape":[4],"data_offsets":[8,4]}}"#, "outside"),
         ]
@@ -169,7 +174,9 @@ func rawSafeTensors(header: String, data: [UInt8]) -> [UInt8] {
             #expect(error == .unsupportedDType(file: "h.st", tensor: "w", dtype: "C64"))
         }
         #expect(throws: CheckpointError.self) {
-            try SafeTensors.read(bytes: rawSafeTensors(header: #"{"w":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}}"#, data: data), file: "h.st")
+            try SafeTensors.read(
+                bytes: rawSafeTensors(header: #"{"w":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}}"#, data: data),
+                file: "h.st")
         }
         #expect(throws: CheckpointError.self) {
             try SafeTensors.read(bytes: Array("hello, world, not a checkpoint".utf8), file: "h.st")

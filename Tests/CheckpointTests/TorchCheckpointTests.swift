@@ -77,7 +77,8 @@ func expectError(_ bytes: [UInt8], file: String = "x.pth", _ check: (CheckpointE
             p.tensor(storageType: "LongStorage", key: "c", numel: 2, offset: 0, size: [2], stride: [1])
         }
         let dict = try TorchCheckpoint.read(
-            bytes: torchArchive(pickle: pickle, storages: ["a": halfBytes, "b": bfBytes, "c": longBytes]), file: "t.pth")
+            bytes: torchArchive(pickle: pickle, storages: ["a": halfBytes, "b": bfBytes, "c": longBytes]), file: "t.pth"
+        )
         #expect(dict.tensors["h"]?.dtype == .float16)
         #expect(try dict.floats("h") == [1, -2, Float(sign: .plus, exponent: -24, significand: 1)])
         #expect(dict.tensors["b"]?.dtype == .bfloat16)
@@ -87,12 +88,15 @@ func expectError(_ bytes: [UInt8], file: String = "x.pth", _ check: (CheckpointE
 
     @Test func bigEndianArchivesAreSwapped() throws {
         var storage = [UInt8]()
-        for v: Float in [1.5, -3] { storage.append(contentsOf: withUnsafeBytes(of: v.bitPattern.bigEndian) { Array($0) }) }
+        for v: Float in [1.5, -3] {
+            storage.append(contentsOf: withUnsafeBytes(of: v.bitPattern.bigEndian) { Array($0) })
+        }
         let pickle = stateDictPickle { p in
             p.string("w")
             p.tensor(storageType: "FloatStorage", key: "0", numel: 2, offset: 0, size: [2], stride: [1])
         }
-        let dict = try TorchCheckpoint.read(bytes: torchArchive(pickle: pickle, storages: ["0": storage], byteorder: "big"), file: "be.pth")
+        let dict = try TorchCheckpoint.read(
+            bytes: torchArchive(pickle: pickle, storages: ["0": storage], byteorder: "big"), file: "be.pth")
         #expect(try dict.floats("w") == [1.5, -3])
     }
 
@@ -113,7 +117,8 @@ func expectError(_ bytes: [UInt8], file: String = "x.pth", _ check: (CheckpointE
         p.setItems()
         p.setItems()
         p.stop()
-        let dict = try TorchCheckpoint.read(bytes: torchArchive(pickle: p.bytes, storages: ["0": float32Bytes([4, 5])]), file: "w.pth")
+        let dict = try TorchCheckpoint.read(
+            bytes: torchArchive(pickle: p.bytes, storages: ["0": float32Bytes([4, 5])]), file: "w.pth")
         #expect(dict.metadata[StateDict.wrapperKeyMetadata] == key)
         #expect(Array(dict.tensors.keys) == ["module.w"])
         let stripped = dict.strippingPrefix("module.")
@@ -135,13 +140,17 @@ func expectError(_ bytes: [UInt8], file: String = "x.pth", _ check: (CheckpointE
         var modern = PickleWriter(protocol: 4)
         modern.stackGlobal("builtins", "eval")
         modern.stop()
-        expectError(torchArchive(pickle: modern.bytes, storages: [:])) { $0 == .refusedGlobal(file: "x.pth", global: "builtins.eval") }
+        expectError(torchArchive(pickle: modern.bytes, storages: [:])) {
+            $0 == .refusedGlobal(file: "x.pth", global: "builtins.eval")
+        }
         // A refused global nested inside an otherwise valid state dict.
         let nested = stateDictPickle { p in
             p.string("w")
             p.global("subprocess", "Popen")
         }
-        expectError(torchArchive(pickle: nested, storages: [:])) { $0 == .refusedGlobal(file: "x.pth", global: "subprocess.Popen") }
+        expectError(torchArchive(pickle: nested, storages: [:])) {
+            $0 == .refusedGlobal(file: "x.pth", global: "subprocess.Popen")
+        }
     }
 
     @Test(.enabled(if: pythonHas("pickle", "zipfile"), "python3 is needed to write the hostile pickle"))
@@ -211,7 +220,8 @@ func expectError(_ bytes: [UInt8], file: String = "x.pth", _ check: (CheckpointE
         }
         var bytes = torchArchive(pickle: pickle, storages: ["0": float32Bytes([1, 2])])
         let marker = Array("archive/data/0".utf8)
-        let at = try #require((0...(bytes.count - marker.count)).first { Array(bytes[$0..<($0 + marker.count)]) == marker })
+        let at = try #require(
+            (0...(bytes.count - marker.count)).first { Array(bytes[$0..<($0 + marker.count)]) == marker })
         bytes[at + marker.count + 1] ^= 0xFF
         expectError(bytes) { $0.description.contains("CRC-32 mismatch in 'archive/data/0'") }
     }
@@ -239,7 +249,9 @@ func expectError(_ bytes: [UInt8], file: String = "x.pth", _ check: (CheckpointE
             p.string("w")
             p.tensor(storageType: "FloatStorage", key: "7", numel: 1, offset: 0, size: [1], stride: [1])
         }
-        expectError(torchArchive(pickle: missing, storages: [:])) { $0.description.contains("'archive/data/7' is missing") }
+        expectError(torchArchive(pickle: missing, storages: [:])) {
+            $0.description.contains("'archive/data/7' is missing")
+        }
         let complex = stateDictPickle { p in
             p.string("w")
             p.tensor(storageType: "ComplexFloatStorage", key: "0", numel: 1, offset: 0, size: [1], stride: [1])

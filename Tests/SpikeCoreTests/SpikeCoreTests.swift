@@ -12,12 +12,12 @@ private func tempPath(_ name: String) -> String {
     FileManager.default.temporaryDirectory.appendingPathComponent("spk-\(UUID().uuidString)-\(name)").path
 }
 
-private let geometryA = try! SpikeGeometry(height: 36, width: 52)
+private let geometryA = SpikeGeometry(known: 36, 52)
 
 private func randomVolume(_ g: SpikeGeometry, frames: Int, density: Double, seed: UInt64) -> SpikeVolume {
     var rng = SplitMix64(seed: seed)
     let values = (0..<(frames * g.pixelCount)).map { _ in Double(rng.nextUnitFloat()) < density ? UInt8(1) : 0 }
-    return try! SpikeVolume(geometry: g, frameCount: frames, values: values)
+    return SpikeVolume(unchecked: g, frameCount: frames, values: values)
 }
 
 @Suite struct DatCodecTests {

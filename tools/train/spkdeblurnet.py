@@ -18,14 +18,14 @@ Only ``use_conv=False`` and ``ms=False`` (the published configuration) are imple
 
 from __future__ import annotations
 
-import math
+import warnings
 from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-__all__ = ["SpkDeblurNet", "strip_module_prefix", "count_macs"]
+__all__ = ["SpkDeblurNet", "strip_module_prefix", "count_macs", "export_onnx"]
 
 
 def _conv3(cin: int, cout: int, stride: int = 1, bias: bool = True) -> nn.Conv2d:
@@ -204,11 +204,12 @@ class ChannelLayerNorm(nn.Module):
 
     def __init__(self, dim: int):
         super().__init__()
+        self.dim = dim
         self.weight = nn.Parameter(torch.ones(dim))
         self.bias = nn.Parameter(torch.zeros(dim))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = F.layer_norm(x.permute(0, 2, 3, 1), (x.shape[1],), self.weight, self.bias, 1e-5)
+        y = F.layer_norm(x.permute(0, 2, 3, 1), (self.dim,), self.weight, self.bias, 1e-5)
         return y.permute(0, 3, 1, 2)
 
 
@@ -328,7 +329,9 @@ class SpkDeblurNet(nn.Module):
                            D_num_heads=list(D_num_heads), S_num_heads=list(S_num_heads),
                            D_window_size=D_window_size, S_window_size=S_window_size,
                            D_anchor_num_layers=D_anchor_num_layers,
-                           S_anchor_num_layers=S_anchor_num_layers, mlp_ratio=mlp_ratio)
+                           S_anchor_num_layers=S_anchor_num_layers)
+        if mlp_ratio != 2.0:  # the published model hard-codes 2; record only a departure
+            self.config["mlp_ratio"] = mlp_ratio
         self.window = D_window_size
         self.Da = D_anchor_num_layers
         self.Sa = S_anchor_num_layers
@@ -488,3 +491,19 @@ def count_macs(config: dict, height: int, width: int, include_dead_anchor: bool 
     if include_dead_anchor:
         total += dead
     return {"total": total, "dead_anchor": dead}
+
+
+def export_onnx(model: nn.Module, inputs: Tuple[torch.Tensor, ...], path: str, opset: int = 17) -> None:
+    """Exports ``model`` traced at the shapes of ``inputs`` (blur, spike, tfi) as an ONNX graph
+    with static shapes (inputs ``blur``/``spike``/``tfi``, outputs ``sharp``/``spike_recon``/
+    ``quick_sharp``)."""
+    kwargs = dict(input_names=["blur", "spike", "tfi"], output_names=["sharp", "spike_recon", "quick_sharp"],
+                  opset_version=opset, do_constant_folding=True)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        try:
+            torch.onnx.export(model, inputs, path, dynamo=False, **kwargs)
+        except TypeError:  # older torch without the dynamo switch
+            torch.onnx.export(model, inputs, path, **kwargs)

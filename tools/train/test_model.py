@@ -16,7 +16,7 @@ FIX = os.path.join(ROOT, "Tests", "SpkDeblurNetTests", "Fixtures")
 sys.path.insert(0, HERE)
 
 from safetensors_io import read_safetensors, write_safetensors  # noqa: E402
-from spkdeblurnet import SpkDeblurNet, count_macs, strip_module_prefix  # noqa: E402
+from spkdeblurnet import SpkDeblurNet, count_macs, export_onnx, strip_module_prefix  # noqa: E402
 
 
 def _config():
@@ -101,3 +101,20 @@ def test_mac_count_default_config():
     assert 28e9 < 2 * m["dead_anchor"] < 30e9, m
     lean = count_macs({"S_in_chs": 56}, 500, 800, include_dead_anchor=False)
     assert lean["total"] == m["total"] - m["dead_anchor"]
+
+
+def test_onnx_export_matches_reference_outputs(tmp_path):
+    pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    model, _ = _model_from_safetensors()
+    io = read_safetensors(os.path.join(FIX, "tiny.io.safetensors"))
+    inputs = {k: io[k] for k in ("blur", "spike", "tfi")}
+    path = str(tmp_path / "tiny.onnx")
+    export_onnx(model, tuple(torch.from_numpy(v) for v in inputs.values()), path)
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 2
+    sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+    outs = sess.run(["sharp", "spike_recon", "quick_sharp"], inputs)
+    for name, got in zip(("sharp", "spike_recon", "quick_sharp"), outs):
+        err = float(np.max(np.abs(got - io[name])))
+        assert err <= 1e-4, f"{name}: max abs error {err}"

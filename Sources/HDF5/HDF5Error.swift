@@ -1,0 +1,72 @@
+internal import CHDF5
+
+/// A failed HDF5 call: what was attempted, on which object, and HDF5's own explanation.
+///
+/// The message is read from HDF5's error stack (`H5Ewalk2`); automatic printing of that stack
+/// to stderr (`H5Eset_auto2`) is turned off by this module.
+public struct HDF5Error: Error, CustomStringConvertible, Sendable {
+    /// The operation that failed, e.g. `"open file"` or `"write chunk"`.
+    public let operation: String
+    /// The object it acted on: a file path, or `file:/object/path`.
+    public let object: String
+    /// HDF5's messages, outermost first, joined with `"; "` (empty when the stack was empty).
+    public let message: String
+
+    /// Creates an error from its parts.
+    public init(operation: String, object: String, message: String) {
+        self.operation = operation
+        self.object = object
+        self.message = message
+    }
+
+    public var description: String {
+        message.isEmpty
+            ? "HDF5: \(operation) failed for \(object)"
+            : "HDF5: \(operation) failed for \(object): \(message)"
+    }
+}
+
+/// Process-wide library set-up and the one place where return codes become errors.
+enum Library {
+    /// Opens the library and turns off automatic error printing for the calling thread.
+    ///
+    /// The Debian build is thread-safe, where the auto-print setting is per thread, so every
+    /// wrapper operation calls this before touching HDF5 (it is cheap).
+    static func prepare() {
+        _ = H5open()
+        _ = H5Eset_auto2(chdf5_e_default(), nil, nil)
+    }
+
+    /// Walks the calling thread's error stack into one line and clears it.
+    static func stackMessage() -> String {
+        final class Lines { var items: [String] = [] }
+        let lines = Lines()
+        withExtendedLifetime(lines) {
+            let raw = Unmanaged.passUnretained(lines).toOpaque()
+            _ = H5Ewalk2(
+                chdf5_e_default(), H5E_WALK_DOWNWARD,
+                { _, entry, data in
+                    guard let entry, let data else { return 0 }
+                    let box = Unmanaged<Lines>.fromOpaque(data).takeUnretainedValue()
+                    let desc = entry.pointee.desc.map { String(cString: $0) } ?? ""
+                    let fn = entry.pointee.func_name.map { String(cString: $0) } ?? "?"
+                    if !desc.isEmpty { box.items.append("\(fn): \(desc)") }
+                    return 0
+                }, raw)
+        }
+        _ = H5Eclear2(chdf5_e_default())
+        var seen = Set<String>()
+        return lines.items.filter { seen.insert($0).inserted }.joined(separator: "; ")
+    }
+
+    /// Turns a negative `herr_t` / `htri_t` / `hid_t` into an ``HDF5Error``.
+    @discardableResult
+    static func check<T: BinaryInteger>(
+        _ code: T, _ operation: @autoclosure () -> String, _ object: @autoclosure () -> String
+    ) throws(HDF5Error) -> T {
+        if code < 0 {
+            throw HDF5Error(operation: operation(), object: object(), message: stackMessage())
+        }
+        return code
+    }
+}

@@ -1,2 +1,0 @@
-/// The `HDF5` module.
-public enum HDF5Module {}

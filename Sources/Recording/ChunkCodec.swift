@@ -1,0 +1,153 @@
+internal import CCompression
+
+/// How an image dataset's chunks are compressed.
+public enum Compression: Equatable, Hashable, Sendable, CustomStringConvertible {
+    /// Stored as is.
+    case none
+    /// zlib deflate (HDF5 filter 1) at `level` 1...9; 1 is fast and the default.
+    case deflate(level: Int)
+    /// Bitshuffle + LZ4 (HDF5 filter 32008, cd_values [0, 0, element size, 0, 2]); readers
+    /// need the bitshuffle plugin (h5py: `import hdf5plugin`).
+    case bitshuffleLZ4
+
+    /// The default: deflate level 1.
+    public static let `default` = Compression.deflate(level: 1)
+
+    /// Parses `none`, `deflate`, `deflate:N` or `bitshuffle-lz4`.
+    public init?(parsing text: String) {
+        switch text.lowercased() {
+        case "none": self = .none
+        case "deflate": self = .deflate(level: 1)
+        case "bitshuffle-lz4", "bitshuffle", "bslz4": self = .bitshuffleLZ4
+        default:
+            let parts = text.lowercased().split(separator: ":")
+            guard parts.count == 2, parts[0] == "deflate", let level = Int(parts[1]), (0...9).contains(level)
+            else { return nil }
+            self = .deflate(level: level)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .none: "none"
+        case .deflate(let level): "deflate:\(level)"
+        case .bitshuffleLZ4: "bitshuffle-lz4"
+        }
+    }
+}
+
+/// Produces chunks byte-identical in format to what HDF5's filters would store, so they can be
+/// written with direct chunk writes from any thread's output.
+enum ChunkCodec {
+    /// Compresses one chunk. Errors are only possible for impossible sizes.
+    static func encode(_ raw: [UInt8], elementSize: Int, compression: Compression) -> [UInt8]? {
+        switch compression {
+        case .none: return raw
+        case .deflate(let level): return deflate(raw, level: level)
+        case .bitshuffleLZ4: return bitshuffleLZ4(raw, elementSize: elementSize)
+        }
+    }
+
+    /// A zlib stream (header, deflate data, Adler-32) as HDF5's deflate filter stores it: that
+    /// filter calls zlib's `compress2` on the whole chunk.
+    static func deflate(_ raw: [UInt8], level: Int) -> [UInt8]? {
+        var bound = compressBound(uLong(raw.count))
+        var out = [UInt8](repeating: 0, count: Int(bound))
+        let rc = out.withUnsafeMutableBufferPointer { dst in
+            raw.withUnsafeBufferPointer { src in
+                compress2(dst.baseAddress, &bound, src.baseAddress, uLong(raw.count), Int32(level))
+            }
+        }
+        guard rc == Z_OK else { return nil }
+        out.removeSubrange(Int(bound)...)
+        return out
+    }
+
+    /// Bitshuffle's default block: 8 KiB of data, in elements, a multiple of 8.
+    static func blockElements(elementSize: Int) -> Int {
+        max(128, (8192 / elementSize) / 8 * 8)
+    }
+
+    /// The bitshuffle filter's LZ4 chunk: 8-byte big-endian uncompressed byte count, 4-byte
+    /// big-endian block size in bytes, then per block a 4-byte big-endian compressed length and
+    /// the LZ4 block of the bit-transposed block. A final partial block is cut to a multiple of
+    /// 8 elements; the last (count % 8) elements are appended as raw bytes.
+    static func bitshuffleLZ4(_ raw: [UInt8], elementSize: Int) -> [UInt8]? {
+        let count = raw.count / elementSize
+        let block = blockElements(elementSize: elementSize)
+        var out: [UInt8] = []
+        out.reserveCapacity(12 + raw.count / 2)
+        appendBE(UInt64(raw.count), bytes: 8, to: &out)
+        appendBE(UInt64(block * elementSize), bytes: 4, to: &out)
+        let maxBlockBytes = block * elementSize
+        var transposed = [UInt8](repeating: 0, count: maxBlockBytes)
+        var compressed = [UInt8](repeating: 0, count: Int(LZ4_compressBound(Int32(maxBlockBytes))))
+        var start = 0
+        let whole = count - count % 8
+        return raw.withUnsafeBufferPointer { src -> [UInt8]? in
+            while start < whole {
+                let n = min(block, whole - start)
+                let bytes = n * elementSize
+                transposed.withUnsafeMutableBufferPointer { dst in
+                    transposeBits(
+                        UnsafeBufferPointer(rebasing: src[(start * elementSize)..<(start * elementSize + bytes)]),
+                        into: dst, count: n, elementSize: elementSize)
+                }
+                let written = compressed.withUnsafeMutableBufferPointer { dst in
+                    transposed.withUnsafeBufferPointer { t in
+                        t.baseAddress.map { base in
+                            base.withMemoryRebound(to: CChar.self, capacity: bytes) { tp in
+                                dst.baseAddress.map { d in
+                                    d.withMemoryRebound(to: CChar.self, capacity: dst.count) { dp in
+                                        LZ4_compress_default(tp, dp, Int32(bytes), Int32(dst.count))
+                                    }
+                                } ?? 0
+                            }
+                        } ?? 0
+                    }
+                }
+                guard written > 0 else { return nil }
+                appendBE(UInt64(written), bytes: 4, to: &out)
+                out.append(contentsOf: compressed[0..<Int(written)])
+                start += n
+            }
+            out.append(contentsOf: src[(whole * elementSize)..<(count * elementSize)])
+            return out
+        }
+    }
+
+    private static func appendBE(_ value: UInt64, bytes: Int, to out: inout [UInt8]) {
+        for shift in stride(from: (bytes - 1) * 8, through: 0, by: -8) {
+            out.append(UInt8(truncatingIfNeeded: value >> UInt64(shift)))
+        }
+    }
+
+    /// Bit transpose of `count` elements (a multiple of 8): output row `8*j + k` (byte `j` of
+    /// an element, bit `k`, least significant first) holds that bit of every element, element
+    /// `i` at bit `i % 8` of byte `i / 8` of the row.
+    static func transposeBits(
+        _ src: UnsafeBufferPointer<UInt8>, into dst: UnsafeMutableBufferPointer<UInt8>, count: Int, elementSize: Int
+    ) {
+        let rowBytes = count / 8
+        for j in 0..<elementSize {
+            for group in 0..<rowBytes {
+                // Gather byte j of 8 consecutive elements into one word, byte m = element m.
+                var x: UInt64 = 0
+                let base = group * 8 * elementSize + j
+                for m in 0..<8 {
+                    x |= UInt64(src[base + m * elementSize]) << UInt64(8 * m)
+                }
+                // Transpose the 8x8 bit matrix (bit 8m+k <-> bit 8k+m) in three swap rounds.
+                var t = (x ^ (x >> 7)) & 0x00AA_00AA_00AA_00AA
+                x = x ^ t ^ (t << 7)
+                t = (x ^ (x >> 14)) & 0x0000_CCCC_0000_CCCC
+                x = x ^ t ^ (t << 14)
+                t = (x ^ (x >> 28)) & 0x0000_0000_F0F0_F0F0
+                x = x ^ t ^ (t << 28)
+                for k in 0..<8 {
+                    dst[(j * 8 + k) * rowBytes + group] = UInt8(truncatingIfNeeded: x >> UInt64(8 * k))
+                }
+            }
+        }
+    }
+}

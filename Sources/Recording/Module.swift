@@ -1,2 +1,0 @@
-/// The `Recording` module.
-public enum RecordingModule {}

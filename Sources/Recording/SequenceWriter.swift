@@ -1,0 +1,165 @@
+import Foundation
+import HDF5
+
+/// Writes a deblurred frame sequence into an HDF5 file for analysis (schema: docs/hdf5.md).
+///
+/// Frames are converted and compressed on worker threads (several frames at a time, so
+/// compression uses every core); the compressed chunks are then written in frame order with
+/// direct chunk writes by one dedicated owner thread, the only thread that touches the file.
+/// ``append(_:)`` waits when ``Options/maxFramesInFlight`` frames are still being processed.
+///
+/// - Important: Ownership: call `append` and `finish` from one task or thread at a time (the
+///   class is not `Sendable`); wrap it in an actor to share it. Always call ``finish()``, also
+///   after an upstream error or Ctrl-C: it writes the frames still in flight and closes the
+///   file, which is then valid with every frame written. A write error (disk full, I/O error)
+///   stops writing further frames; it is thrown by the next `append` or by `finish`, whose
+///   ``RecordingError/framesWritten`` tells how many frames the closed file holds.
+public final class SequenceWriter {
+    /// The file being written.
+    public let path: String
+    /// The options the writer was created with.
+    public let options: Options
+
+    private let owner: OwnerThread
+    private let core: WriterCore
+    private let flow: FlowControl
+    private var appended = 0
+    private var finished = false
+
+    /// Creates the file at `url` (replacing an existing one) with every dataset and attribute.
+    ///
+    /// - Throws: ``RecordingError`` for invalid options, or when the file cannot be created
+    ///   (with HDF5's reason, e.g. permission denied).
+    public init(url: URL, options: Options) throws {
+        path = url.path
+        self.options = options
+        guard options.height > 0, options.width > 0 else {
+            throw RecordingError(
+                file: path, stage: "options", message: "image size \(options.height)x\(options.width) must be positive")
+        }
+        guard options.flushEvery >= 1, options.maxFramesInFlight >= 1 else {
+            throw RecordingError(file: path, stage: "options", message: "flushEvery and maxFramesInFlight must be >= 1")
+        }
+        owner = OwnerThread(name: "hdf5-sink")
+        flow = FlowControl()
+        let path = path
+        do {
+            core = try owner.sync { try WriterCore(path: path, options: options) }
+        } catch {
+            owner.stop()
+            throw error
+        }
+    }
+
+    deinit {
+        if !finished { _ = try? finish() }
+    }
+
+    /// Accepts the next frame; it is converted, compressed and written asynchronously.
+    ///
+    /// - Throws: ``RecordingError`` when the frame's sizes do not match the options, when the
+    ///   writer is finished, or when an earlier frame could not be written.
+    public func append(_ frame: RecordedFrame) throws {
+        let index = appended
+        guard !finished else {
+            throw RecordingError(file: path, stage: "append frame \(index)", message: "the writer is finished")
+        }
+        try validate(frame, index: index)
+        if let error = flow.waitForSlot(limit: options.maxFramesInFlight) { throw error }
+        appended += 1
+        let options = options
+        let owner = owner
+        let core = core
+        let flow = flow
+        DispatchQueue.global(qos: .userInitiated).async {
+            let encoded = FrameEncoder.encode(frame, options: options)
+            owner.submit { core.accept(index: index, encoded, flow: flow) }
+        }
+    }
+
+    private func validate(_ frame: RecordedFrame, index: Int) throws {
+        let pixels = options.height * options.width
+        let checks: [(ImageDataset, RecordedFrame.Pixels?)] = [
+            (.sharp, frame.sharp), (.spikeRecon, frame.spikeRecon), (.quickSharp, frame.quickSharp),
+            (.blur, frame.blur),
+        ]
+        for (dataset, data) in checks where options.imageDatasets.contains(dataset) {
+            guard let data else {
+                throw RecordingError(
+                    file: path, stage: "append frame \(index)",
+                    message: "field \(dataset.rawValue) is missing but the file has /\(dataset.rawValue)")
+            }
+            let expected = pixels * dataset.channels
+            guard data.count == expected else {
+                throw RecordingError(
+                    file: path, stage: "append frame \(index)",
+                    message: "field \(dataset.rawValue) has \(data.count) values, expected "
+                        + "\(options.height)x\(options.width)x\(dataset.channels) = \(expected)")
+            }
+        }
+    }
+
+    /// Writes every accepted frame, closes the file and reports what it holds.
+    ///
+    /// Safe to call after errors; later calls throw.
+    /// - Throws: ``RecordingError``: the first write error (the file is closed and valid with
+    ///   ``RecordingError/framesWritten`` frames), or a failure to close.
+    @discardableResult
+    public func finish() throws -> Summary {
+        guard !finished else {
+            throw RecordingError(file: path, stage: "finish", message: "the writer is already finished")
+        }
+        finished = true
+        flow.waitUntilIdle()
+        let core = core
+        defer { owner.stop() }
+        let summary = try owner.sync { try core.close() }
+        if let error = flow.error { throw error }
+        return summary
+    }
+}
+
+/// Frames in flight and the first write error; shared by the caller and the owner thread.
+final class FlowControl: @unchecked Sendable {
+    // Invariant: every stored property is only accessed while `condition` is locked.
+    private let condition = NSCondition()
+    private var inFlight = 0
+    private var firstError: RecordingError?
+
+    /// Waits until fewer than `limit` frames are in flight and takes a slot; returns the
+    /// first write error instead if there is one.
+    func waitForSlot(limit: Int) -> RecordingError? {
+        condition.lock()
+        defer { condition.unlock() }
+        while inFlight >= limit && firstError == nil { condition.wait() }
+        if let firstError { return firstError }
+        inFlight += 1
+        return nil
+    }
+
+    func release() {
+        condition.lock()
+        inFlight -= 1
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func fail(_ error: RecordingError) {
+        condition.lock()
+        if firstError == nil { firstError = error }
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    var error: RecordingError? {
+        condition.lock()
+        defer { condition.unlock() }
+        return firstError
+    }
+
+    func waitUntilIdle() {
+        condition.lock()
+        while inFlight > 0 { condition.wait() }
+        condition.unlock()
+    }
+}

@@ -1,0 +1,190 @@
+import Foundation
+import HDF5
+
+/// The file side of a ``SequenceWriter``: every HDF5 object of the recording.
+final class WriterCore: @unchecked Sendable {
+    // Invariant: created, used and closed only on the writer's owner thread (every call comes
+    // through `OwnerThread.sync` or `OwnerThread.submit`), so no two threads touch it.
+    private let path: String
+    private let options: SequenceWriter.Options
+    private let file: File
+    private var images: [(ImageDataset, Dataset)] = []
+    private let perFrame: [String: Dataset]
+    private var pending: [Int: EncodedFrame] = [:]
+    private var nextIndex = 0
+    private(set) var written = 0
+    private var extent = 0
+    private var failed = false
+
+    static let perFrameNames = [
+        "exposure_start_ns", "exposure_end_ns", "spike_center_index", "frame_id", "latency_ms",
+    ]
+    static let perFrameChunk = 1024
+
+    init(path: String, options: SequenceWriter.Options) throws {
+        self.path = path
+        self.options = options
+        let file: File
+        do {
+            file = try File.create(path: path, latestFormat: options.swmr)
+        } catch {
+            throw RecordingError(file: path, stage: "create file", message: error.description)
+        }
+        let layout: (images: [(ImageDataset, Dataset)], perFrame: [String: Dataset])
+        do {
+            layout = try Self.createLayout(in: file, options: options)
+        } catch {
+            try? file.close()
+            throw RecordingError(file: path, stage: "create datasets", message: "\(error)")
+        }
+        self.file = file
+        self.images = layout.images
+        self.perFrame = layout.perFrame
+    }
+
+    private static func createLayout(
+        in file: File, options: SequenceWriter.Options
+    ) throws(HDF5Error) -> (images: [(ImageDataset, Dataset)], perFrame: [String: Dataset]) {
+        let root = file.root
+        var perFrame: [String: Dataset] = [:]
+        var images: [(ImageDataset, Dataset)] = []
+        for name in perFrameNames {
+            let type: ElementType = name == "latency_ms" ? .float32 : .int64
+            perFrame[name] = try root.createDataset(
+                name, type: type, shape: [0], maxShape: [nil], chunk: [perFrameChunk])
+        }
+        let elementType: ElementType =
+            switch options.pixelType {
+            case .uint8: .uint8
+            case .float16: .float16
+            case .float32: .float32
+            }
+        for dataset in options.imageDatasets {
+            let channels = dataset.channels
+            let frameShape =
+                channels == 1 ? [options.height, options.width] : [options.height, options.width, channels]
+            let filters: [Filter] =
+                switch options.compression(for: dataset) {
+                case .none: []
+                case .deflate(let level): [.deflate(level: level)]
+                case .bitshuffleLZ4: [.bitshuffleLZ4]
+                }
+            let ds = try root.createDataset(
+                dataset.rawValue, type: elementType, shape: [0] + frameShape,
+                maxShape: [nil] + frameShape.map { Optional($0) }, chunk: [1] + frameShape, filters: filters)
+            try ds.setAttribute("layout", .string(channels == 1 ? "NHW" : "NHWC"))
+            try ds.setAttribute(
+                "value_range", .string(options.pixelType == .uint8 ? "0..255 for [0, 1]" : "[0, 1]"))
+            try ds.setAttribute("compression", .string(options.compression(for: dataset).description))
+            images.append((dataset, ds))
+        }
+        for name in perFrameNames {
+            guard let scale = perFrame[name] else { continue }
+            try scale.makeScale(name: name)
+            for (_, image) in images { try image.attachScale(scale, dimension: 0) }
+        }
+        try perFrame["exposure_start_ns"]?.setAttribute("units", .string("ns"))
+        try perFrame["exposure_end_ns"]?.setAttribute("units", .string("ns"))
+        try perFrame["latency_ms"]?.setAttribute("units", .string("ms"))
+        try writeRootAttributes(file.root, options: options)
+        if options.swmr { try file.startSWMRWrite() }
+        return (images, perFrame)
+    }
+
+    private static func writeRootAttributes(_ root: Group, options: SequenceWriter.Options) throws(HDF5Error) {
+        let m = options.metadata
+        try root.setAttribute("software_version", .string(m.softwareVersion))
+        try root.setAttribute("model_name", .string(m.modelName))
+        try root.setAttribute("weights_sha256", .string(m.weightsSHA256))
+        try root.setAttribute("model_config", .string(m.modelConfigJSON))
+        try root.setAttribute("pipeline", .string(m.pipelineText))
+        try root.setAttribute("sensor_size", .int64Array([Int64(m.sensorHeight), Int64(m.sensorWidth)]))
+        try root.setAttribute("spike_rate_hz", .double(m.spikeRateHz))
+        try root.setAttribute("image_size", .int64Array([Int64(options.height), Int64(options.width)]))
+        try root.setAttribute("pixel_type", .string(options.pixelType.rawValue))
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        try root.setAttribute("created", .string(formatter.string(from: Date())))
+        for (key, value) in m.extra.sorted(by: { $0.key < $1.key }) {
+            try root.setAttribute(key, .string(value))
+        }
+    }
+
+    /// Takes frame `index` and writes every frame now ready, in order.
+    func accept(index: Int, _ frame: EncodedFrame, flow: FlowControl) {
+        pending[index] = frame
+        while let next = pending.removeValue(forKey: nextIndex) {
+            if !failed {
+                do {
+                    try write(next)
+                    written += 1
+                    if options.swmr && written % options.flushEvery == 0 { try file.flush() }
+                } catch let error as RecordingError {
+                    failed = true
+                    flow.fail(error)
+                } catch {
+                    failed = true
+                    flow.fail(
+                        RecordingError(
+                            file: path, stage: "write frame \(nextIndex)", message: "\(error)", framesWritten: written))
+                }
+            }
+            nextIndex += 1
+            flow.release()
+        }
+    }
+
+    private func write(_ frame: EncodedFrame) throws {
+        let n = written
+        for (dataset, chunk) in frame.chunks {
+            guard chunk != nil else {
+                throw RecordingError(
+                    file: path, stage: "write frame \(n)", message: "compressing /\(dataset.rawValue) failed",
+                    framesWritten: n)
+            }
+        }
+        do {
+            // Grow everything first so that a failure leaves rows to trim, never missing rows.
+            extent = n + 1
+            for (_, ds) in images { try ds.extend(to: [n + 1] + (try ds.shape()).dropFirst()) }
+            for ds in perFrame.values { try ds.extend(to: [n + 1]) }
+            for ((dataset, chunk), (_, ds)) in zip(frame.chunks, images) {
+                guard let chunk else { continue }
+                let offset = [n] + Array(repeating: 0, count: dataset.channels == 1 ? 2 : 3)
+                try ds.writeChunk(chunk, offset: offset)
+            }
+            try perFrame["exposure_start_ns"]?.write([frame.exposureStart], start: [n], count: [1])
+            try perFrame["exposure_end_ns"]?.write([frame.exposureEnd], start: [n], count: [1])
+            try perFrame["spike_center_index"]?.write([frame.spikeCenterIndex], start: [n], count: [1])
+            try perFrame["frame_id"]?.write([frame.frameID], start: [n], count: [1])
+            try perFrame["latency_ms"]?.write([frame.latencyMilliseconds], start: [n], count: [1])
+        } catch let error as HDF5Error {
+            throw RecordingError(
+                file: path, stage: "write frame \(n)", message: error.description, framesWritten: n)
+        }
+    }
+
+    /// Trims rows of a frame that failed, closes the file, and reports.
+    func close() throws -> SequenceWriter.Summary {
+        var stored: [ImageDataset: Int] = [:]
+        var raw: [ImageDataset: Int] = [:]
+        do {
+            if extent > written {
+                // A failed frame grew the datasets: cut them back to the frames written (best
+                // effort; SWMR readers ignore rows past the flushed extent anyway).
+                for (_, ds) in images { try? ds.extend(to: [written] + (try ds.shape()).dropFirst()) }
+                for ds in perFrame.values { try? ds.extend(to: [written]) }
+            }
+            for (dataset, ds) in images {
+                stored[dataset] = ds.storageSize()
+                raw[dataset] = written * options.height * options.width * dataset.channels * options.pixelType.size
+            }
+            images.removeAll()
+            for ds in perFrame.values { try ds.close() }
+            try file.close()
+        } catch {
+            throw RecordingError(file: path, stage: "close", message: "\(error)", framesWritten: written)
+        }
+        return SequenceWriter.Summary(path: path, frames: written, storedBytes: stored, rawBytes: raw)
+    }
+}

@@ -1,3 +1,0 @@
-import Testing
-
-@Test func placeholderHDF5() { #expect(Bool(true)) }

@@ -1,3 +1,0 @@
-import Testing
-
-@Test func placeholderRecording() { #expect(Bool(true)) }
