@@ -155,7 +155,10 @@ def parse_args(argv):
 def load_frames(args):
     frame_bytes = args.height * args.width // 8
     if args.dat:
-        data = np.fromfile(args.dat, dtype=np.uint8)
+        try:
+            data = np.fromfile(args.dat, dtype=np.uint8)
+        except OSError as e:
+            sys.exit(f"zmq_publisher: {args.dat}: cannot read: {e.strerror or e}")
         if data.size % frame_bytes:
             sys.exit(f"zmq_publisher: {args.dat}: size {data.size} is not a multiple of the "
                      f"frame size {frame_bytes} ({args.height}x{args.width}/8)")
