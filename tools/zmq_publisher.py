@@ -111,6 +111,8 @@ def parse_args(argv):
     p.add_argument("--height", type=int, default=250)
     p.add_argument("--width", type=int, default=400)
     p.add_argument("--density", type=float, default=0.1, help="synthetic spike probability")
+    p.add_argument("--pool", type=int, default=256,
+                   help="distinct synthetic frames, cycled (keeps long synthetic streams cheap)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--rate", type=float, default=20000.0, help="spike rate in Hz")
     p.add_argument("--speed", type=float, default=0.0,
@@ -153,20 +155,32 @@ def parse_args(argv):
 def load_frames(args):
     frame_bytes = args.height * args.width // 8
     if args.dat:
-        data = np.fromfile(args.dat, dtype=np.uint8)
+        try:
+            data = np.fromfile(args.dat, dtype=np.uint8)
+        except OSError as e:
+            sys.exit(f"zmq_publisher: {args.dat}: cannot read: {e.strerror or e}")
         if data.size % frame_bytes:
             sys.exit(f"zmq_publisher: {args.dat}: size {data.size} is not a multiple of the "
                      f"frame size {frame_bytes} ({args.height}x{args.width}/8)")
         return data.reshape(-1, frame_bytes)
     rng = np.random.default_rng(args.seed)
-    bits = rng.random((args.synthetic, args.height * args.width)) < args.density
+    distinct = max(1, min(args.synthetic, args.pool))
+    bits = rng.random((distinct, args.height * args.width)) < args.density
     return np.packbits(bits, axis=1, bitorder="little")
+
+
+def frame_bytes(frames, first, count):
+    """Packed bytes of frames [first, first + count), cycling through a synthetic pool."""
+    n = frames.shape[0]
+    if first + count <= n:
+        return frames[first:first + count].tobytes()
+    return frames[np.arange(first, first + count) % n].tobytes()
 
 
 def main(argv=None):
     args = parse_args(argv)
     frames = load_frames(args)
-    n_frames = frames.shape[0]
+    n_frames = args.synthetic if args.synthetic is not None else frames.shape[0]
     drop = set(int_list(args.drop))
     swap = set(int_list(args.swap))
     dup = set(int_list(args.duplicate))
@@ -211,7 +225,7 @@ def main(argv=None):
         flags = FLAG_END_OF_STREAM if last and not args.no_end_flag else 0
         header = spike_header(seq, first, count, args.height, args.width, args.rate,
                               args.stream_id, flags)
-        msg = [header, frames[first:first + count].tobytes()]
+        msg = [header, frame_bytes(frames, first, count)]
         dropped = not last and (seq in drop or (args.drop_every and (seq + 1) % args.drop_every == 0))
         if dropped:
             stats["dropped_messages"] += 1

@@ -41,7 +41,8 @@ func checkEnvelope(
     _ parts: [[UInt8]], magic: [UInt8], name: String, headerSize: Int
 ) throws(WireProtocolError) -> ByteReader {
     guard parts.count == 2 else {
-        throw .malformed(.wrongPartCount, detail: "\(name) message has \(parts.count) parts, expected 2 (header, payload)")
+        throw .malformed(
+            .wrongPartCount, detail: "\(name) message has \(parts.count) parts, expected 2 (header, payload)")
     }
     let header = parts[0]
     guard header.count >= 6 else {

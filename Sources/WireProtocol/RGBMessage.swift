@@ -153,7 +153,9 @@ public struct RGBMessage: Sendable, Equatable {
         guard header.exposureEndNanoseconds >= header.exposureStartNanoseconds else {
             throw .malformed(
                 .invalidExposure,
-                detail: "RGB1 exposure end \(header.exposureEndNanoseconds) ns is before start \(header.exposureStartNanoseconds) ns")
+                detail:
+                    "RGB1 exposure end \(header.exposureEndNanoseconds) ns is before start \(header.exposureStartNanoseconds) ns"
+            )
         }
         let payload = parts[1]
         guard header.payloadLength == UInt64(payload.count) else {
@@ -169,7 +171,9 @@ public struct RGBMessage: Sendable, Equatable {
             guard header.payloadLength == expected else {
                 throw .malformed(
                     .payloadLengthMismatch,
-                    detail: "RGB1 \(format) payload is \(header.payloadLength) bytes, expected \(width)x\(height)x3 = \(expected)")
+                    detail:
+                        "RGB1 \(format) payload is \(header.payloadLength) bytes, expected \(width)x\(height)x3 = \(expected)"
+                )
             }
         }
         self.header = header

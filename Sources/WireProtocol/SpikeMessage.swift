@@ -141,18 +141,22 @@ public struct SpikeMessage: Sendable, Equatable {
         let h = Int(header.height)
         let w = Int(header.width)
         guard h > 0, w > 0, (h * w) % 8 == 0 else {
-            throw .malformed(.invalidGeometry, detail: "SPK1 height \(h) x width \(w): both must be > 0 and H*W a multiple of 8")
+            throw .malformed(
+                .invalidGeometry, detail: "SPK1 height \(h) x width \(w): both must be > 0 and H*W a multiple of 8")
         }
         guard header.frameCount > 0 else {
             throw .malformed(.zeroFrames, detail: "SPK1 frame count is 0 (sequence \(header.sequence))")
         }
         guard header.spikeRateHz.isFinite, header.spikeRateHz > 0 else {
-            throw .malformed(.invalidSpikeRate, detail: "SPK1 spike rate \(header.spikeRateHz) Hz must be finite and > 0")
+            throw .malformed(
+                .invalidSpikeRate, detail: "SPK1 spike rate \(header.spikeRateHz) Hz must be finite and > 0")
         }
         guard parts[1].count == header.payloadSize else {
             throw .malformed(
                 .packedSizeMismatch,
-                detail: "SPK1 payload is \(parts[1].count) bytes, expected \(header.frameCount) frames x \(h)x\(w)/8 = \(header.payloadSize)")
+                detail:
+                    "SPK1 payload is \(parts[1].count) bytes, expected \(header.frameCount) frames x \(h)x\(w)/8 = \(header.payloadSize)"
+            )
         }
         return header
     }

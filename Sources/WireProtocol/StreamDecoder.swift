@@ -93,7 +93,9 @@ public struct StreamDecoder: Sendable {
             // Anything that is not RGB1 goes through the spike decoder, which reports a bad
             // magic (or a short header / wrong part count) as malformed.
             let message = try SpikeMessage(parts: parts)
-            switch spikeTracker.observe(streamID: message.header.streamID, sequence: message.header.sequence, frames: message.frameRange) {
+            switch spikeTracker.observe(
+                streamID: message.header.streamID, sequence: message.header.sequence, frames: message.frameRange)
+            {
             case .accepted(let gap):
                 base.spikeMessages += 1
                 base.spikeFrames += UInt64(message.header.frameCount)

@@ -133,6 +133,11 @@ public final class ReceiveLoop: Sendable {
         }
     }
 
+    deinit {
+        // Without an owner nobody can stop the loop any more: let it end at its next poll.
+        state.stopRequested.store(true, ordering: .relaxed)
+    }
+
     /// Asks the loop to end and waits until its socket is closed. Safe to call more than once.
     public func stop() {
         state.stopRequested.store(true, ordering: .relaxed)
@@ -148,7 +153,8 @@ public final class ReceiveLoop: Sendable {
 
     /// Waits at most `timeout` for the loop to end; returns whether it ended.
     public func wait(timeout: Duration) -> Bool {
-        let ns = Int(min(timeout.components.seconds, 1_000_000)) * 1_000_000_000
+        let ns =
+            Int(min(timeout.components.seconds, 1_000_000)) * 1_000_000_000
             + Int(timeout.components.attoseconds / 1_000_000_000)
         guard state.finished.wait(timeout: .now() + .nanoseconds(ns)) == .success else { return false }
         state.finished.signal()
