@@ -76,10 +76,14 @@ public final class Group: Object {
             case .deflate(let level):
                 try Library.check(H5Pset_deflate(dcpl.id, UInt32(level)), "set deflate filter", object)
             case .bitshuffleLZ4:
-                // The bitshuffle plugin reads cd_values [major, minor, element size, block size
-                // (0 = default), compression (2 = LZ4)]. Optional, so datasets can be created where the
-                // plugin is not installed: chunks then come compressed through direct writes.
-                let values: [UInt32] = [0, 0, UInt32(type.size), 0, 2]
+                // The file must end up with cd_values [major, minor, element size, block size
+                // (0 = default), compression (2 = LZ4)]. A loaded plugin's set_local fills in the
+                // first three and shifts what we pass behind them, so it gets only [0, 2];
+                // without the plugin we store all five ourselves. Optional, so datasets can be
+                // created where the plugin is missing: chunks then come through direct writes.
+                let available = H5Zfilter_avail(H5Z_filter_t(Filter.bitshuffleID)) > 0
+                _ = H5Eclear2(chdf5_e_default())
+                let values: [UInt32] = available ? [0, 2] : [0, 0, UInt32(type.size), 0, 2]
                 try Library.check(
                     H5Pset_filter(dcpl.id, H5Z_filter_t(Filter.bitshuffleID), UInt32(H5Z_FLAG_OPTIONAL), values.count, values),
                     "set bitshuffle filter", object)

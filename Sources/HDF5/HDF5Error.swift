@@ -35,6 +35,9 @@ enum Library {
     static func prepare() {
         _ = H5open()
         _ = H5Eset_auto2(chdf5_e_default(), nil, nil)
+        // Successful calls can leave entries behind (an optional filter that is not
+        // registered); clear them so they are neither reported later nor leaked by threads.
+        _ = H5Eclear2(chdf5_e_default())
     }
 
     /// Walks the calling thread's error stack into one line and clears it.
