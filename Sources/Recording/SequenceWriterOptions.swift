@@ -87,7 +87,8 @@ extension SequenceWriter {
         public var compressionOverrides: [ImageDataset: Compression]
         /// Write the file for single-writer/multiple-reader access.
         public var swmr: Bool
-        /// In SWMR mode, flush after every this many frames (>= 1).
+        /// Flush the file after every this many frames (>= 1): SWMR readers see frames at
+        /// flushes, and after a write error the file keeps the frames of the last flush.
         public var flushEvery: Int
         /// Root attributes.
         public var metadata: RecordingMetadata
