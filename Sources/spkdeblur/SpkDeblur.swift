@@ -10,6 +10,11 @@ struct SpkDeblur: AsyncParsableCommand {
         version: SpkDeblurVersion.string,
         subcommands: [
             // Each subcommand lives in its own file, <Name>Command.swift.
+            ConvertWeightsCommand.self,
+            VerifyCommand.self,
+            BenchCommand.self,
+            SpikesCommand.self,
+            ReconstructCommand.self,
         ]
     )
 }

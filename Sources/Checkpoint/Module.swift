@@ -1,2 +1,0 @@
-/// The `Checkpoint` module.
-public enum CheckpointModule {}

@@ -1,2 +1,0 @@
-/// The `Datasets` module.
-public enum DatasetsModule {}

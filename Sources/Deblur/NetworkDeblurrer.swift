@@ -1,0 +1,38 @@
+import Foundation
+import SpikeCore
+import SpkDeblurNet
+import Tensor
+
+/// SpkDeblurNet as a ``Deblurrer``: the spike window must hold `S_in_chs` frames; the TFI is
+/// computed by the training convention of the published checkpoints
+/// (`middleTFI(window, T/2, 50) / 0.5`).
+public struct NetworkDeblurrer: Deblurrer {
+    public let name = "spkdeblurnet"
+    /// The model.
+    public let model: SpkDeblurNet
+    /// Where it runs.
+    public let backend: any TensorBackend
+
+    /// Wraps a model.
+    public init(model: SpkDeblurNet, backend: any TensorBackend = CPUBackend()) {
+        self.model = model
+        self.backend = backend
+    }
+
+    public var windowLength: Int? { model.config.S_in_chs }
+
+    public func deblur(_ input: DeblurInput) throws -> DeblurResult {
+        try input.checkSizes(name)
+        let t = model.config.S_in_chs
+        guard input.spikes.count == t else {
+            throw DeblurError(name, "spike window has \(input.spikes.count) frames, the model takes \(t) (S_in_chs)")
+        }
+        let g = input.spikes.geometry
+        let spike = Tensor(shape: [1, t, g.height, g.width], data: input.spikes.unpacked().floats())
+        let tfi = Tensor(shape: [1, 1, g.height, g.width], data: TFI.trainingInput(input.spikes))
+        let blur = Tensor(stacking: [input.blur])
+        let out = try model(blur: blur, spike: spike, tfi: tfi, backend: backend)
+        return DeblurResult(sharp: out.sharp.featureMap(batch: 0), spikeRecon: out.spikeRecon.featureMap(batch: 0),
+                            quickSharp: out.quickSharp.featureMap(batch: 0))
+    }
+}

@@ -1,0 +1,130 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// A memory-mapped `.dat` spike recording: any frame range is read without loading the file.
+///
+/// - Important: an instance may be shared between threads for reading (the mapping is
+///   read-only and never changes after `init`).
+public final class DatFile: @unchecked Sendable {
+    // Invariant for @unchecked Sendable: `base`, `size` and every stored property are set once
+    // in init and only read afterwards; the mapping is PROT_READ.
+    /// The file path.
+    public let path: String
+    /// The frame size.
+    public let geometry: SpikeGeometry
+    /// Whole frames in the file.
+    public let frameCount: Int
+    /// Bytes after the last whole frame (0 for a sound file; only nonzero in lenient mode).
+    public let trailingBytes: Int
+    private let base: UnsafeRawPointer?
+    private let size: Int
+
+    /// Maps a recording.
+    /// - Parameters:
+    ///   - strict: when true (the default) a size that is not a whole number of frames is an
+    ///     error; when false the whole frames are readable and ``trailingBytes`` reports the
+    ///     incomplete tail so the caller can say so.
+    /// - Throws: ``SpikeError/cannotOpen(path:reason:)`` or ``SpikeError/truncatedFile(path:size:frameBytes:wholeFrames:remainder:)``.
+    public init(path: String, geometry: SpikeGeometry, strict: Bool = true) throws(SpikeError) {
+        self.path = path
+        self.geometry = geometry
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw .cannotOpen(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw .cannotOpen(path: path, reason: String(cString: strerror(errno))) }
+        guard (st.st_mode & S_IFMT) == S_IFREG else { throw .cannotOpen(path: path, reason: "not a regular file") }
+        let size = Int(st.st_size)
+        let frameBytes = geometry.bytesPerFrame
+        let remainder = size % frameBytes
+        if strict && remainder != 0 {
+            throw .truncatedFile(
+                path: path, size: size, frameBytes: frameBytes, wholeFrames: size / frameBytes,
+                remainder: remainder)
+        }
+        self.size = size
+        self.frameCount = size / frameBytes
+        self.trailingBytes = remainder
+        if size > 0 {
+            let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0)
+            guard let p, p != MAP_FAILED else {
+                throw .cannotOpen(path: path, reason: "mmap: " + String(cString: strerror(errno)))
+            }
+            self.base = UnsafeRawPointer(p)
+        } else {
+            self.base = nil
+        }
+    }
+
+    deinit {
+        if let base { munmap(UnsafeMutableRawPointer(mutating: base), size) }
+    }
+
+    /// Reads frames `range` as packed frames (copies only those bytes).
+    /// - Throws: ``SpikeError/rangeOutOfBounds(what:requested:available:)``.
+    public func read(_ range: Range<Int>) throws(SpikeError) -> PackedSpikeFrames {
+        guard range.lowerBound >= 0, range.upperBound <= frameCount else {
+            throw .rangeOutOfBounds(what: path, requested: range, available: frameCount)
+        }
+        let n = geometry.bytesPerFrame
+        guard let base, !range.isEmpty else { return PackedSpikeFrames(geometry: geometry) }
+        let start = base + range.lowerBound * n
+        let bytes = [UInt8](UnsafeRawBufferPointer(start: start, count: range.count * n))
+        return PackedSpikeFrames(uncheckedGeometry: geometry, bytes: bytes)
+    }
+
+    /// Reads every frame.
+    public func readAll() throws(SpikeError) -> PackedSpikeFrames { try read(0..<frameCount) }
+}
+
+/// Appends packed frames to a `.dat` file.
+///
+/// - Important: owned by one thread or task at a time.
+public final class DatWriter {
+    /// The file path.
+    public let path: String
+    /// The frame size.
+    public let geometry: SpikeGeometry
+    /// Frames written so far.
+    public private(set) var framesWritten = 0
+    private var file: UnsafeMutablePointer<FILE>?
+
+    /// Creates (or with `append`, extends) a `.dat` file.
+    /// - Throws: ``SpikeError/cannotOpen(path:reason:)``.
+    public init(path: String, geometry: SpikeGeometry, append: Bool = false) throws(SpikeError) {
+        self.path = path
+        self.geometry = geometry
+        guard let f = fopen(path, append ? "ab" : "wb") else {
+            throw .cannotOpen(path: path, reason: String(cString: strerror(errno)))
+        }
+        file = f
+    }
+
+    /// Appends frames.
+    /// - Throws: ``SpikeError/writeFailed(path:reason:)`` when the write fails, the writer is
+    ///   closed, or the frames have another geometry.
+    public func append(_ frames: PackedSpikeFrames) throws(SpikeError) {
+        guard frames.geometry == geometry else {
+            throw .writeFailed(path: path, reason: "frames are \(frames.geometry), the file holds \(geometry) frames")
+        }
+        guard let file else { throw .writeFailed(path: path, reason: "writer is closed") }
+        let written = frames.bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
+        guard written == frames.bytes.count else {
+            throw .writeFailed(path: path, reason: String(cString: strerror(errno)))
+        }
+        framesWritten += frames.count
+    }
+
+    /// Flushes and closes the file.
+    /// - Throws: ``SpikeError/writeFailed(path:reason:)``.
+    public func close() throws(SpikeError) {
+        guard let f = file else { return }
+        file = nil
+        if fclose(f) != 0 { throw .writeFailed(path: path, reason: String(cString: strerror(errno))) }
+    }
+
+    deinit { if let file { fclose(file) } }
+}

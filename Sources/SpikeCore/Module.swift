@@ -1,2 +1,0 @@
-/// The `SpikeCore` module.
-public enum SpikeCoreModule {}

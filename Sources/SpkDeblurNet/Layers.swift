@@ -1,0 +1,192 @@
+import Tensor
+
+/// One Swin transformer block: `x + WMSA(LN1(x))`, then `x + MLP(LN2(x))`.
+struct SwinBlock: Sendable {
+    let norm1: NormWeights
+    let attention: WindowAttentionWeights
+    let norm2: NormWeights?
+    let fc1: LinearWeights?
+    let fc2: LinearWeights?
+    let shift: Int
+
+    init(_ r: WeightReader, _ prefix: String, dim: Int, heads: Int, window configured: Int, index j: Int,
+         inputResolution: Int, useMLP: Bool) {
+        // Reference quirk: a block whose input_resolution is not larger than the window uses
+        // that resolution as its window and no shift.
+        var window = configured
+        var shift = j % 2 == 0 ? 0 : configured / 2
+        if inputResolution <= configured {
+            window = inputResolution
+            shift = 0
+        }
+        let n = window * window
+        norm1 = r.norm("\(prefix).norm1", dim)
+        let table = r.floats("\(prefix).attn.relative_position_bias_table", [(2 * window - 1) * (2 * window - 1), heads])
+        let index = r.indices("\(prefix).attn.relative_position_index", [n, n])
+            ?? WindowAttentionWeights.relativePositionIndex(window: window)
+        attention = WindowAttentionWeights(
+            qkv: r.linear("\(prefix).attn.qkv", out: 3 * dim, in: dim),
+            proj: r.linear("\(prefix).attn.proj", out: dim, in: dim),
+            heads: heads, window: window, table: table, index: index)
+        if shift > 0 {
+            // The stored mask is for input_resolution; the forward pass recomputes it for the
+            // actual padded size, exactly as the reference does when the sizes differ.
+            let perSide = inputResolution / window
+            r.check("\(prefix).attn_mask", [perSide * perSide, n, n])
+        }
+        if useMLP {
+            norm2 = r.norm("\(prefix).norm2", dim)
+            fc1 = r.linear("\(prefix).mlp.fc1", out: 2 * dim, in: dim)
+            fc2 = r.linear("\(prefix).mlp.fc2", out: dim, in: 2 * dim)
+        } else {
+            norm2 = nil; fc1 = nil; fc2 = nil
+        }
+        self.shift = shift
+    }
+
+    func callAsFunction(_ x: FeatureMap, _ b: any TensorBackend) -> FeatureMap {
+        var x = x
+        let attended = b.windowAttention(b.layerNorm(x, norm1), attention, shift: shift)
+        b.add(&x, attended)
+        if let norm2, let fc1, let fc2 {
+            var hidden = b.linear(b.layerNorm(x, norm2), fc1)
+            b.gelu(&hidden)
+            b.add(&x, b.linear(hidden, fc2))
+        }
+        return x
+    }
+}
+
+/// Residual Swin group (RSTB, `ms = false`): `x + conv3x3(blocks(x))`.
+struct ResidualSwinGroup: Sendable {
+    let blocks: [SwinBlock]
+    let lastLayer: ConvWeights
+
+    init(_ r: WeightReader, _ prefix: String, dim: Int, depth: Int, heads: Int, window: Int, imgSize: Int, useMLP: Bool) {
+        blocks = (0..<depth).map {
+            SwinBlock(r, "\(prefix).residual_group.blocks.\($0)", dim: dim, heads: heads, window: window, index: $0,
+                      inputResolution: imgSize / window, useMLP: useMLP)
+        }
+        lastLayer = r.conv("\(prefix).last_layer", out: dim, in: dim, kernel: 3)
+    }
+
+    /// Parameter names and shapes, for layers whose output the reference discards.
+    static func parameterShapes(_ prefix: String, dim: Int, depth: Int, heads: Int, window: Int, imgSize: Int,
+                                useMLP: Bool) -> [(String, [Int])] {
+        var out: [(String, [Int])] = []
+        let inputResolution = imgSize / window
+        for j in 0..<depth {
+            let p = "\(prefix).residual_group.blocks.\(j)"
+            var win = window
+            var shifted = j % 2 == 1
+            if inputResolution <= window { win = inputResolution; shifted = false }
+            let n = win * win
+            out += [("\(p).norm1.weight", [dim]), ("\(p).norm1.bias", [dim]),
+                    ("\(p).attn.relative_position_bias_table", [(2 * win - 1) * (2 * win - 1), heads]),
+                    ("\(p).attn.relative_position_index", [n, n]),
+                    ("\(p).attn.qkv.weight", [3 * dim, dim]), ("\(p).attn.qkv.bias", [3 * dim]),
+                    ("\(p).attn.proj.weight", [dim, dim]), ("\(p).attn.proj.bias", [dim])]
+            if shifted { out.append(("\(p).attn_mask", [(inputResolution / win) * (inputResolution / win), n, n])) }
+            if useMLP {
+                out += [("\(p).norm2.weight", [dim]), ("\(p).norm2.bias", [dim]),
+                        ("\(p).mlp.fc1.weight", [2 * dim, dim]), ("\(p).mlp.fc1.bias", [2 * dim]),
+                        ("\(p).mlp.fc2.weight", [dim, 2 * dim]), ("\(p).mlp.fc2.bias", [dim])]
+            }
+        }
+        out += [("\(prefix).last_layer.weight", [dim, dim, 3, 3]), ("\(prefix).last_layer.bias", [dim])]
+        return out
+    }
+
+    func callAsFunction(_ x: FeatureMap, _ b: any TensorBackend) -> FeatureMap {
+        var y = x
+        for block in blocks { y = block(y, b) }
+        var out = b.conv2d(y, lastLayer)
+        b.add(&out, x)
+        return out
+    }
+}
+
+/// Transposed cross-attention fusion block (TCAF, 4 heads, bias-free projections).
+struct CrossAttentionBlock: Sendable {
+    let normQuery: NormWeights
+    let normOther: NormWeights
+    let normFFN: NormWeights
+    let q: ConvWeights, k: ConvWeights, v: ConvWeights
+    let qDepthwise: ConvWeights, kDepthwise: ConvWeights, vDepthwise: ConvWeights
+    let projectOut: ConvWeights
+    let temperature: [Float]
+    let fc1: LinearWeights, fc2: LinearWeights
+    static let heads = 4
+
+    init(_ r: WeightReader, _ prefix: String, dim1: Int, dim2: Int) {
+        normQuery = r.norm("\(prefix).norm1_model1.body", dim1)
+        normOther = r.norm("\(prefix).norm1_model2.body", dim2)
+        normFFN = r.norm("\(prefix).norm1_model1_1.body", dim1)
+        temperature = r.floats("\(prefix).attn.temperature", [Self.heads, 1, 1])
+        q = r.conv("\(prefix).attn.q", out: dim1, in: dim1, kernel: 1, bias: false)
+        k = r.conv("\(prefix).attn.k", out: dim2, in: dim2, kernel: 1, bias: false)
+        v = r.conv("\(prefix).attn.v", out: dim2, in: dim2, kernel: 1, bias: false)
+        qDepthwise = r.conv("\(prefix).attn.q_dwconv", out: dim1, in: dim1, kernel: 3, groups: dim1, bias: false)
+        kDepthwise = r.conv("\(prefix).attn.k_dwconv", out: dim2, in: dim2, kernel: 3, groups: dim2, bias: false)
+        vDepthwise = r.conv("\(prefix).attn.v_dwconv", out: dim2, in: dim2, kernel: 3, groups: dim2, bias: false)
+        projectOut = r.conv("\(prefix).attn.project_out", out: dim1, in: dim1, kernel: 1, bias: false)
+        fc1 = r.linear("\(prefix).ffn.fc1", out: 4 * dim1, in: dim1)
+        fc2 = r.linear("\(prefix).ffn.fc2", out: dim1, in: 4 * dim1)
+    }
+
+    /// `query` `[H, W, dim1]` fused with `other` `[H, W, dim2]`; returns `[H, W, dim1]`.
+    func callAsFunction(query: FeatureMap, other: FeatureMap, _ b: any TensorBackend) -> FeatureMap {
+        let a = b.layerNorm(query, normQuery)
+        let o = b.layerNorm(other, normOther)
+        let qm = b.conv2d(b.conv2d(a, q), qDepthwise)
+        let km = b.conv2d(b.conv2d(o, k), kDepthwise)
+        let vm = b.conv2d(b.conv2d(o, v), vDepthwise)
+        let attended = b.channelAttention(q: qm, k: km, v: vm, heads: Self.heads, temperature: temperature)
+        var x = query
+        b.add(&x, b.conv2d(attended, projectOut))
+        var hidden = b.linear(b.layerNorm(x, normFFN), fc1)
+        b.gelu(&hidden)
+        b.add(&x, b.linear(hidden, fc2))
+        return x
+    }
+}
+
+/// Content-aware motion magnitude module: a soft mask from the quick sharp grey image and
+/// the upsampled TFI.
+struct CAMMM: Sendable {
+    let conv1: ConvWeights
+    let sca: ConvWeights
+    let conv2: ConvWeights
+    static let hardThreshold: Float = 0.1
+
+    init(_ r: WeightReader) {
+        conv1 = r.conv("cammm.conv1", out: 32, in: 2, kernel: 3)
+        sca = r.conv("cammm.sca.1", out: 33, in: 33, kernel: 1)
+        conv2 = r.conv("cammm.conv2", out: 1, in: 33, kernel: 1)
+    }
+
+    /// `|gray - tfi|` for the normalisation that spans the whole batch.
+    static func difference(gray: FeatureMap, tfi: FeatureMap) -> [Float] {
+        zip(gray.data, tfi.data).map { abs($0 - $1) }
+    }
+
+    /// The soft mask `[H, W, 1]` given the batch-wide min and max of the difference.
+    func callAsFunction(gray: FeatureMap, tfi: FeatureMap, difference: [Float], minimum: Float, maximum: Float,
+                        _ b: any TensorBackend) -> FeatureMap {
+        // Reference: normalise, set <= threshold to 1, then everything != 1 to 0 (so an exact
+        // 1.0 after normalisation also stays 1).
+        let range = maximum - minimum
+        let hard = difference.map { d -> Float in
+            let n = (d - minimum) / range
+            return (n <= Self.hardThreshold || n == 1) ? 1 : 0
+        }
+        let fused = b.conv2d(b.concatChannels(gray, tfi), conv1)
+        var f = b.concatChannels(fused, FeatureMap(height: gray.height, width: gray.width, channels: 1, data: hard))
+        let pooled = b.globalAveragePool(f)
+        let weights = b.conv2d(FeatureMap(height: 1, width: 1, channels: 33, data: pooled), sca)
+        b.scaleChannels(&f, by: weights.data)
+        var mask = b.conv2d(f, conv2)
+        b.sigmoid(&mask)
+        return mask
+    }
+}

@@ -1,2 +1,0 @@
-/// The `SpkDeblurNet` module.
-public enum SpkDeblurNetModule {}

@@ -1,0 +1,194 @@
+import Checkpoint
+import Foundation
+import Tensor
+
+/// The three outputs of the model, each `[B, C, H, W]` at the RGB resolution, unclamped.
+public struct SpkDeblurNetOutput: Sendable {
+    /// The deblurred image `[B, 3, H, W]`.
+    public var sharp: Tensor
+    /// The spike-stream reconstruction `[B, 1, H, W]`.
+    public var spikeRecon: Tensor
+    /// The fast anchor-only estimate `[B, 3, H, W]`.
+    public var quickSharp: Tensor
+}
+
+/// SpkDeblurNet (NeurIPS 2023) inference, computing the same function as the reference
+/// PyTorch model, quirks included (see the project's model contract).
+///
+/// Work the reference wastes is skipped without changing any output: the S anchor layers
+/// before the last one (their results are overwritten) and the never-used reduce convs.
+public struct SpkDeblurNet: Sendable {
+    /// The constructor options.
+    public let config: SpkDeblurNetConfig
+    let dStem1: ConvWeights, dStem2: ConvWeights
+    let maskedStem1: ConvWeights, maskedStem2: ConvWeights
+    let sStem: ConvWeights
+    let dLayers: [ResidualSwinGroup?]
+    let sLayers: [ResidualSwinGroup?]
+    let dMidShuffle: ConvWeights, dLastShuffle: ConvWeights
+    let sShuffle: ConvWeights
+    let sAfterBody: ConvWeights
+    let cross1: CrossAttentionBlock, cross2: CrossAttentionBlock
+    let cammm: CAMMM
+
+    /// Builds the model from a state dict.
+    /// - Parameters:
+    ///   - source: names the weights in errors (e.g. the file name).
+    /// - Throws: ``SpkDeblurNetError`` listing every missing key, unexpected key and shape
+    ///   mismatch at once, or an invalid config.
+    public init(config: SpkDeblurNetConfig, weights: StateDict, source: String = "weights") throws(SpkDeblurNetError) {
+        try self.init(config: config, reader: WeightReader(weights.strippingPrefix("module."), source: source))
+    }
+
+    init(config: SpkDeblurNetConfig, reader r: WeightReader) throws(SpkDeblurNetError) {
+        try config.validate()
+        guard !config.use_conv else {
+            throw .invalidConfig(field: "use_conv", problem: "convolutional qkv/proj variant is not implemented yet")
+        }
+        guard !config.ms else {
+            throw .invalidConfig(field: "ms", problem: "the multi-scale RSTB variant is not implemented yet")
+        }
+        self.config = config
+        let (cd, cs) = (config.D_embed_dim, config.S_embed_dim)
+        dStem1 = r.conv("D_conv_down.0", out: cd, in: config.D_in_chs, kernel: 3, stride: 2)
+        dStem2 = r.conv("D_conv_down.2", out: cd, in: cd, kernel: 3, stride: 2)
+        maskedStem1 = r.conv("conv_masked_blur.0", out: cs, in: 1, kernel: 3, stride: 2)
+        maskedStem2 = r.conv("conv_masked_blur.2", out: cs, in: cs, kernel: 3, stride: 2)
+        r.checkAll([("D_conv_reduce.0.weight", [cd, cd + cs, 3, 3]), ("D_conv_reduce.0.bias", [cd]),
+                    ("S_conv_reduce.0.weight", [cs, 2 * cs, 3, 3]), ("S_conv_reduce.0.bias", [cs])])
+        dLayers = (0..<config.D_depths.count).map { i in
+            ResidualSwinGroup(r, "D_layers.\(i)", dim: cd, depth: config.D_depths[i], heads: config.D_num_heads[i],
+                              window: config.D_window_size, imgSize: config.D_img_size, useMLP: config.use_mlp)
+        }
+        sLayers = (0..<config.S_depths.count).map { i in
+            let prefix = "S_layers.\(i)"
+            if i < config.S_anchor_num_layers - 1 {
+                // Reference quirk: these anchor layers' outputs are overwritten; check only.
+                r.checkAll(ResidualSwinGroup.parameterShapes(
+                    prefix, dim: cs, depth: config.S_depths[i], heads: config.S_num_heads[i],
+                    window: config.S_window_size, imgSize: config.S_img_size, useMLP: config.use_mlp))
+                return nil
+            }
+            return ResidualSwinGroup(r, prefix, dim: cs, depth: config.S_depths[i], heads: config.S_num_heads[i],
+                                     window: config.S_window_size, imgSize: config.S_img_size, useMLP: config.use_mlp)
+        }
+        dMidShuffle = r.conv("D_mid_shuffle_up.0", out: config.D_out_chs * 16, in: cd, kernel: 3)
+        dLastShuffle = r.conv("D_last_shuffle_up.0", out: config.D_out_chs * 16, in: cd, kernel: 3)
+        sStem = r.conv("S_conv_down.0", out: cs, in: config.S_in_chs, kernel: 3, stride: 2)
+        sShuffle = r.conv("S_shuffle_up.0", out: config.S_out_chs * 16, in: cs, kernel: 3)
+        sAfterBody = r.conv("S_conv_after_body", out: cs, in: cs, kernel: 3)
+        cross1 = CrossAttentionBlock(r, "cross_attention_1", dim1: cs, dim2: cs)
+        cross2 = CrossAttentionBlock(r, "cross_attention_2", dim1: cd, dim2: cs)
+        cammm = CAMMM(r)
+        try r.finish()
+    }
+
+    /// Loads weights from a `.pth` or `.safetensors` file, with the config inferred from the
+    /// tensor shapes on top of `base` (the anchor counts come from `base`).
+    /// - Throws: ``SpkDeblurNetError`` or ``CheckpointError``.
+    public static func load(weights url: URL, config: SpkDeblurNetConfig? = nil) throws -> SpkDeblurNet {
+        let dict = try StateDict.load(contentsOf: url)
+        let resolved = config ?? SpkDeblurNetConfig.inferred(from: dict)
+        return try SpkDeblurNet(config: resolved, weights: dict, source: url.lastPathComponent)
+    }
+
+    /// Runs the model.
+    /// - Parameters:
+    ///   - blur: `[B, 3, H, W]` RGB in [0, 1].
+    ///   - spike: `[B, T, H/2, W/2]` binary spikes, `T = S_in_chs`.
+    ///   - tfi: `[B, 1, H/2, W/2]` (training convention: middleTFI / 0.5).
+    ///   - backend: where to compute.
+    /// - Throws: ``SpkDeblurNetError/invalidInput(name:problem:)`` for inconsistent shapes.
+    public func callAsFunction(blur: Tensor, spike: Tensor, tfi: Tensor, backend: any TensorBackend = CPUBackend()) throws(SpkDeblurNetError) -> SpkDeblurNetOutput {
+        try checkInputs(blur: blur, spike: spike, tfi: tfi)
+        let batch = blur.shape[0]
+        let (h, w) = (blur.shape[2], blur.shape[3])
+        let b = backend
+        let multiple = 4 * config.D_window_size
+        // Phase 1, per image: the D anchor, quick_sharp and the CAMMM difference (whose
+        // normalisation spans the whole batch, as in the reference).
+        var midBlur: [FeatureMap] = [], quick: [FeatureMap] = [], gray: [FeatureMap] = [], tfiUp: [FeatureMap] = []
+        var diffs: [[Float]] = []
+        for n in 0..<batch {
+            var x = b.conv2d(blur.featureMap(batch: n), dStem1)
+            b.gelu(&x)
+            x = b.reflectPad(b.conv2d(x, dStem2), toMultipleOf: multiple)
+            var chained = x
+            for i in 0..<config.D_anchor_num_layers { chained = dLayers[i]!(chained, b) }
+            b.add(&chained, x)
+            midBlur.append(chained)
+            let q = b.crop(b.pixelShuffle(b.conv2d(chained, dMidShuffle), factor: 4), height: h, width: w)
+            quick.append(q)
+            let g = Self.grayscale(q)
+            gray.append(g)
+            let t = b.resizeBilinear(tfi.featureMap(batch: n), height: h, width: w)
+            tfiUp.append(t)
+            diffs.append(CAMMM.difference(gray: g, tfi: t))
+        }
+        let all = diffs.joined()
+        let lo = all.min() ?? 0, hi = all.max() ?? 0
+        // Phase 2, per image.
+        var sharps: [FeatureMap] = [], recons: [FeatureMap] = []
+        for n in 0..<batch {
+            let stem = b.reflectPad(b.conv2d(spike.featureMap(batch: n), sStem), toMultipleOf: multiple)
+            guard stem.height == midBlur[n].height, stem.width == midBlur[n].width else {
+                throw .invalidInput(name: "spike", problem: "token grid \(stem.height)x\(stem.width) differs from the RGB branch's \(midBlur[n].height)x\(midBlur[n].width)")
+            }
+            // Reference quirk: every S anchor layer reads the same stem; only the last counts.
+            var midSpike = sLayers[config.S_anchor_num_layers - 1]!(stem, b)
+            b.add(&midSpike, stem)
+            let soft = cammm(gray: gray[n], tfi: tfiUp[n], difference: diffs[n], minimum: lo, maximum: hi, b)
+            var masked = gray[n]
+            b.multiplyPixels(&masked, by: soft)
+            var m = b.conv2d(masked, maskedStem1)
+            b.gelu(&m)
+            m = b.reflectPad(b.conv2d(m, maskedStem2), toMultipleOf: multiple)
+            let fusion = cross1(query: midSpike, other: m, b)
+            var sTail = fusion
+            for i in config.S_anchor_num_layers..<config.S_depths.count { sTail = sLayers[i]!(sTail, b) }
+            var spikeImage = b.conv2d(sTail, sAfterBody)
+            b.add(&spikeImage, fusion)
+            recons.append(b.crop(b.pixelShuffle(b.conv2d(spikeImage, sShuffle), factor: 4), height: h, width: w))
+            let refined = cross2(query: midBlur[n], other: sTail, b)
+            var tail = refined
+            for i in config.D_anchor_num_layers..<config.D_depths.count { tail = dLayers[i]!(tail, b) }
+            b.add(&tail, refined)
+            sharps.append(b.crop(b.pixelShuffle(b.conv2d(tail, dLastShuffle), factor: 4), height: h, width: w))
+        }
+        return SpkDeblurNetOutput(sharp: Tensor(stacking: sharps), spikeRecon: Tensor(stacking: recons),
+                                  quickSharp: Tensor(stacking: quick))
+    }
+
+    /// torchvision's `Grayscale`: `0.2989 R + 0.587 G + 0.114 B`.
+    static func grayscale(_ rgb: FeatureMap) -> FeatureMap {
+        var out = FeatureMap(height: rgb.height, width: rgb.width, channels: 1)
+        for p in 0..<rgb.pixelCount {
+            out.data[p] = 0.2989 * rgb.data[3 * p] + 0.587 * rgb.data[3 * p + 1] + 0.114 * rgb.data[3 * p + 2]
+        }
+        return out
+    }
+
+    func checkInputs(blur: Tensor, spike: Tensor, tfi: Tensor) throws(SpkDeblurNetError) {
+        guard blur.shape.count == 4, blur.shape[1] == config.D_in_chs else {
+            throw .invalidInput(name: "blur", problem: "shape \(blur.shape), expected [B, \(config.D_in_chs), H, W]")
+        }
+        let (n, h, w) = (blur.shape[0], blur.shape[2], blur.shape[3])
+        guard h % 2 == 0, w % 2 == 0 else {
+            throw .invalidInput(name: "blur", problem: "size \(h)x\(w) must be even (twice the spike resolution)")
+        }
+        guard spike.shape == [n, config.S_in_chs, h / 2, w / 2] else {
+            throw .invalidInput(name: "spike", problem: "shape \(spike.shape), expected [\(n), \(config.S_in_chs), \(h / 2), \(w / 2)] (T = S_in_chs, half the RGB size)")
+        }
+        guard tfi.shape == [n, 1, h / 2, w / 2] else {
+            throw .invalidInput(name: "tfi", problem: "shape \(tfi.shape), expected [\(n), 1, \(h / 2), \(w / 2)]")
+        }
+        // Reflect padding of the stem output (ceil(size / 4)) needs the pad to be smaller.
+        let m = 4 * config.D_window_size
+        for side in [h, w] {
+            let stem = (side + 3) / 4
+            guard (m - stem % m) % m < stem else {
+                throw .invalidInput(name: "blur", problem: "size \(h)x\(w) is too small to reflect-pad to a multiple of \(4 * m) pixels")
+            }
+        }
+    }
+}

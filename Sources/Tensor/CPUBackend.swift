@@ -1,0 +1,365 @@
+import Dispatch
+import Foundation
+
+internal import COpenBLAS
+
+/// The CPU backend: GEMMs through OpenBLAS `cblas_sgemm`, everything else in Swift loops
+/// spread over the cores with `DispatchQueue.concurrentPerform`.
+public struct CPUBackend: TensorBackend {
+    /// Worker threads for the non-GEMM loops (and OpenBLAS).
+    public let threads: Int
+
+    /// Creates a CPU backend using `threads` cores (default: all active cores).
+    public init(threads: Int? = nil) {
+        let n = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        self.threads = n
+        openblas_set_num_threads(Int32(n))
+    }
+
+    /// Runs `body(chunk)` over `count` items split into contiguous chunks, one per worker.
+    func parallel(_ count: Int, minimumChunk: Int = 1, _ body: (Range<Int>) -> Void) {
+        let workers = max(1, min(threads, count / max(minimumChunk, 1)))
+        if workers == 1 {
+            body(0..<count)
+            return
+        }
+        let chunk = (count + workers - 1) / workers
+        withoutActuallyEscaping(body) { escapable in
+            let task = UncheckedSendableBox(escapable)
+            DispatchQueue.concurrentPerform(iterations: workers) { i in
+                let lo = i * chunk
+                let hi = min(count, lo + chunk)
+                if lo < hi { task.value(lo..<hi) }
+            }
+        }
+    }
+
+    /// `C[m, n] = A[m, k] * B (B is [k, n], or [n, k] when transposeB) (+ C when accumulate)`.
+    func gemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+              transposeB: Bool, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), accumulate ? 1 : 0, c, Int32(ldc))
+    }
+
+    /// `C[m, n] = A^T B` with `A` stored `[k, m]` and `B` stored `[k, n]`.
+    func cblasGemmTN(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                     c: UnsafeMutablePointer<Float>, ldc: Int) {
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b,
+                    Int32(ldb), 0, c, Int32(ldc))
+    }
+
+    public func conv2d(_ x: FeatureMap, _ w: ConvWeights) -> FeatureMap {
+        precondition(x.channels == w.inChannels, "conv2d: input has \(x.channels) channels, weights expect \(w.inChannels)")
+        let (k, s, p) = (w.kernel, w.stride, w.padding)
+        let ho = (x.height + 2 * p - k) / s + 1
+        let wo = (x.width + 2 * p - k) / s + 1
+        var out = FeatureMap(height: ho, width: wo, channels: w.outChannels)
+        if w.groups == 1 {
+            convGEMM(x, w, &out)
+        } else {
+            precondition(w.groups == w.inChannels && w.outChannels == w.inChannels, "conv2d: only depthwise grouping is supported")
+            convDepthwise(x, w, &out)
+        }
+        return out
+    }
+
+    private func convGEMM(_ x: FeatureMap, _ w: ConvWeights, _ out: inout FeatureMap) {
+        let (k, s, p, cin, cout) = (w.kernel, w.stride, w.padding, w.inChannels, w.outChannels)
+        let (ho, wo) = (out.height, out.width)
+        let pixels = ho * wo
+        let patch = k * k * cin
+        if let bias = w.bias {
+            out.data.withUnsafeMutableBufferPointer { o in
+                for q in 0..<pixels { for c in 0..<cout { o[q * cout + c] = bias[c] } }
+            }
+        }
+        if k == 1 && s == 1 && p == 0 {
+            x.data.withUnsafeBufferPointer { xp in
+                w.gemmWeight.withUnsafeBufferPointer { wp in
+                    out.data.withUnsafeMutableBufferPointer { op in
+                        gemm(m: pixels, n: cout, k: cin, a: xp.baseAddress!, lda: cin, b: wp.baseAddress!, ldb: cout,
+                             transposeB: false, c: op.baseAddress!, ldc: cout, accumulate: true)
+                    }
+                }
+            }
+            return
+        }
+        // im2col in row bands to bound the scratch memory.
+        let bandRows = max(1, min(ho, (1 << 22) / max(1, wo * patch)))
+        var col = [Float](repeating: 0, count: bandRows * wo * patch)
+        var y0 = 0
+        while y0 < ho {
+            let rows = min(bandRows, ho - y0)
+            col.withUnsafeMutableBufferPointer { cp in
+                x.data.withUnsafeBufferPointer { xp in
+                    parallel(rows) { range in
+                        for r in range {
+                            let oy = y0 + r
+                            for ox in 0..<wo {
+                                let base = (r * wo + ox) * patch
+                                for ky in 0..<k {
+                                    let iy = oy * s - p + ky
+                                    for kx in 0..<k {
+                                        let ix = ox * s - p + kx
+                                        let dst = base + (ky * k + kx) * cin
+                                        if iy < 0 || iy >= x.height || ix < 0 || ix >= x.width {
+                                            for c in 0..<cin { cp[dst + c] = 0 }
+                                        } else {
+                                            let src = (iy * x.width + ix) * cin
+                                            for c in 0..<cin { cp[dst + c] = xp[src + c] }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            col.withUnsafeBufferPointer { cp in
+                w.gemmWeight.withUnsafeBufferPointer { wp in
+                    out.data.withUnsafeMutableBufferPointer { op in
+                        gemm(m: rows * wo, n: cout, k: patch, a: cp.baseAddress!, lda: patch, b: wp.baseAddress!, ldb: cout,
+                             transposeB: false, c: op.baseAddress! + y0 * wo * cout, ldc: cout, accumulate: true)
+                    }
+                }
+            }
+            y0 += rows
+        }
+    }
+
+    private func convDepthwise(_ x: FeatureMap, _ w: ConvWeights, _ out: inout FeatureMap) {
+        let (k, s, p, c) = (w.kernel, w.stride, w.padding, w.inChannels)
+        let (ho, wo) = (out.height, out.width)
+        // Weights re-laid [ky, kx, c] so the inner loop runs over contiguous channels.
+        var wt = [Float](repeating: 0, count: k * k * c)
+        for ch in 0..<c { for t in 0..<k * k { wt[t * c + ch] = w.weight[ch * k * k + t] } }
+        let bias = w.bias ?? [Float](repeating: 0, count: c)
+        out.data.withUnsafeMutableBufferPointer { op in
+            x.data.withUnsafeBufferPointer { xp in
+                parallel(ho) { range in
+                    for oy in range {
+                        for ox in 0..<wo {
+                            let dst = (oy * wo + ox) * c
+                            for ch in 0..<c { op[dst + ch] = bias[ch] }
+                            for ky in 0..<k {
+                                let iy = oy * s - p + ky
+                                if iy < 0 || iy >= x.height { continue }
+                                for kx in 0..<k {
+                                    let ix = ox * s - p + kx
+                                    if ix < 0 || ix >= x.width { continue }
+                                    let src = (iy * x.width + ix) * c
+                                    let wb = (ky * k + kx) * c
+                                    for ch in 0..<c { op[dst + ch] += xp[src + ch] * wt[wb + ch] }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    public func linear(_ x: FeatureMap, _ w: LinearWeights) -> FeatureMap {
+        precondition(x.channels == w.inFeatures, "linear: input has \(x.channels) features, weights expect \(w.inFeatures)")
+        var out = FeatureMap(height: x.height, width: x.width, channels: w.outFeatures)
+        linear(rows: x.pixelCount, x.data, w, into: &out.data)
+        return out
+    }
+
+    func linear(rows: Int, _ x: [Float], _ w: LinearWeights, into out: inout [Float]) {
+        let (n, k) = (w.outFeatures, w.inFeatures)
+        out.withUnsafeMutableBufferPointer { op in
+            if let bias = w.bias {
+                for r in 0..<rows { for c in 0..<n { op[r * n + c] = bias[c] } }
+            }
+            x.withUnsafeBufferPointer { xp in
+                w.weight.withUnsafeBufferPointer { wp in
+                    gemm(m: rows, n: n, k: k, a: xp.baseAddress!, lda: k, b: wp.baseAddress!, ldb: k, transposeB: true,
+                         c: op.baseAddress!, ldc: n, accumulate: w.bias != nil)
+                }
+            }
+        }
+    }
+
+    public func layerNorm(_ x: FeatureMap, _ n: NormWeights) -> FeatureMap {
+        let c = x.channels
+        precondition(n.weight.count == c, "layerNorm: \(n.weight.count) weights for \(c) channels")
+        var out = FeatureMap(height: x.height, width: x.width, channels: c)
+        out.data.withUnsafeMutableBufferPointer { op in
+            x.data.withUnsafeBufferPointer { xp in
+                n.weight.withUnsafeBufferPointer { wp in
+                    n.bias.withUnsafeBufferPointer { bp in
+                        parallel(x.pixelCount, minimumChunk: 256) { range in
+                            Self.layerNormRows(range, xp.baseAddress!, op.baseAddress!, c, wp.baseAddress!, bp.baseAddress!, n.epsilon)
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// LayerNorm of rows `range` of `[rows, c]`, 16 channels per vector.
+    static func layerNormRows(_ range: Range<Int>, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ c: Int,
+                              _ weight: UnsafePointer<Float>, _ bias: UnsafePointer<Float>, _ epsilon: Float) {
+        typealias V = SIMD16<Float>
+        let vectors = c / 16
+        let wRaw = UnsafeRawPointer(weight), bRaw = UnsafeRawPointer(bias)
+        for p in range {
+            let row = UnsafeRawPointer(x + p * c)
+            var sum = V()
+            for k in 0..<vectors { sum += row.loadUnaligned(fromByteOffset: 64 * k, as: V.self) }
+            var total = sum.sum()
+            for i in (vectors * 16)..<c { total += x[p * c + i] }
+            let mean = total / Float(c)
+            var sq = V()
+            for k in 0..<vectors {
+                let d = row.loadUnaligned(fromByteOffset: 64 * k, as: V.self) - mean
+                sq += d * d
+            }
+            var variance = sq.sum()
+            for i in (vectors * 16)..<c { let d = x[p * c + i] - mean; variance += d * d }
+            variance /= Float(c)
+            let inv = 1 / (variance + epsilon).squareRoot()
+            let out = UnsafeMutableRawPointer(y + p * c)
+            for k in 0..<vectors {
+                let v = (row.loadUnaligned(fromByteOffset: 64 * k, as: V.self) - mean) * inv
+                let r = v * wRaw.loadUnaligned(fromByteOffset: 64 * k, as: V.self) + bRaw.loadUnaligned(fromByteOffset: 64 * k, as: V.self)
+                out.storeBytes(of: r, toByteOffset: 64 * k, as: V.self)
+            }
+            for i in (vectors * 16)..<c { y[p * c + i] = (x[p * c + i] - mean) * inv * weight[i] + bias[i] }
+        }
+    }
+
+    public func gelu(_ x: inout FeatureMap) {
+        x.data.withUnsafeMutableBufferPointer { xp in
+            let vectors = xp.count / 16
+            parallel(vectors, minimumChunk: 256) { range in
+                let raw = UnsafeMutableRawPointer(xp.baseAddress!)
+                for i in range {
+                    let v = raw.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self)
+                    raw.storeBytes(of: SIMDMath.gelu(v), toByteOffset: i * 64, as: SIMD16<Float>.self)
+                }
+            }
+            for i in (vectors * 16)..<xp.count {
+                let v = xp[i]
+                xp[i] = 0.5 * v * (1 + erff(v * 0.70710678118654752440))
+            }
+        }
+    }
+
+    public func sigmoid(_ x: inout FeatureMap) {
+        for i in 0..<x.data.count { x.data[i] = 1 / (1 + expf(-x.data[i])) }
+    }
+
+    public func add(_ a: inout FeatureMap, _ b: FeatureMap) {
+        precondition(a.data.count == b.data.count, "add: shapes differ")
+        a.data.withUnsafeMutableBufferPointer { ap in
+            b.data.withUnsafeBufferPointer { bp in
+                for i in 0..<ap.count { ap[i] += bp[i] }
+            }
+        }
+    }
+
+    public func scaleChannels(_ x: inout FeatureMap, by scale: [Float]) {
+        let c = x.channels
+        precondition(scale.count == c, "scaleChannels: sizes differ")
+        for p in 0..<x.pixelCount { for i in 0..<c { x.data[p * c + i] *= scale[i] } }
+    }
+
+    public func multiplyPixels(_ x: inout FeatureMap, by mask: FeatureMap) {
+        precondition(mask.channels == 1 && mask.pixelCount == x.pixelCount, "multiplyPixels: shapes differ")
+        let c = x.channels
+        for p in 0..<x.pixelCount { for i in 0..<c { x.data[p * c + i] *= mask.data[p] } }
+    }
+
+    public func globalAveragePool(_ x: FeatureMap) -> [Float] {
+        var sums = [Double](repeating: 0, count: x.channels)
+        for p in 0..<x.pixelCount { for i in 0..<x.channels { sums[i] += Double(x.data[p * x.channels + i]) } }
+        return sums.map { Float($0 / Double(x.pixelCount)) }
+    }
+
+    public func pixelShuffle(_ x: FeatureMap, factor r: Int) -> FeatureMap {
+        precondition(x.channels % (r * r) == 0, "pixelShuffle: channels not divisible by \(r * r)")
+        let c = x.channels / (r * r)
+        var out = FeatureMap(height: x.height * r, width: x.width * r, channels: c)
+        for h in 0..<x.height {
+            for w in 0..<x.width {
+                let src = (h * x.width + w) * x.channels
+                for i in 0..<r {
+                    for j in 0..<r {
+                        let dst = ((h * r + i) * out.width + w * r + j) * c
+                        for ch in 0..<c { out.data[dst + ch] = x.data[src + ch * r * r + i * r + j] }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    public func reflectPad(_ x: FeatureMap, toMultipleOf m: Int) -> FeatureMap {
+        let ph = (m - x.height % m) % m
+        let pw = (m - x.width % m) % m
+        if ph == 0 && pw == 0 { return x }
+        precondition(ph < x.height && pw < x.width, "reflectPad: padding \(ph)x\(pw) must be smaller than the input \(x.height)x\(x.width)")
+        let (h2, w2, c) = (x.height + ph, x.width + pw, x.channels)
+        var out = FeatureMap(height: h2, width: w2, channels: c)
+        for y in 0..<h2 {
+            let sy = y < x.height ? y : 2 * (x.height - 1) - y
+            for xx in 0..<w2 {
+                let sx = xx < x.width ? xx : 2 * (x.width - 1) - xx
+                let src = (sy * x.width + sx) * c
+                let dst = (y * w2 + xx) * c
+                for i in 0..<c { out.data[dst + i] = x.data[src + i] }
+            }
+        }
+        return out
+    }
+
+    public func crop(_ x: FeatureMap, height: Int, width: Int) -> FeatureMap {
+        precondition(height <= x.height && width <= x.width, "crop larger than input")
+        if height == x.height && width == x.width { return x }
+        var out = FeatureMap(height: height, width: width, channels: x.channels)
+        let c = x.channels
+        for y in 0..<height {
+            let src = y * x.width * c
+            let dst = y * width * c
+            for i in 0..<(width * c) { out.data[dst + i] = x.data[src + i] }
+        }
+        return out
+    }
+
+    public func resizeBilinear(_ x: FeatureMap, height: Int, width: Int) -> FeatureMap {
+        var out = FeatureMap(height: height, width: width, channels: x.channels)
+        let c = x.channels
+        let sh = Float(x.height) / Float(height)
+        let sw = Float(x.width) / Float(width)
+        for y in 0..<height {
+            let fy = max((Float(y) + 0.5) * sh - 0.5, 0)
+            let y0 = min(Int(fy), x.height - 1)
+            let y1 = min(y0 + 1, x.height - 1)
+            let ly = fy - Float(y0)
+            for xx in 0..<width {
+                let fx = max((Float(xx) + 0.5) * sw - 0.5, 0)
+                let x0 = min(Int(fx), x.width - 1)
+                let x1 = min(x0 + 1, x.width - 1)
+                let lx = fx - Float(x0)
+                for i in 0..<c {
+                    let a = x.data[(y0 * x.width + x0) * c + i], b = x.data[(y0 * x.width + x1) * c + i]
+                    let d = x.data[(y1 * x.width + x0) * c + i], e = x.data[(y1 * x.width + x1) * c + i]
+                    out.data[(y * width + xx) * c + i] = (1 - ly) * ((1 - lx) * a + lx * b) + ly * ((1 - lx) * d + lx * e)
+                }
+            }
+        }
+        return out
+    }
+}
+
+/// Carries a non-Sendable closure into `concurrentPerform`.
+// Invariant for @unchecked Sendable: `concurrentPerform` returns only after every iteration
+// finished, so the closure never outlives the call, and callers give each iteration a
+// disjoint range of the output to write.
+struct UncheckedSendableBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}

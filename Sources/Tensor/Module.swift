@@ -1,2 +1,0 @@
-/// The `Tensor` module.
-public enum TensorModule {}

@@ -1,0 +1,58 @@
+/// The operations the SpkDeblurNet model needs, over channels-last ``FeatureMap``s.
+///
+/// A backend computes them on one device. ``CPUBackend`` is the reference implementation;
+/// other devices implement the same protocol so the model code does not change.
+public protocol TensorBackend: Sendable {
+    /// 2-D convolution (zero padding, any stride, groups 1 or depthwise).
+    /// `[H, W, Cin] -> [Ho, Wo, Cout]`, `Ho = (H + 2p - k) / s + 1`.
+    func conv2d(_ x: FeatureMap, _ w: ConvWeights) -> FeatureMap
+    /// A linear layer applied to every pixel: `[H, W, in] -> [H, W, out]`.
+    func linear(_ x: FeatureMap, _ w: LinearWeights) -> FeatureMap
+    /// LayerNorm over the channels of every pixel (biased variance).
+    func layerNorm(_ x: FeatureMap, _ n: NormWeights) -> FeatureMap
+    /// Exact (erf) GELU, in place.
+    func gelu(_ x: inout FeatureMap)
+    /// Logistic sigmoid, in place.
+    func sigmoid(_ x: inout FeatureMap)
+    /// Element-wise `a += b` (same shape).
+    func add(_ a: inout FeatureMap, _ b: FeatureMap)
+    /// Multiplies every pixel's channel `c` by `scale[c]`, in place.
+    func scaleChannels(_ x: inout FeatureMap, by scale: [Float])
+    /// Multiplies every pixel by the single channel of `mask` at that pixel, in place.
+    func multiplyPixels(_ x: inout FeatureMap, by mask: FeatureMap)
+    /// Mean over pixels per channel: `[C]`.
+    func globalAveragePool(_ x: FeatureMap) -> [Float]
+    /// Swin (shifted) window self-attention on already normalised tokens, including the
+    /// `qkv` and `proj` linears: roll by `-shift`, attend in `window x window` windows with
+    /// relative position bias (and the shifted-window mask when `shift > 0`), roll back.
+    /// `[H, W, C] -> [H, W, C]`; `H` and `W` must be multiples of the window.
+    func windowAttention(_ x: FeatureMap, _ w: WindowAttentionWeights, shift: Int) -> FeatureMap
+    /// Transposed (channel) attention: per head, L2-normalise the channel vectors of `q`
+    /// `[H, W, C1]` and `k` `[H, W, C2]` over the pixels, `A = softmax(q k^T * t[h])`
+    /// (`[C1/heads, C2/heads]`), output `A v`: `[H, W, C1]`.
+    func channelAttention(q: FeatureMap, k: FeatureMap, v: FeatureMap, heads: Int, temperature: [Float]) -> FeatureMap
+    /// PixelShuffle: `[H, W, C * r * r] -> [H * r, W * r, C]`,
+    /// `out[c, r*h + i, r*w + j] = in[c*r*r + r*i + j, h, w]`.
+    func pixelShuffle(_ x: FeatureMap, factor r: Int) -> FeatureMap
+    /// Reflect-pads bottom and right so both sides are multiples of `m` (mirror without
+    /// repeating the edge).
+    func reflectPad(_ x: FeatureMap, toMultipleOf m: Int) -> FeatureMap
+    /// The top-left `height x width` region.
+    func crop(_ x: FeatureMap, height: Int, width: Int) -> FeatureMap
+    /// Bilinear resize with `align_corners = false` (PyTorch semantics, no antialias).
+    func resizeBilinear(_ x: FeatureMap, height: Int, width: Int) -> FeatureMap
+}
+
+extension TensorBackend {
+    /// Channel concatenation `[H, W, C1] ++ [H, W, C2] -> [H, W, C1 + C2]`.
+    public func concatChannels(_ a: FeatureMap, _ b: FeatureMap) -> FeatureMap {
+        precondition(a.height == b.height && a.width == b.width, "concat: spatial sizes differ")
+        var out = FeatureMap(height: a.height, width: a.width, channels: a.channels + b.channels)
+        let (ca, cb, c) = (a.channels, b.channels, a.channels + b.channels)
+        for p in 0..<a.pixelCount {
+            for i in 0..<ca { out.data[p * c + i] = a.data[p * ca + i] }
+            for i in 0..<cb { out.data[p * c + ca + i] = b.data[p * cb + i] }
+        }
+        return out
+    }
+}

@@ -1,0 +1,137 @@
+/// A 2-D convolution's parameters in PyTorch's layout.
+public struct ConvWeights: Sendable {
+    /// Output channels.
+    public let outChannels: Int
+    /// Input channels.
+    public let inChannels: Int
+    /// Square kernel size.
+    public let kernel: Int
+    /// Stride (both axes).
+    public let stride: Int
+    /// Zero padding (both axes).
+    public let padding: Int
+    /// Channel groups (`inChannels` for a depthwise convolution).
+    public let groups: Int
+    /// `[outChannels, inChannels / groups, kernel, kernel]` as PyTorch stores it.
+    public let weight: [Float]
+    /// `[outChannels]`, or nil.
+    public let bias: [Float]?
+    /// The weight re-laid for the GEMM: `[kernel, kernel, inChannels, outChannels]` (groups == 1).
+    let gemmWeight: [Float]
+
+    /// Creates a convolution from PyTorch-layout weights.
+    public init(outChannels: Int, inChannels: Int, kernel: Int, stride: Int = 1, padding: Int? = nil,
+                groups: Int = 1, weight: [Float], bias: [Float]?) {
+        precondition(weight.count == outChannels * (inChannels / groups) * kernel * kernel, "conv weight size")
+        precondition(bias == nil || bias?.count == outChannels, "conv bias size")
+        self.outChannels = outChannels
+        self.inChannels = inChannels
+        self.kernel = kernel
+        self.stride = stride
+        self.padding = padding ?? kernel / 2
+        self.groups = groups
+        self.weight = weight
+        self.bias = bias
+        if groups == 1 {
+            var g = [Float](repeating: 0, count: weight.count)
+            for o in 0..<outChannels {
+                for i in 0..<inChannels {
+                    for ky in 0..<kernel {
+                        for kx in 0..<kernel {
+                            g[((ky * kernel + kx) * inChannels + i) * outChannels + o] =
+                                weight[((o * inChannels + i) * kernel + ky) * kernel + kx]
+                        }
+                    }
+                }
+            }
+            gemmWeight = g
+        } else {
+            gemmWeight = []
+        }
+    }
+}
+
+/// A linear layer's parameters in PyTorch's layout: `weight [out, in]`, `bias [out]`.
+public struct LinearWeights: Sendable {
+    /// Output features.
+    public let outFeatures: Int
+    /// Input features.
+    public let inFeatures: Int
+    /// `[outFeatures, inFeatures]`.
+    public let weight: [Float]
+    /// `[outFeatures]`, or nil.
+    public let bias: [Float]?
+
+    /// Creates a linear layer.
+    public init(outFeatures: Int, inFeatures: Int, weight: [Float], bias: [Float]?) {
+        precondition(weight.count == outFeatures * inFeatures, "linear weight size")
+        precondition(bias == nil || bias?.count == outFeatures, "linear bias size")
+        self.outFeatures = outFeatures
+        self.inFeatures = inFeatures
+        self.weight = weight
+        self.bias = bias
+    }
+}
+
+/// LayerNorm parameters (`weight`, `bias` of the normalised size).
+public struct NormWeights: Sendable {
+    /// Scale.
+    public let weight: [Float]
+    /// Shift.
+    public let bias: [Float]
+    /// Epsilon added to the biased variance.
+    public let epsilon: Float
+
+    /// Creates LayerNorm parameters.
+    public init(weight: [Float], bias: [Float], epsilon: Float = 1e-5) {
+        precondition(weight.count == bias.count, "norm sizes")
+        self.weight = weight
+        self.bias = bias
+        self.epsilon = epsilon
+    }
+}
+
+/// Window attention parameters of one Swin block.
+public struct WindowAttentionWeights: Sendable {
+    /// `qkv: Linear(C -> 3C)`.
+    public let qkv: LinearWeights
+    /// `proj: Linear(C -> C)`.
+    public let proj: LinearWeights
+    /// Heads.
+    public let heads: Int
+    /// Window side.
+    public let window: Int
+    /// Relative position bias expanded per head: `[heads, window^2, window^2]`.
+    public let bias: [Float]
+
+    /// Creates attention weights, expanding the bias table with the relative position index.
+    /// - Parameters:
+    ///   - table: `[(2w-1)^2, heads]`.
+    ///   - index: `[w^2, w^2]` indices into the table rows.
+    public init(qkv: LinearWeights, proj: LinearWeights, heads: Int, window: Int, table: [Float], index: [Int]) {
+        let n = window * window
+        precondition(index.count == n * n, "relative position index size")
+        var bias = [Float](repeating: 0, count: heads * n * n)
+        for h in 0..<heads {
+            for i in 0..<n * n { bias[h * n * n + i] = table[index[i] * heads + h] }
+        }
+        self.qkv = qkv
+        self.proj = proj
+        self.heads = heads
+        self.window = window
+        self.bias = bias
+    }
+
+    /// The reference relative position index for a `window x window` window:
+    /// `idx[i, j] = (hi - hj + w - 1) * (2w - 1) + (wi - wj + w - 1)`.
+    public static func relativePositionIndex(window w: Int) -> [Int] {
+        let n = w * w
+        var idx = [Int](repeating: 0, count: n * n)
+        for i in 0..<n {
+            for j in 0..<n {
+                idx[i * n + j] = (i / w - j / w + w - 1) * (2 * w - 1) + (i % w - j % w + w - 1)
+            }
+        }
+        return idx
+    }
+}

@@ -1,2 +1,0 @@
-/// The `WireProtocol` module.
-public enum WireProtocolModule {}

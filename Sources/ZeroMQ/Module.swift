@@ -1,2 +1,0 @@
-/// The `ZeroMQ` module.
-public enum ZeroMQModule {}

@@ -1,0 +1,282 @@
+internal import CZeroMQ
+
+/// A ZeroMQ socket.
+///
+/// - Important: A socket belongs to one thread: create, use and close it on the same
+///   thread (libzmq sockets are not thread safe). `Socket` is deliberately not `Sendable`,
+///   so the compiler keeps it from crossing threads. Other threads stop a blocked owner
+///   with ``Context/shutdown()``.
+///
+/// New sockets get a linger of ``defaultLinger`` so that closing never hangs on
+/// unsent messages; ``close()`` (or `deinit` as a backstop) closes the socket.
+public final class Socket {
+    /// The linger applied to every new socket (`ZMQ_LINGER`): 0, pending messages are
+    /// dropped at close.
+    public static let defaultLinger: Duration = .zero
+
+    /// The pattern of this socket.
+    public let type: SocketType
+    /// Keeps the context alive while this socket is open.
+    public let context: Context
+    private var handle: UnsafeMutableRawPointer?
+
+    /// Creates a socket (`zmq_socket`) with linger ``defaultLinger``.
+    /// - Throws: ``ZeroMQError`` when libzmq refuses (e.g. the context was shut down).
+    public init(_ context: Context, type: SocketType) throws(ZeroMQError) {
+        guard let handle = zmq_socket(context.handle, type.rawValue) else {
+            throw ZeroMQError.last("zmq_socket(\(type))")
+        }
+        self.context = context
+        self.type = type
+        self.handle = handle
+        try setLinger(Self.defaultLinger)
+    }
+
+    deinit {
+        if let handle { zmq_close(handle) }
+    }
+
+    /// Closes the socket (`zmq_close`); later calls on it are a programming error.
+    /// Closing twice is allowed.
+    public func close() {
+        if let handle { zmq_close(handle) }
+        handle = nil
+    }
+
+    /// Whether ``close()`` has been called.
+    public var isClosed: Bool { handle == nil }
+
+    private var open: UnsafeMutableRawPointer {
+        guard let handle else { preconditionFailure("ZeroMQ socket used after close()") }
+        return handle
+    }
+
+    // MARK: endpoints
+
+    /// Binds to an endpoint (`zmq_bind`), e.g. `tcp://127.0.0.1:*` (ephemeral port; read
+    /// ``lastEndpoint()``) or `ipc:///tmp/x.sock`.
+    /// - Throws: ``ZeroMQError`` naming the endpoint (address in use, bad syntax, ...).
+    public func bind(_ endpoint: String) throws(ZeroMQError) {
+        if zmq_bind(open, endpoint) != 0 { throw ZeroMQError.last("bind", endpoint: endpoint) }
+    }
+
+    /// Connects to an endpoint (`zmq_connect`); the connection is made in the background.
+    /// - Throws: ``ZeroMQError`` naming the endpoint.
+    public func connect(_ endpoint: String) throws(ZeroMQError) {
+        if zmq_connect(open, endpoint) != 0 { throw ZeroMQError.last("connect", endpoint: endpoint) }
+    }
+
+    /// Removes a bound endpoint (`zmq_unbind`).
+    public func unbind(_ endpoint: String) throws(ZeroMQError) {
+        if zmq_unbind(open, endpoint) != 0 { throw ZeroMQError.last("unbind", endpoint: endpoint) }
+    }
+
+    /// Removes a connection (`zmq_disconnect`).
+    public func disconnect(_ endpoint: String) throws(ZeroMQError) {
+        if zmq_disconnect(open, endpoint) != 0 { throw ZeroMQError.last("disconnect", endpoint: endpoint) }
+    }
+
+    /// The endpoint last bound, with the actual port (`ZMQ_LAST_ENDPOINT`).
+    public func lastEndpoint() throws(ZeroMQError) -> String {
+        var buffer = [CChar](repeating: 0, count: 1024)
+        var size = buffer.count
+        if zmq_getsockopt(open, ZMQ_LAST_ENDPOINT, &buffer, &size) != 0 {
+            throw ZeroMQError.last("zmq_getsockopt(ZMQ_LAST_ENDPOINT)")
+        }
+        let bytes = buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    // MARK: options
+
+    /// Sets the send high-water mark in messages; 0 means no limit. Corresponds to `ZMQ_SNDHWM`.
+    /// Takes effect for connections made after the call.
+    public func setSendHighWaterMark(_ messages: Int) throws(ZeroMQError) {
+        try setInt(ZMQ_SNDHWM, "ZMQ_SNDHWM", messages)
+    }
+
+    /// Sets the receive high-water mark in messages; 0 means no limit. Corresponds to `ZMQ_RCVHWM`.
+    public func setReceiveHighWaterMark(_ messages: Int) throws(ZeroMQError) {
+        try setInt(ZMQ_RCVHWM, "ZMQ_RCVHWM", messages)
+    }
+
+    /// Sets how long pending messages are kept after close; `nil` waits forever.
+    /// Corresponds to `ZMQ_LINGER`.
+    public func setLinger(_ linger: Duration?) throws(ZeroMQError) {
+        try setInt(ZMQ_LINGER, "ZMQ_LINGER", Self.milliseconds(linger))
+    }
+
+    /// Sets the timeout of blocking receives; `nil` blocks forever. Corresponds to `ZMQ_RCVTIMEO`.
+    public func setReceiveTimeout(_ timeout: Duration?) throws(ZeroMQError) {
+        try setInt(ZMQ_RCVTIMEO, "ZMQ_RCVTIMEO", Self.milliseconds(timeout))
+    }
+
+    /// Sets the timeout of blocking sends; `nil` blocks forever. Corresponds to `ZMQ_SNDTIMEO`.
+    public func setSendTimeout(_ timeout: Duration?) throws(ZeroMQError) {
+        try setInt(ZMQ_SNDTIMEO, "ZMQ_SNDTIMEO", Self.milliseconds(timeout))
+    }
+
+    /// Queues messages only to completed connections. Corresponds to `ZMQ_IMMEDIATE`.
+    public func setImmediate(_ on: Bool) throws(ZeroMQError) {
+        try setInt(ZMQ_IMMEDIATE, "ZMQ_IMMEDIATE", on ? 1 : 0)
+    }
+
+    /// Keeps only the last message in the queues (no multipart support). Corresponds to `ZMQ_CONFLATE`.
+    public func setConflate(_ on: Bool) throws(ZeroMQError) {
+        try setInt(ZMQ_CONFLATE, "ZMQ_CONFLATE", on ? 1 : 0)
+    }
+
+    /// Sets the kernel receive buffer size in bytes; -1 keeps the OS default. Corresponds to `ZMQ_RCVBUF`.
+    public func setReceiveBufferSize(_ bytes: Int) throws(ZeroMQError) {
+        try setInt(ZMQ_RCVBUF, "ZMQ_RCVBUF", bytes)
+    }
+
+    /// Sets the kernel send buffer size in bytes; -1 keeps the OS default. Corresponds to `ZMQ_SNDBUF`.
+    public func setSendBufferSize(_ bytes: Int) throws(ZeroMQError) {
+        try setInt(ZMQ_SNDBUF, "ZMQ_SNDBUF", bytes)
+    }
+
+    /// Subscribes a SUB socket to messages whose first part starts with `prefix`; an empty
+    /// prefix subscribes to everything. Corresponds to `ZMQ_SUBSCRIBE`.
+    public func subscribe(prefix: [UInt8] = []) throws(ZeroMQError) {
+        try setBytes(ZMQ_SUBSCRIBE, "ZMQ_SUBSCRIBE", prefix)
+    }
+
+    /// Removes a subscription. Corresponds to `ZMQ_UNSUBSCRIBE`.
+    public func unsubscribe(prefix: [UInt8] = []) throws(ZeroMQError) {
+        try setBytes(ZMQ_UNSUBSCRIBE, "ZMQ_UNSUBSCRIBE", prefix)
+    }
+
+    private func setInt(_ option: Int32, _ name: String, _ value: Int) throws(ZeroMQError) {
+        guard let v = Int32(exactly: value) else {
+            throw ZeroMQError(operation: "zmq_setsockopt(\(name))", errno: 22, message: "value \(value) out of range")
+        }
+        var value32 = v
+        if zmq_setsockopt(open, option, &value32, MemoryLayout<Int32>.size) != 0 {
+            throw ZeroMQError.last("zmq_setsockopt(\(name))")
+        }
+    }
+
+    private func setBytes(_ option: Int32, _ name: String, _ value: [UInt8]) throws(ZeroMQError) {
+        let rc = value.withUnsafeBytes { zmq_setsockopt(open, option, $0.baseAddress, $0.count) }
+        if rc != 0 { throw ZeroMQError.last("zmq_setsockopt(\(name))") }
+    }
+
+    /// Milliseconds for libzmq's timeout options: nil -> -1 (infinite), rounded up so that a
+    /// positive duration never becomes 0 (non-blocking).
+    static func milliseconds(_ duration: Duration?) -> Int {
+        guard let duration else { return -1 }
+        let (seconds, attoseconds) = duration.components
+        if seconds < 0 || (seconds == 0 && attoseconds <= 0) { return 0 }
+        let ms = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
+        return Int(min(ms, Int64(Int32.max)))
+    }
+
+    // MARK: send / receive
+
+    /// Sends a multipart message (`zmq_send` with `ZMQ_SNDMORE` on all parts but the last).
+    ///
+    /// - Parameter timeout: `nil` blocks (or honours ``setSendTimeout(_:)``), `.zero` never
+    ///   blocks, a positive value waits at most that long for room in the queue.
+    /// - Returns: `.sent`, `.wouldBlock` at the high-water mark, or `.terminated`.
+    /// - Throws: ``ZeroMQError`` for real failures (e.g. the socket type cannot send).
+    @discardableResult
+    public func send(_ message: Message, timeout: Duration? = nil) throws(ZeroMQError) -> SendResult {
+        precondition(!message.parts.isEmpty, "a ZeroMQ message has at least one part")
+        var flags: Int32 = 0
+        if let timeout {
+            if timeout > .zero {
+                switch try poll(ZMQ_POLLOUT, timeout: timeout) {
+                case .ready: break
+                case .timedOut: return .wouldBlock
+                case .terminated: return .terminated
+                }
+            }
+            flags = ZMQ_DONTWAIT
+        }
+        let last = message.parts.count - 1
+        for (i, part) in message.parts.enumerated() {
+            let partFlags = i == last ? flags : flags | ZMQ_SNDMORE
+            while true {
+                let rc = part.withUnsafeBytes { zmq_send(open, $0.baseAddress, $0.count, partFlags) }
+                if rc >= 0 { break }
+                let errno = zmq_errno()
+                if errno == CZeroMQ_EINTR() { continue }
+                // libzmq checks the high-water mark on the first part only, so a later part
+                // never reports EAGAIN once the first is queued.
+                if errno == CZeroMQ_EAGAIN() { return .wouldBlock }
+                if errno == CZeroMQ_ETERM() { return .terminated }
+                throw ZeroMQError(operation: "zmq_send", errno: errno)
+            }
+        }
+        return .sent
+    }
+
+    /// Sends a multipart message given as its parts.
+    @discardableResult
+    public func send(parts: [[UInt8]], timeout: Duration? = nil) throws(ZeroMQError) -> SendResult {
+        try send(Message(parts: parts), timeout: timeout)
+    }
+
+    /// Receives one complete multipart message (`zmq_msg_recv`, `zmq_msg_more`).
+    ///
+    /// - Parameter timeout: `nil` blocks (or honours ``setReceiveTimeout(_:)``), `.zero`
+    ///   returns at once, a positive value waits at most that long.
+    /// - Returns: `.message`, `.timedOut` or `.terminated` (after ``Context/shutdown()``).
+    /// - Throws: ``ZeroMQError`` for real failures (e.g. the socket type cannot receive).
+    public func receive(timeout: Duration? = nil) throws(ZeroMQError) -> ReceiveResult {
+        var flags: Int32 = 0
+        if let timeout {
+            if timeout > .zero {
+                switch try poll(ZMQ_POLLIN, timeout: timeout) {
+                case .ready: break
+                case .timedOut: return .timedOut
+                case .terminated: return .terminated
+                }
+            }
+            flags = ZMQ_DONTWAIT
+        }
+        var parts: [[UInt8]] = []
+        var msg = zmq_msg_t()
+        while true {
+            zmq_msg_init(&msg)
+            defer { zmq_msg_close(&msg) }
+            // Later parts of a multipart message are already here (delivery is atomic).
+            let rc = zmq_msg_recv(&msg, open, parts.isEmpty ? flags : 0)
+            if rc < 0 {
+                let errno = zmq_errno()
+                if errno == CZeroMQ_EINTR() { continue }
+                if errno == CZeroMQ_EAGAIN() && parts.isEmpty { return .timedOut }
+                if errno == CZeroMQ_ETERM() { return .terminated }
+                throw ZeroMQError(operation: "zmq_msg_recv", errno: errno)
+            }
+            let size = zmq_msg_size(&msg)
+            if size == 0 {
+                parts.append([])
+            } else if let data = zmq_msg_data(&msg) {
+                parts.append(Array(UnsafeRawBufferPointer(start: data, count: size)))
+            } else {
+                parts.append([])
+            }
+            if zmq_msg_more(&msg) == 0 { break }
+        }
+        return .message(Message(parts: parts))
+    }
+
+    private enum PollOutcome { case ready, timedOut, terminated }
+
+    private func poll(_ events: Int32, timeout: Duration) throws(ZeroMQError) -> PollOutcome {
+        var item = zmq_pollitem_t(socket: open, fd: 0, events: Int16(events), revents: 0)
+        while true {
+            let rc = zmq_poll(&item, 1, Self.milliseconds(timeout))
+            if rc > 0 { return .ready }
+            if rc == 0 { return .timedOut }
+            let errno = zmq_errno()
+            // A signal interrupts the wait; report a timeout rather than waiting again for the
+            // full period.
+            if errno == CZeroMQ_EINTR() { return .timedOut }
+            if errno == CZeroMQ_ETERM() { return .terminated }
+            throw ZeroMQError(operation: "zmq_poll", errno: errno)
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import ArgumentParser
+import Checkpoint
+import Foundation
+import SpkDeblurNet
+import Tensor
+
+/// `spkdeblur verify`: runs a checkpoint on reference inputs and compares the outputs.
+struct VerifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Check a checkpoint against reference outputs exported from PyTorch.",
+        discussion: """
+            Runs the model on the `blur`, `spike` and `tfi` tensors of IO and prints the max abs \
+            error of each output against IO's `sharp`, `spike_recon` and `quick_sharp`. Exit \
+            status 1 past the tolerance.
+            """)
+
+    @Option(help: "Weights (.pth or .safetensors).") var weights: String
+    @Option(help: "Model config JSON (reference constructor keywords, top level or under \"config\").")
+    var config: String?
+    @Option(help: "Reference inputs and outputs (.safetensors).") var io: String
+    @Option(help: "Largest allowed max abs error.") var tolerance: Float = 1e-3
+    @Option(help: "CPU threads.") var threads: Int?
+
+    func run() throws {
+        let model = try loadModel(weights: weights, config: config)
+        let tensors = try SafeTensors.read(contentsOf: URL(fileURLWithPath: io))
+        func tensor(_ key: String) throws -> Tensor {
+            guard let t = tensors.tensors[key] else {
+                throw ValidationError("\(io): missing tensor '\(key)'")
+            }
+            return Tensor(shape: t.shape, data: try t.floats())
+        }
+        let start = Date()
+        let out = try model(blur: tensor("blur"), spike: tensor("spike"), tfi: tensor("tfi"),
+                            backend: CPUBackend(threads: threads))
+        let seconds = Date().timeIntervalSince(start)
+        var worst: Float = 0
+        for (name, value) in [("sharp", out.sharp), ("spike_recon", out.spikeRecon), ("quick_sharp", out.quickSharp)] {
+            let reference = try tensor(name)
+            guard reference.shape == value.shape else {
+                throw ValidationError("\(io): '\(name)' has shape \(reference.shape), the model produced \(value.shape)")
+            }
+            let error = value.maxAbsDifference(reference)
+            worst = max(worst, error)
+            print("\(name.padding(toLength: 12, withPad: " ", startingAt: 0)) max abs error \(error)")
+        }
+        print(String(format: "forward pass %.3f s; tolerance %g: %@", seconds, Double(tolerance), worst <= tolerance ? "PASS" : "FAIL"))
+        if !(worst <= tolerance) { throw ExitCode(1) }
+    }
+}
+
+/// Loads a model from a weights file and an optional config file; the config is inferred
+/// from the tensor shapes when no file is given.
+func loadModel(weights: String, config: String?) throws -> SpkDeblurNet {
+    let url = URL(fileURLWithPath: weights)
+    var resolved: SpkDeblurNetConfig?
+    if let config {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: config)) } catch {
+            throw ValidationError("\(config): cannot read: \(error.localizedDescription)")
+        }
+        resolved = try SpkDeblurNetConfig.decode(json: data, source: config)
+    }
+    return try SpkDeblurNet.load(weights: url, config: resolved)
+}

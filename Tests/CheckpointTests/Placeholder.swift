@@ -1,3 +1,0 @@
-import Testing
-
-@Test func placeholderCheckpoint() { #expect(Bool(true)) }

@@ -1,3 +1,0 @@
-import Testing
-
-@Test func placeholderWireProtocol() { #expect(Bool(true)) }

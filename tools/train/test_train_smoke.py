@@ -1,0 +1,133 @@
+"""Spike decoding/TFI against the project's fixtures, and a few CPU training steps on a tiny
+synthetic Spk-GoPro tree."""
+
+import json
+import os
+import sys
+
+import numpy as np
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+
+from safetensors_io import read_safetensors  # noqa: E402
+from spkdata import (DataError, decode_dat, list_samples, middle_tfi,  # noqa: E402
+                     random_crop_augment)
+
+SPK_FIX = os.path.join(ROOT, "Tests", "SpikeCoreTests", "Fixtures")
+NET_FIX = os.path.join(ROOT, "Tests", "SpkDeblurNetTests", "Fixtures")
+
+
+def test_decode_and_tfi_match_reference_fixture():
+    expect = read_safetensors(os.path.join(SPK_FIX, "spikes_a.expect.safetensors"))
+    spikes = decode_dat(os.path.join(SPK_FIX, "spikes_a.dat"), 36, 52)
+    assert np.array_equal(spikes, expect["spikes"])
+    names = [k for k in expect if k.startswith("tfi_m")]
+    assert names
+    for k in names:
+        m, w = k[len("tfi_m"):].split("_w")
+        got = middle_tfi(spikes, int(m), int(w))
+        assert np.max(np.abs(got - expect[k])) == 0.0, k
+
+
+def test_decode_middle_frames_and_bad_size(tmp_path):
+    full = decode_dat(os.path.join(SPK_FIX, "spikes_a.dat"), 36, 52)
+    mid = decode_dat(os.path.join(SPK_FIX, "spikes_a.dat"), 36, 52, frames=8)
+    assert np.array_equal(mid, full[16:24])
+    bad = tmp_path / "bad.dat"
+    bad.write_bytes(b"\x00" * 7)
+    with pytest.raises(DataError, match="bad.dat"):
+        decode_dat(str(bad), 36, 52)
+
+
+def test_tfi_index_zero_counts_as_no_spike():
+    s = np.zeros((10, 1, 2), dtype=np.uint8)
+    s[0, 0, 0] = 1  # only at index 0: treated as none -> left = middle - window
+    s[2, 0, 1] = 1
+    tfi = middle_tfi(s, 3, 50)
+    assert tfi[0, 0] == np.float32(1.0 / ((3 + 50) - (3 - 50)))
+    assert tfi[0, 1] == np.float32(1.0 / ((3 + 50) - 2))
+
+
+def test_crop_keeps_rgb_and_spike_aligned():
+    rng = np.random.default_rng(0)
+    h, w = 20, 24
+    # RGB value at (y, x) encodes the spike pixel (y//2, x//2) it covers
+    ys, xs = np.meshgrid(np.arange(2 * h), np.arange(2 * w), indexing="ij")
+    code = ((ys // 2) * w + (xs // 2)).astype(np.int64)
+    blur = np.stack([code, code, code], -1)
+    spike = np.broadcast_to((np.arange(h)[:, None] * w + np.arange(w)[None, :]), (3, h, w)).copy()
+    for _ in range(20):
+        b, s, sp = random_crop_augment(rng, blur, blur, spike, 16)
+        assert b.shape == (16, 16, 3) and sp.shape == (3, 8, 8)
+        assert np.array_equal(b[::2, ::2, 0], sp[0])
+
+
+def _write_png(path, arr):
+    from PIL import Image
+
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    Image.fromarray(arr).save(path)
+
+
+def _make_tree(root, rng, h=160, w=192, frames=24):
+    for split, seqs in (("train", ["SEQ_A", "SEQ_B"]), ("test", ["SEQ_C"])):
+        for seq in seqs:
+            for name in ("000001", "000002"):
+                sharp = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+                blur = ((sharp.astype(np.uint16) + np.roll(sharp, 3, 1)) // 2).astype(np.uint8)
+                _write_png(os.path.join(root, "GOPRO_Large", split, seq, "sharp", name + ".png"), sharp)
+                _write_png(os.path.join(root, "GOPRO_Large", split, seq, "blur_gamma", name + ".png"), blur)
+                d = os.path.join(root, "GOPRO_Large_spike_seq", split, seq, "spike")
+                os.makedirs(d, exist_ok=True)
+                rng.integers(0, 256, frames * (h // 2) * (w // 2) // 8, dtype=np.uint8).tofile(
+                    os.path.join(d, name + ".dat"))
+
+
+def test_missing_spike_file_is_named(tmp_path):
+    rng = np.random.default_rng(1)
+    _make_tree(str(tmp_path), rng, h=32, w=32, frames=8)
+    victim = os.path.join(str(tmp_path), "GOPRO_Large_spike_seq", "train", "SEQ_B", "spike", "000002.dat")
+    os.remove(victim)
+    with pytest.raises(DataError, match="000002.dat"):
+        list_samples(str(tmp_path), "train")
+
+
+def test_train_few_steps_and_reload(tmp_path, capsys):
+    torch = pytest.importorskip("torch")
+    import train
+    from spkdeblurnet import SpkDeblurNet
+
+    torch.set_num_threads(2)
+    rng = np.random.default_rng(2)
+    data = str(tmp_path / "data")
+    _make_tree(data, rng)
+    out = str(tmp_path / "ckpt.pth")
+    st = str(tmp_path / "ckpt.safetensors")
+    loss = train.main(["--data", data, "--config", os.path.join(NET_FIX, "tiny.json"), "--steps", "3",
+                       "--batch", "2", "--crop", "128", "--lr", "2e-4", "--out", out,
+                       "--export-safetensors", st, "--eval-count", "1", "--log-every", "1"])
+    assert loss is not None and np.isfinite(loss)
+    log = capsys.readouterr().out
+    assert "step 3/3" in log and "held-out (1 images) PSNR" in log
+
+    with open(os.path.join(NET_FIX, "tiny.json")) as f:
+        cfg = json.load(f)["config"]
+    with open(str(tmp_path / "ckpt.json")) as f:
+        saved_cfg = json.load(f)["config"]
+    assert saved_cfg["D_embed_dim"] == cfg["D_embed_dim"]
+    state = torch.load(out, map_location="cpu", weights_only=True)
+    model = SpkDeblurNet(**saved_cfg)
+    model.load_state_dict(state, strict=True)
+    torch.manual_seed(1314)  # train.py's default seed: the same initial weights
+    fresh = SpkDeblurNet(**cfg).state_dict()
+    qkv = [k for k in state if k.endswith("qkv.weight")]
+    dead = [k for k in qkv if k.startswith("S_layers.0.")]  # discarded S anchor layer: no gradient
+    assert dead and all(torch.equal(state[k], fresh[k]) for k in dead)
+    assert all(not torch.equal(state[k], fresh[k]) for k in qkv if k not in dead)
+    tensors = read_safetensors(st)
+    assert sorted(tensors) == sorted(state)
+    for k, v in state.items():
+        assert np.array_equal(tensors[k], v.numpy()), k
