@@ -113,6 +113,21 @@ public final class Dataset: Object {
         if let failure { throw failure }
     }
 
+    /// Reads one stored chunk as it is in the file, still filtered (`H5Dread_chunk`).
+    ///
+    /// - Returns: the filter mask (bit `i` set: filter `i` was skipped) and the bytes.
+    public func readChunk(offset: [Int]) throws(HDF5Error) -> (filterMask: UInt32, bytes: [UInt8]) {
+        Library.prepare()
+        let dims = offset.map { hsize_t($0) }
+        var size: hsize_t = 0
+        try Library.check(H5Dget_chunk_storage_size(id, dims, &size), "get chunk size at \(offset)", where_)
+        var buffer = [UInt8](repeating: 0, count: Int(size))
+        var mask: UInt32 = 0
+        let rc = buffer.withUnsafeMutableBytes { H5Dread_chunk(id, chdf5_p_default(), dims, &mask, $0.baseAddress) }
+        try Library.check(rc, "read chunk at \(offset)", where_)
+        return (mask, buffer)
+    }
+
     /// Reads the whole dataset as raw bytes of the stored type.
     public func readBytes() throws(HDF5Error) -> [UInt8] {
         let count = try shape().reduce(1, *)
