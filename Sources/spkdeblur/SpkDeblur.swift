@@ -15,6 +15,7 @@ struct SpkDeblur: AsyncParsableCommand {
             BenchCommand.self,
             SpikesCommand.self,
             ReconstructCommand.self,
+            InspectCommand.self,
         ]
     )
 }
