@@ -226,8 +226,13 @@ enum ChunkCodec {
                 // Gather byte j of 8 consecutive elements into one word, byte m = element m.
                 var x: UInt64 = 0
                 let base = group * 8 * elementSize + j
-                for m in 0..<8 {
-                    x |= UInt64(src[base + m * elementSize]) << UInt64(8 * m)
+                if elementSize == 1, let raw = UnsafeRawPointer(src.baseAddress) {
+                    // Bytes are elements: one little-endian load gathers all eight.
+                    x = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: base, as: UInt64.self))
+                } else {
+                    for m in 0..<8 {
+                        x |= UInt64(src[base + m * elementSize]) << UInt64(8 * m)
+                    }
                 }
                 // Transpose the 8x8 bit matrix (bit 8m+k <-> bit 8k+m) in three swap rounds.
                 var t = (x ^ (x >> 7)) & 0x00AA_00AA_00AA_00AA

@@ -165,9 +165,8 @@ final class WriterCore: @unchecked Sendable {
             try perFrame["spike_center_index"]?.write([frame.spikeCenterIndex], start: [n], count: [1])
             try perFrame["frame_id"]?.write([frame.frameID], start: [n], count: [1])
             try perFrame["latency_ms"]?.write([frame.latencyMilliseconds], start: [n], count: [1])
-        } catch let error as HDF5Error {
-            throw RecordingError(
-                file: path, stage: "write frame \(n)", message: error.description, framesWritten: n)
+        } catch {
+            throw RecordingError(file: path, stage: "write frame \(n)", message: error.description)
         }
     }
 

@@ -53,7 +53,7 @@ struct BenchSinkCommand: ParsableCommand {
         let frameBytes = Double(height * width * 3)
         let usePython = !script.isEmpty && fm.fileExists(atPath: script)
         print("bench sink: \(frames) frames of \(height)x\(width)x3 uint8, one chunk per frame, SWMR, flush per frame")
-        print("cores: \(ProcessInfo.processInfo.activeProcessorCount)\(usePython ? "" : "  (h5py peer skipped: \(script) not found)")")
+        print("cores: \(ProcessInfo.processInfo.activeProcessorCount)\(usePython ? "" : "  (h5py peer skipped: no script '\(script)')")")
         print("compression      spkdeblur fps    MB/s   ratio |  h5py fps    MB/s   ratio | content")
         for name in compressions.split(separator: ",").map(String.init) {
             guard let compression = Compression(parsing: name) else { continue }
@@ -106,7 +106,7 @@ struct BenchSinkCommand: ParsableCommand {
             for x in 0..<width {
                 for c in 0..<3 {
                     state = state &* 1_664_525 &+ 1_013_904_223
-                    let noise = Double(Int(state >> 29)) - 3.5
+                    let noise = Double(Int(state >> 31))  // one level of dither
                     let v = 128 + 60 * sin(Double(x + 3 * f) / 37 + Double(c)) * cos(Double(y - 2 * f) / 29)
                         + 35 * sin(Double(x + y) / 90 + Double(f) * 0.05) + noise
                     pixels[(y * width + x) * 3 + c] = UInt8(max(0, min(255, v.rounded())))
