@@ -1,0 +1,136 @@
+import Foundation
+
+internal import CImageCodecs
+
+/// Reading and writing PNG (libpng's simplified API) and JPEG (libjpeg-turbo) files.
+public enum ImageFile {
+    /// Reads a PNG or JPEG file (the format is sniffed from the bytes). Grey images stay
+    /// one-channel; colour (and palette) images become RGB; alpha is dropped; 16-bit PNGs
+    /// keep their precision.
+    /// - Throws: ``ImagingError`` naming the file: missing, not an image, truncated.
+    public static func read(_ url: URL) throws(ImagingError) -> Image {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw ImagingError(file: url.path, problem: "cannot read: \(error.localizedDescription)")
+        }
+        return try decode([UInt8](data), name: url.path)
+    }
+
+    /// Decodes PNG or JPEG bytes; `name` labels errors.
+    public static func decode(_ bytes: [UInt8], name: String = "image") throws(ImagingError) -> Image {
+        if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]) { return try decodePNG(bytes, name: name) }
+        if bytes.starts(with: [0xFF, 0xD8, 0xFF]) { return try decodeJPEG(bytes, name: name) }
+        throw ImagingError(file: name, problem: "not a PNG or JPEG file")
+    }
+
+    /// Writes an 8-bit PNG (values clamped to [0, 1] and rounded).
+    /// - Throws: ``ImagingError`` when the file cannot be written.
+    public static func writePNG(_ image: Image, to url: URL) throws(ImagingError) {
+        let bytes = try encodePNG(image)
+        do { try Data(bytes).write(to: url) } catch {
+            throw ImagingError(file: url.path, problem: "cannot write: \(error.localizedDescription)")
+        }
+    }
+
+    /// Encodes an 8-bit PNG.
+    public static func encodePNG(_ image: Image) throws(ImagingError) -> [UInt8] {
+        var png = png_image()
+        png.version = UInt32(PNG_IMAGE_VERSION)
+        png.width = UInt32(image.width)
+        png.height = UInt32(image.height)
+        png.format = image.channels == 1 ? UInt32(PNG_FORMAT_GRAY) : UInt32(PNG_FORMAT_RGB)
+        let pixels = image.toUInt8()
+        var size = 0
+        // First call sizes the output, second writes it.
+        let ok1 = pixels.withUnsafeBytes { png_image_write_to_memory(&png, nil, &size, 0, $0.baseAddress, 0, nil) }
+        guard ok1 != 0, size > 0 else { throw ImagingError(file: "png", problem: "encoding failed: \(message(png))") }
+        var out = [UInt8](repeating: 0, count: size)
+        let ok2 = out.withUnsafeMutableBytes { dst in
+            pixels.withUnsafeBytes { png_image_write_to_memory(&png, dst.baseAddress, &size, 0, $0.baseAddress, 0, nil) }
+        }
+        png_image_free(&png)
+        guard ok2 != 0 else { throw ImagingError(file: "png", problem: "encoding failed") }
+        return Array(out.prefix(size))
+    }
+
+    /// Writes a JPEG at `quality` (1...100).
+    public static func writeJPEG(_ image: Image, to url: URL, quality: Int = 95) throws(ImagingError) {
+        let bytes = try encodeJPEG(image, quality: quality)
+        do { try Data(bytes).write(to: url) } catch {
+            throw ImagingError(file: url.path, problem: "cannot write: \(error.localizedDescription)")
+        }
+    }
+
+    /// Encodes a JPEG.
+    public static func encodeJPEG(_ image: Image, quality: Int = 95) throws(ImagingError) -> [UInt8] {
+        guard let handle = tjInitCompress() else { throw ImagingError(file: "jpeg", problem: "cannot initialise the encoder") }
+        defer { tjDestroy(handle) }
+        let rgb = image.rgb().toUInt8()
+        var buffer: UnsafeMutablePointer<UInt8>?
+        var size: UInt = 0
+        let status = rgb.withUnsafeBufferPointer {
+            tjCompress2(handle, $0.baseAddress, Int32(image.width), 0, Int32(image.height), Int32(TJPF_RGB.rawValue),
+                        &buffer, &size, Int32(TJSAMP_444.rawValue), Int32(quality), 0)
+        }
+        defer { if let buffer { tjFree(buffer) } }
+        guard status == 0, let buffer else {
+            throw ImagingError(file: "jpeg", problem: "encoding failed: \(String(cString: tjGetErrorStr2(handle)))")
+        }
+        return Array(UnsafeBufferPointer(start: buffer, count: Int(size)))
+    }
+
+    static func message(_ png: png_image) -> String {
+        withUnsafeBytes(of: png.message) { raw in
+            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        }
+    }
+
+    static func decodePNG(_ bytes: [UInt8], name: String) throws(ImagingError) -> Image {
+        var png = png_image()
+        png.version = UInt32(PNG_IMAGE_VERSION)
+        let begun = bytes.withUnsafeBytes { png_image_begin_read_from_memory(&png, $0.baseAddress, $0.count) }
+        guard begun != 0 else { throw ImagingError(file: name, problem: "not a readable PNG: \(message(png))") }
+        let colour = png.format & UInt32(PNG_FORMAT_FLAG_COLOR) != 0 || png.format & UInt32(PNG_FORMAT_FLAG_COLORMAP) != 0
+        let sixteen = png.format & UInt32(PNG_FORMAT_FLAG_LINEAR) != 0
+        let channels = colour ? 3 : 1
+        // 16-bit files are read as linear 16-bit (no gamma conversion: values as stored).
+        png.format = (colour ? UInt32(PNG_FORMAT_RGB) : UInt32(PNG_FORMAT_GRAY)) | (sixteen ? UInt32(PNG_FORMAT_FLAG_LINEAR) : 0)
+        let (w, h) = (Int(png.width), Int(png.height))
+        let count = w * h * channels
+        if sixteen {
+            var buffer = [UInt16](repeating: 0, count: count)
+            let ok = buffer.withUnsafeMutableBytes { png_image_finish_read(&png, nil, $0.baseAddress, 0, nil) }
+            guard ok != 0 else { throw ImagingError(file: name, problem: "truncated or corrupt PNG: \(message(png))") }
+            return Image(width: w, height: h, channels: channels, pixels: buffer.map { Float($0) / 65535 })
+        }
+        var buffer = [UInt8](repeating: 0, count: count)
+        let ok = buffer.withUnsafeMutableBytes { png_image_finish_read(&png, nil, $0.baseAddress, 0, nil) }
+        guard ok != 0 else { throw ImagingError(file: name, problem: "truncated or corrupt PNG: \(message(png))") }
+        return Image(uint8: buffer, width: w, height: h, channels: channels)
+    }
+
+    static func decodeJPEG(_ bytes: [UInt8], name: String) throws(ImagingError) -> Image {
+        guard let handle = tjInitDecompress() else { throw ImagingError(file: name, problem: "cannot initialise the JPEG decoder") }
+        defer { tjDestroy(handle) }
+        var w: Int32 = 0, h: Int32 = 0, sub: Int32 = 0, space: Int32 = 0
+        let header = bytes.withUnsafeBufferPointer {
+            tjDecompressHeader3(handle, $0.baseAddress, UInt($0.count), &w, &h, &sub, &space)
+        }
+        guard header == 0, w > 0, h > 0 else {
+            throw ImagingError(file: name, problem: "not a readable JPEG: \(String(cString: tjGetErrorStr2(handle)))")
+        }
+        let grey = space == Int32(TJCS_GRAY.rawValue)
+        let channels = grey ? 1 : 3
+        var buffer = [UInt8](repeating: 0, count: Int(w) * Int(h) * channels)
+        let status = bytes.withUnsafeBufferPointer { src in
+            buffer.withUnsafeMutableBufferPointer { dst in
+                tjDecompress2(handle, src.baseAddress, UInt(src.count), dst.baseAddress, w, 0, h,
+                              Int32(grey ? TJPF_GRAY.rawValue : TJPF_RGB.rawValue), 0)
+            }
+        }
+        guard status == 0 else {
+            throw ImagingError(file: name, problem: "truncated or corrupt JPEG: \(String(cString: tjGetErrorStr2(handle)))")
+        }
+        return Image(uint8: buffer, width: Int(w), height: Int(h), channels: channels)
+    }
+}

@@ -1,2 +1,0 @@
-/// The `Imaging` module.
-public enum ImagingModule {}

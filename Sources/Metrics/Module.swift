@@ -1,2 +1,0 @@
-/// The `Metrics` module.
-public enum MetricsModule {}

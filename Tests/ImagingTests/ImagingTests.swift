@@ -1,0 +1,117 @@
+import Foundation
+import Testing
+
+@testable import Imaging
+
+private func temp(_ name: String) -> URL {
+    FileManager.default.temporaryDirectory.appendingPathComponent("img-\(UUID().uuidString)-\(name)")
+}
+
+private func gradient(width: Int, height: Int, channels: Int) -> Image {
+    var img = Image(width: width, height: height, channels: channels)
+    for y in 0..<height {
+        for x in 0..<width {
+            for c in 0..<channels { img[x, y, c] = Float((x * 7 + y * 13 + c * 50) % 256) / 255 }
+        }
+    }
+    return img
+}
+
+@Suite struct CodecTests {
+    @Test(arguments: [1, 3])
+    func pngRoundTripIsExact(channels: Int) throws {
+        let img = gradient(width: 37, height: 21, channels: channels)
+        let url = temp("a.png")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try ImageFile.writePNG(img, to: url)
+        let back = try ImageFile.read(url)
+        #expect(back.channels == channels && back.width == 37 && back.height == 21)
+        #expect(back.toUInt8() == img.toUInt8())
+    }
+
+    @Test func jpegRoundTripIsClose() throws {
+        let img = gradient(width: 64, height: 48, channels: 3).resizedBilinear(width: 64, height: 48)
+        let back = try ImageFile.decode(try ImageFile.encodeJPEG(img, quality: 98))
+        #expect(back.width == 64 && back.height == 48 && back.channels == 3)
+        let meanError = zip(back.pixels, img.pixels).map { abs($0 - $1) }.reduce(0, +) / Float(img.pixels.count)
+        #expect(meanError < 0.03)
+    }
+
+    @Test func missingFileIsNamed() {
+        let error = #expect(throws: ImagingError.self) { try ImageFile.read(URL(fileURLWithPath: "/nonexistent/x.png")) }
+        #expect(error?.description.hasPrefix("/nonexistent/x.png: cannot read") == true)
+    }
+
+    @Test func corruptFilesAreRefused() throws {
+        #expect(throws: ImagingError.self) { try ImageFile.decode(Array("hello".utf8), name: "t.txt") }
+        let png = try ImageFile.encodePNG(gradient(width: 30, height: 30, channels: 3))
+        let error = #expect(throws: ImagingError.self) { try ImageFile.decode(Array(png.prefix(png.count / 2)), name: "cut.png") }
+        #expect(error?.description.hasPrefix("cut.png: ") == true)
+    }
+
+    @Test func sixteenBitPNGKeepsItsValues() throws {
+        // A 16-bit grey PNG: IHDR + one IDAT written with zlib via Python would be simplest;
+        // build it here: 2x1 pixels 0x0000 and 0xFFFF, filter 0, stored (uncompressed) deflate.
+        let raw: [UInt8] = [0, 0x00, 0x00, 0xFF, 0xFF]
+        func be32(_ v: UInt32) -> [UInt8] { [24, 16, 8, 0].map { UInt8((v >> $0) & 0xFF) } }
+        func crc(_ bytes: [UInt8]) -> UInt32 {
+            var c: UInt32 = 0xFFFF_FFFF
+            for b in bytes {
+                c ^= UInt32(b)
+                for _ in 0..<8 { c = c & 1 == 1 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+            }
+            return ~c
+        }
+        func adler(_ bytes: [UInt8]) -> UInt32 {
+            var a: UInt32 = 1, b: UInt32 = 0
+            for x in bytes { a = (a + UInt32(x)) % 65521; b = (b + a) % 65521 }
+            return b << 16 | a
+        }
+        func chunk(_ type: String, _ data: [UInt8]) -> [UInt8] {
+            let body = Array(type.utf8) + data
+            return be32(UInt32(data.count)) + body + be32(crc(body))
+        }
+        let zlib: [UInt8] = [0x78, 0x01, 0x01, UInt8(raw.count), 0, ~UInt8(raw.count), 0xFF] + raw + be32(adler(raw))
+        let ihdr = be32(2) + be32(1) + [16, 0, 0, 0, 0]
+        let png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + chunk("IHDR", ihdr) + chunk("IDAT", zlib) + chunk("IEND", [])
+        let img = try ImageFile.decode(png, name: "16.png")
+        #expect(img.channels == 1 && img.width == 2)
+        #expect(img.pixels == [0, 1])
+    }
+}
+
+@Suite struct ResamplingTests {
+    @Test func bilinearMatchesTheAlignCornersFalseFormula() {
+        let img = Image(width: 2, height: 1, channels: 1, pixels: [0, 1])
+        // out 4 wide: src = (x + 0.5) / 2 - 0.5 -> -0.25 (clamped 0), 0.25, 0.75, 1.25 (neighbour clamped)
+        let up = img.resizedBilinear(width: 4, height: 1)
+        #expect(up.pixels == [0, 0.25, 0.75, 1])
+        let same = gradient(width: 9, height: 5, channels: 3)
+        #expect(same.resizedBilinear(width: 9, height: 5) == same)
+    }
+
+    @Test func areaDownsampleAveragesBlocks() {
+        let img = Image(width: 4, height: 2, channels: 1, pixels: [0, 2, 4, 6, 2, 4, 6, 8])
+        #expect(img.downsampledArea(by: 2).pixels == [2, 6])
+    }
+
+    @Test func homographyIdentityAndTranslation() {
+        let img = gradient(width: 12, height: 8, channels: 3)
+        #expect(img.warpedPerspective(homography: [1, 0, 0, 0, 1, 0, 0, 0, 1], width: 12, height: 8) == img)
+        let shifted = img.warpedPerspective(homography: [1, 0, 2, 0, 1, 1, 0, 0, 1], width: 12, height: 8)
+        #expect(shifted[3, 4, 1] == img[5, 5, 1])
+        #expect(shifted[11, 7, 0] == img[11, 7, 0])  // beyond the edge: nearest edge pixel
+    }
+
+    @Test func cropGreyAndContactSheet() {
+        let img = gradient(width: 10, height: 6, channels: 3)
+        let crop = img.cropped(x: 2, y: 1, width: 4, height: 3)
+        #expect(crop[0, 0, 2] == img[2, 1, 2])
+        let g = img.grey()
+        #expect(abs(g[3, 2, 0] - (0.2989 * img[3, 2, 0] + 0.587 * img[3, 2, 1] + 0.114 * img[3, 2, 2])) < 1e-6)
+        let sheet = ContactSheet.make([img, crop, img], columns: 2, gap: 2)
+        #expect(sheet.width == 2 * 10 + 3 * 2 && sheet.height == 2 * 6 + 3 * 2)
+        #expect(sheet[2, 2, 0] == img[0, 0, 0])
+        #expect(Image(chw: img.chwPlanes(), width: 10, height: 6, channels: 3) == img)
+    }
+}
