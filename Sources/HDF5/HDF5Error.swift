@@ -51,7 +51,10 @@ enum Library {
                 { _, entry, data in
                     guard let entry, let data else { return 0 }
                     let box = Unmanaged<Lines>.fromOpaque(data).takeUnretainedValue()
-                    let desc = entry.pointee.desc.map { String(cString: $0) } ?? ""
+                    // Keep messages on one line and drop the time stamp some of them carry.
+                    let desc = (entry.pointee.desc.map { String(cString: $0) } ?? "")
+                        .replacing(/time = [^\n]*\n?,? ?/, with: "")
+                        .replacing(/\s*\n\s*/, with: " ")
                     let fn = entry.pointee.func_name.map { String(cString: $0) } ?? "?"
                     if !desc.isEmpty { box.items.append("\(fn): \(desc)") }
                     return 0

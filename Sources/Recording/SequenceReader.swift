@@ -1,5 +1,6 @@
 import Foundation
 import HDF5
+import Imaging
 
 /// Reads a recording written by ``SequenceWriter`` (for `inspect`, `export` and tests).
 ///
@@ -120,6 +121,17 @@ public final class SequenceReader {
         }
     }
 
+    /// Frame `index` of an image dataset as an ``Imaging/Image`` (3 channels, 1 for
+    /// `/spike_recon`).
+    public func image(_ index: Int, of dataset: ImageDataset = .sharp) throws -> Image {
+        let info = try wrap("read /\(dataset.rawValue)") { () throws -> [Int] in
+            try file.root.openDataset(dataset.rawValue).shape()
+        }
+        let pixels = try frame(index, of: dataset)
+        return Image(width: info.count > 2 ? info[2] : 0, height: info.count > 1 ? info[1] : 0,
+                     channels: dataset.channels, pixels: pixels)
+    }
+
     /// Frame `index` of an image dataset as floats in [0, 1], HWC (HW for `/spike_recon`).
     ///
     /// - Throws: ``RecordingError`` for a missing dataset, an index out of range, or a chunk
@@ -165,32 +177,5 @@ public final class SequenceReader {
             default: return raw.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
             }
         }
-    }
-}
-
-/// Tiles frames into one contact-sheet image.
-public enum ContactSheet {
-    /// Places `frames` (each `height` x `width` x `channels`, floats) row by row, `columns`
-    /// per row, with `gap` pixels of white between them.
-    ///
-    /// - Returns: the sheet's height, width and HWC pixels.
-    public static func make(
-        frames: [[Float]], height: Int, width: Int, channels: Int, columns: Int, gap: Int = 2
-    ) -> (height: Int, width: Int, pixels: [Float]) {
-        let cols = max(1, min(columns, frames.count))
-        let rows = (frames.count + cols - 1) / cols
-        let sheetW = cols * width + (cols - 1) * gap
-        let sheetH = rows * height + max(0, rows - 1) * gap
-        var pixels = [Float](repeating: 1, count: sheetH * sheetW * channels)
-        for (i, frame) in frames.enumerated() {
-            let top = (i / cols) * (height + gap)
-            let left = (i % cols) * (width + gap)
-            for y in 0..<height {
-                let src = y * width * channels
-                let dst = ((top + y) * sheetW + left) * channels
-                pixels.replaceSubrange(dst..<(dst + width * channels), with: frame[src..<(src + width * channels)])
-            }
-        }
-        return (sheetH, sheetW, pixels)
     }
 }

@@ -16,6 +16,7 @@ struct SpkDeblur: AsyncParsableCommand {
             SpikesCommand.self,
             ReconstructCommand.self,
             InspectCommand.self,
+            ExportCommand.self,
         ]
     )
 }
