@@ -41,7 +41,7 @@ public final class Group: Object {
             var buffer = [CChar](repeating: 0, count: Int(length) + 1)
             H5Lget_name_by_idx(
                 id, ".", H5_INDEX_NAME, H5_ITER_INC, index, &buffer, buffer.count, chdf5_p_default())
-            names.append(String(cString: buffer))
+            names.append(cText(buffer))
         }
         return names
     }
@@ -85,7 +85,8 @@ public final class Group: Object {
                 _ = H5Eclear2(chdf5_e_default())
                 let values: [UInt32] = available ? [0, 2] : [0, 0, UInt32(type.size), 0, 2]
                 try Library.check(
-                    H5Pset_filter(dcpl.id, H5Z_filter_t(Filter.bitshuffleID), UInt32(H5Z_FLAG_OPTIONAL), values.count, values),
+                    H5Pset_filter(
+                        dcpl.id, H5Z_filter_t(Filter.bitshuffleID), UInt32(H5Z_FLAG_OPTIONAL), values.count, values),
                     "set bitshuffle filter", object)
             }
         }

@@ -161,7 +161,8 @@ enum ChunkCodec {
                 block.withUnsafeMutableBufferPointer { dst in
                     src.baseAddress.map { s in
                         dst.baseAddress.map { d in
-                            s.advanced(by: position).withMemoryRebound(to: CChar.self, capacity: compressedLength) { sp in
+                            s.advanced(by: position).withMemoryRebound(to: CChar.self, capacity: compressedLength) {
+                                sp in
                                 d.withMemoryRebound(to: CChar.self, capacity: bytes) { dp in
                                     LZ4_decompress_safe(sp, dp, Int32(compressedLength), Int32(bytes))
                                 }

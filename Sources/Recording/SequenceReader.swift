@@ -128,8 +128,9 @@ public final class SequenceReader {
             try file.root.openDataset(dataset.rawValue).shape()
         }
         let pixels = try frame(index, of: dataset)
-        return Image(width: info.count > 2 ? info[2] : 0, height: info.count > 1 ? info[1] : 0,
-                     channels: dataset.channels, pixels: pixels)
+        return Image(
+            width: info.count > 2 ? info[2] : 0, height: info.count > 1 ? info[1] : 0,
+            channels: dataset.channels, pixels: pixels)
     }
 
     /// Frame `index` of an image dataset as floats in [0, 1], HWC (HW for `/spike_recon`).
@@ -146,7 +147,8 @@ public final class SequenceReader {
                     message: "frame \(index) is out of range 0..<\(shape[0])")
             }
             guard let type = try ds.elementType(), [.uint8, .float16, .float32].contains(type) else {
-                throw RecordingError(file: path, stage: "read /\(dataset.rawValue)", message: "unsupported element type")
+                throw RecordingError(
+                    file: path, stage: "read /\(dataset.rawValue)", message: "unsupported element type")
             }
             let frameElements = shape.dropFirst().reduce(1, *)
             let rawCount = frameElements * type.size
@@ -162,14 +164,18 @@ public final class SequenceReader {
             if let compression, try ds.chunkShape() == [1] + shape.dropFirst() {
                 let (mask, stored) = try ds.readChunk(offset: [index] + Array(repeating: 0, count: shape.count - 1))
                 let effective = mask & 1 == 1 ? Compression.none : compression
-                guard let decoded = ChunkCodec.decode(stored, rawCount: rawCount, elementSize: type.size, compression: effective)
+                guard
+                    let decoded = ChunkCodec.decode(
+                        stored, rawCount: rawCount, elementSize: type.size, compression: effective)
                 else {
                     throw RecordingError(
-                        file: path, stage: "read /\(dataset.rawValue)", message: "frame \(index): chunk does not decode")
+                        file: path, stage: "read /\(dataset.rawValue)", message: "frame \(index): chunk does not decode"
+                    )
                 }
                 raw = decoded
             } else {
-                raw = try ds.readBytes(start: [index] + Array(repeating: 0, count: shape.count - 1), count: [1] + shape.dropFirst())
+                raw = try ds.readBytes(
+                    start: [index] + Array(repeating: 0, count: shape.count - 1), count: [1] + shape.dropFirst())
             }
             switch type {
             case .uint8: return raw.map { Float($0) / 255 }

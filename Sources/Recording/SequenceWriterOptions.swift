@@ -1,3 +1,5 @@
+import Foundation
+
 /// Image datasets of a recording file.
 public enum ImageDataset: String, CaseIterable, Sendable, Hashable {
     /// `/sharp`, [N, H, W, 3]: the deblurred frames (always present).
@@ -137,5 +139,3 @@ extension SequenceWriter {
         public var rawBytes: [ImageDataset: Int]
     }
 }
-
-import Foundation

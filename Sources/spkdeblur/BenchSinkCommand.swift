@@ -41,7 +41,8 @@ struct BenchSinkCommand: ParsableCommand {
 
     func run() throws {
         let fm = FileManager.default
-        let workDir = URL(fileURLWithPath: dir ?? (NSTemporaryDirectory() + "spkdeblur-bench-sink-\(UUID().uuidString)"))
+        let workDir = URL(
+            fileURLWithPath: dir ?? (NSTemporaryDirectory() + "spkdeblur-bench-sink-\(UUID().uuidString)"))
         try fm.createDirectory(at: workDir, withIntermediateDirectories: true)
         defer { if dir == nil { try? fm.removeItem(at: workDir) } }
 
@@ -53,7 +54,9 @@ struct BenchSinkCommand: ParsableCommand {
         let frameBytes = Double(height * width * 3)
         let usePython = !script.isEmpty && fm.fileExists(atPath: script)
         print("bench sink: \(frames) frames of \(height)x\(width)x3 uint8, one chunk per frame, SWMR, flush per frame")
-        print("cores: \(ProcessInfo.processInfo.activeProcessorCount)\(usePython ? "" : "  (h5py peer skipped: no script '\(script)')")")
+        print(
+            "cores: \(ProcessInfo.processInfo.activeProcessorCount)\(usePython ? "" : "  (h5py peer skipped: no script '\(script)')")"
+        )
         print("compression      spkdeblur fps    MB/s   ratio |  h5py fps    MB/s   ratio | content")
         for name in compressions.split(separator: ",").map(String.init) {
             guard let compression = Compression(parsing: name) else { continue }
@@ -72,7 +75,8 @@ struct BenchSinkCommand: ParsableCommand {
             }
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             let fileBytes = (try? fm.attributesOfItem(atPath: ours.path)[.size] as? Int) ?? 0
-            var line = pad(compression.description, 15)
+            var line =
+                pad(compression.description, 15)
                 + fmt(Double(frames) / seconds, 14) + fmt(Double(frames) * frameBytes / seconds / 1e6, 8)
                 + fmt(Double(frames) * frameBytes / Double(max(fileBytes, 1)), 8)
             if usePython {
@@ -86,7 +90,8 @@ struct BenchSinkCommand: ParsableCommand {
                     let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
                     let s = json["seconds"] as? Double, let b = json["file_bytes"] as? Int
                 {
-                    line += " |" + fmt(Double(frames) / s, 10) + fmt(Double(frames) * frameBytes / s / 1e6, 8)
+                    line +=
+                        " |" + fmt(Double(frames) / s, 10) + fmt(Double(frames) * frameBytes / s / 1e6, 8)
                         + fmt(Double(frames) * frameBytes / Double(max(b, 1)), 8)
                 } else {
                     line += " | h5py failed: \(out)"
@@ -107,7 +112,8 @@ struct BenchSinkCommand: ParsableCommand {
                 for c in 0..<3 {
                     state = state &* 1_664_525 &+ 1_013_904_223
                     let noise = Double(Int(state >> 31))  // one level of dither
-                    let v = 128 + 60 * sin(Double(x + 3 * f) / 37 + Double(c)) * cos(Double(y - 2 * f) / 29)
+                    let v =
+                        128 + 60 * sin(Double(x + 3 * f) / 37 + Double(c)) * cos(Double(y - 2 * f) / 29)
                         + 35 * sin(Double(x + y) / 90 + Double(f) * 0.05) + noise
                     pixels[(y * width + x) * 3 + c] = UInt8(max(0, min(255, v.rounded())))
                 }

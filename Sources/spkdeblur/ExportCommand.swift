@@ -31,7 +31,9 @@ struct ExportCommand: ParsableCommand {
         guard ImageDataset(rawValue: dataset) != nil else {
             throw ValidationError("--dataset must be sharp, quick_sharp, blur or spike_recon, not '\(dataset)'")
         }
-        guard sheetFrames >= 1, sheetScale >= 1 else { throw ValidationError("--sheet-frames and --sheet-scale must be >= 1") }
+        guard sheetFrames >= 1, sheetScale >= 1 else {
+            throw ValidationError("--sheet-frames and --sheet-scale must be >= 1")
+        }
         _ = try Self.parseRange(frames, count: Int.max)
     }
 
@@ -69,7 +71,8 @@ struct ExportCommand: ParsableCommand {
         let range = try Self.parseRange(frames, count: available)
         guard range.upperBound <= available else {
             throw RecordingError(
-                file: file, stage: "export", message: "--frames \(frames) is beyond the \(available) frames of /\(kind.rawValue)")
+                file: file, stage: "export",
+                message: "--frames \(frames) is beyond the \(available) frames of /\(kind.rawValue)")
         }
         let dir = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

@@ -22,7 +22,9 @@ import Testing
         #expect(info.timeSpanNanoseconds == 0...Int64((n - 1) * 1000 + 500))
         let sharp = try #require(info.datasets.first { $0.name == "sharp" })
         #expect(sharp.shape == [n, h, w, 3] && sharp.chunk == [1, h, w, 3] && sharp.elementType == pixelType.rawValue)
-        #expect(sharp.filters == (compression == .none ? [] : [compression == .bitshuffleLZ4 ? "bitshuffle-lz4" : "deflate"]))
+        #expect(
+            sharp.filters
+                == (compression == .none ? [] : [compression == .bitshuffleLZ4 ? "bitshuffle-lz4" : "deflate"]))
         for f in 0..<n {
             let frame = try reader.frame(f)
             let recon = try reader.frame(f, of: .spikeRecon)
