@@ -23,7 +23,8 @@ public final class Dataset: Object {
     /// Chunk dimensions, or nil for contiguous storage.
     public func chunkShape() throws(HDF5Error) -> [Int]? {
         Library.prepare()
-        let dcpl = Handle(try Library.check(H5Dget_create_plist(id), "get creation properties", where_), closer: H5Pclose)
+        let dcpl = Handle(
+            try Library.check(H5Dget_create_plist(id), "get creation properties", where_), closer: H5Pclose)
         guard H5Pget_layout(dcpl.id) == H5D_CHUNKED else { return nil }
         var dims = [hsize_t](repeating: 0, count: 32)
         let rank = try Library.check(H5Pget_chunk(dcpl.id, 32, &dims), "get chunk", where_)
@@ -33,7 +34,8 @@ public final class Dataset: Object {
     /// The filter pipeline as (id, name) pairs, e.g. `(1, "deflate")`, `(32008, "bitshuffle")`.
     public func filters() throws(HDF5Error) -> [(id: Int, name: String)] {
         Library.prepare()
-        let dcpl = Handle(try Library.check(H5Dget_create_plist(id), "get creation properties", where_), closer: H5Pclose)
+        let dcpl = Handle(
+            try Library.check(H5Dget_create_plist(id), "get creation properties", where_), closer: H5Pclose)
         let count = try Library.check(H5Pget_nfilters(dcpl.id), "get filters", where_)
         var result: [(id: Int, name: String)] = []
         for index in 0..<UInt32(count) {
@@ -44,7 +46,7 @@ public final class Dataset: Object {
             var config: UInt32 = 0
             let filter = H5Pget_filter2(dcpl.id, index, &flags, &nValues, &values, name.count, &name, &config)
             try Library.check(filter, "get filter \(index)", where_)
-            result.append((Int(filter), String(cString: name)))
+            result.append((Int(filter), cText(name)))
         }
         return result
     }
@@ -111,6 +113,21 @@ public final class Dataset: Object {
             }
         }
         if let failure { throw failure }
+    }
+
+    /// Reads one stored chunk as it is in the file, still filtered (`H5Dread_chunk`).
+    ///
+    /// - Returns: the filter mask (bit `i` set: filter `i` was skipped) and the bytes.
+    public func readChunk(offset: [Int]) throws(HDF5Error) -> (filterMask: UInt32, bytes: [UInt8]) {
+        Library.prepare()
+        let dims = offset.map { hsize_t($0) }
+        var size: hsize_t = 0
+        try Library.check(H5Dget_chunk_storage_size(id, dims, &size), "get chunk size at \(offset)", where_)
+        var buffer = [UInt8](repeating: 0, count: Int(size))
+        var mask: UInt32 = 0
+        let rc = buffer.withUnsafeMutableBytes { H5Dread_chunk(id, chdf5_p_default(), dims, &mask, $0.baseAddress) }
+        try Library.check(rc, "read chunk at \(offset)", where_)
+        return (mask, buffer)
     }
 
     /// Reads the whole dataset as raw bytes of the stored type.

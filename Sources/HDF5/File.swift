@@ -61,7 +61,8 @@ public final class File {
             closer: H5Pclose)
         if latestFormat {
             try Library.check(
-                H5Pset_libver_bounds(fapl.id, chdf5_f_libver_latest(), chdf5_f_libver_latest()), "set format bounds", path)
+                H5Pset_libver_bounds(fapl.id, chdf5_f_libver_latest(), chdf5_f_libver_latest()), "set format bounds",
+                path)
         }
         return fapl
     }

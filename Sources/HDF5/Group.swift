@@ -41,7 +41,7 @@ public final class Group: Object {
             var buffer = [CChar](repeating: 0, count: Int(length) + 1)
             H5Lget_name_by_idx(
                 id, ".", H5_INDEX_NAME, H5_ITER_INC, index, &buffer, buffer.count, chdf5_p_default())
-            names.append(String(cString: buffer))
+            names.append(cText(buffer))
         }
         return names
     }
@@ -76,12 +76,17 @@ public final class Group: Object {
             case .deflate(let level):
                 try Library.check(H5Pset_deflate(dcpl.id, UInt32(level)), "set deflate filter", object)
             case .bitshuffleLZ4:
-                // The bitshuffle plugin reads cd_values [major, minor, element size, block size
-                // (0 = default), compression (2 = LZ4)]. Optional, so datasets can be created where the
-                // plugin is not installed: chunks then come compressed through direct writes.
-                let values: [UInt32] = [0, 0, UInt32(type.size), 0, 2]
+                // The file must end up with cd_values [major, minor, element size, block size
+                // (0 = default), compression (2 = LZ4)]. A loaded plugin's set_local fills in the
+                // first three and shifts what we pass behind them, so it gets only [0, 2];
+                // without the plugin we store all five ourselves. Optional, so datasets can be
+                // created where the plugin is missing: chunks then come through direct writes.
+                let available = H5Zfilter_avail(H5Z_filter_t(Filter.bitshuffleID)) > 0
+                _ = H5Eclear2(chdf5_e_default())
+                let values: [UInt32] = available ? [0, 2] : [0, 0, UInt32(type.size), 0, 2]
                 try Library.check(
-                    H5Pset_filter(dcpl.id, H5Z_filter_t(Filter.bitshuffleID), UInt32(H5Z_FLAG_OPTIONAL), values.count, values),
+                    H5Pset_filter(
+                        dcpl.id, H5Z_filter_t(Filter.bitshuffleID), UInt32(H5Z_FLAG_OPTIONAL), values.count, values),
                     "set bitshuffle filter", object)
             }
         }

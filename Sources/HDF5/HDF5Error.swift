@@ -35,6 +35,9 @@ enum Library {
     static func prepare() {
         _ = H5open()
         _ = H5Eset_auto2(chdf5_e_default(), nil, nil)
+        // Successful calls can leave entries behind (an optional filter that is not
+        // registered); clear them so they are neither reported later nor leaked by threads.
+        _ = H5Eclear2(chdf5_e_default())
     }
 
     /// Walks the calling thread's error stack into one line and clears it.
@@ -48,7 +51,10 @@ enum Library {
                 { _, entry, data in
                     guard let entry, let data else { return 0 }
                     let box = Unmanaged<Lines>.fromOpaque(data).takeUnretainedValue()
-                    let desc = entry.pointee.desc.map { String(cString: $0) } ?? ""
+                    // Keep messages on one line and drop the time stamp some of them carry.
+                    let desc = (entry.pointee.desc.map { String(cString: $0) } ?? "")
+                        .replacing(/time = [^\n]*\n?,? ?/, with: "")
+                        .replacing(/\s*\n\s*/, with: " ")
                     let fn = entry.pointee.func_name.map { String(cString: $0) } ?? "?"
                     if !desc.isEmpty { box.items.append("\(fn): \(desc)") }
                     return 0

@@ -23,3 +23,8 @@ final class Handle {
 
     deinit { _ = close() }
 }
+
+/// Text of a null-terminated C buffer, as UTF-8.
+func cText(_ buffer: [CChar]) -> String {
+    String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}

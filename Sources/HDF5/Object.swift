@@ -58,22 +58,30 @@ public class Object {
         let op = "write attribute '\(name)'"
         switch value {
         case .int64(let v):
-            try write(name, op, type: chdf5_t_std_i64le(), memType: chdf5_t_native_int64(), space: .scalar())  { attr, mem in withUnsafePointer(to: v) { H5Awrite(attr, mem, $0) } }
+            try write(name, op, type: chdf5_t_std_i64le(), memType: chdf5_t_native_int64(), space: .scalar()) {
+                attr, mem in withUnsafePointer(to: v) { H5Awrite(attr, mem, $0) }
+            }
         case .double(let v):
-            try write(name, op, type: chdf5_t_ieee_f64le(), memType: chdf5_t_native_double(), space: .scalar())  { attr, mem in withUnsafePointer(to: v) { H5Awrite(attr, mem, $0) } }
+            try write(name, op, type: chdf5_t_ieee_f64le(), memType: chdf5_t_native_double(), space: .scalar()) {
+                attr, mem in withUnsafePointer(to: v) { H5Awrite(attr, mem, $0) }
+            }
         case .int64Array(let values):
-            try write(name, op, type: chdf5_t_std_i64le(), memType: chdf5_t_native_int64(),
-                space: Dataspace(shape: [values.count]))  { attr, mem in
+            try write(
+                name, op, type: chdf5_t_std_i64le(), memType: chdf5_t_native_int64(),
+                space: Dataspace(shape: [values.count])
+            ) { attr, mem in
                 values.withUnsafeBufferPointer { H5Awrite(attr, mem, $0.baseAddress) }
             }
         case .doubleArray(let values):
-            try write(name, op, type: chdf5_t_ieee_f64le(), memType: chdf5_t_native_double(),
-                space: Dataspace(shape: [values.count]))  { attr, mem in
+            try write(
+                name, op, type: chdf5_t_ieee_f64le(), memType: chdf5_t_native_double(),
+                space: Dataspace(shape: [values.count])
+            ) { attr, mem in
                 values.withUnsafeBufferPointer { H5Awrite(attr, mem, $0.baseAddress) }
             }
         case .string(let s):
             let type = try Datatype.variableString()
-            try write(name, op, type: type.id, memType: type.id, space: .scalar())  { attr, mem in
+            try write(name, op, type: type.id, memType: type.id, space: .scalar()) { attr, mem in
                 s.withCString { cstr in
                     var pointer: UnsafePointer<CChar>? = cstr
                     return H5Awrite(attr, mem, &pointer)
@@ -82,7 +90,7 @@ public class Object {
         case .fixedString(let s):
             let bytes = Array(s.utf8)
             let type = try Datatype.fixedString(length: bytes.count)
-            try write(name, op, type: type.id, memType: type.id, space: .scalar())  { attr, mem in
+            try write(name, op, type: type.id, memType: type.id, space: .scalar()) { attr, mem in
                 let padded = bytes.isEmpty ? [UInt8(0)] : bytes
                 return padded.withUnsafeBufferPointer { H5Awrite(attr, mem, $0.baseAddress) }
             }

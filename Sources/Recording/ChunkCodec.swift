@@ -116,6 +116,99 @@ enum ChunkCodec {
         }
     }
 
+    /// Undoes ``encode(_:elementSize:compression:)``; nil when the bytes are not a valid chunk
+    /// of `rawCount` bytes.
+    static func decode(_ stored: [UInt8], rawCount: Int, elementSize: Int, compression: Compression) -> [UInt8]? {
+        switch compression {
+        case .none:
+            return stored.count == rawCount ? stored : nil
+        case .deflate:
+            var out = [UInt8](repeating: 0, count: rawCount)
+            var length = uLong(rawCount)
+            let rc = out.withUnsafeMutableBufferPointer { dst in
+                stored.withUnsafeBufferPointer { src in
+                    uncompress(dst.baseAddress, &length, src.baseAddress, uLong(stored.count))
+                }
+            }
+            return rc == Z_OK && Int(length) == rawCount ? out : nil
+        case .bitshuffleLZ4:
+            return unBitshuffleLZ4(stored, rawCount: rawCount, elementSize: elementSize)
+        }
+    }
+
+    private static func readBE(_ bytes: ArraySlice<UInt8>) -> UInt64 {
+        bytes.reduce(0) { ($0 << 8) | UInt64($1) }
+    }
+
+    static func unBitshuffleLZ4(_ stored: [UInt8], rawCount: Int, elementSize: Int) -> [UInt8]? {
+        guard stored.count >= 12, Int(readBE(stored[0..<8])) == rawCount else { return nil }
+        let blockBytes = Int(readBE(stored[8..<12]))
+        guard blockBytes > 0, blockBytes % (8 * elementSize) == 0 else { return nil }
+        let count = rawCount / elementSize
+        let whole = count - count % 8
+        var out = [UInt8](repeating: 0, count: rawCount)
+        var block = [UInt8](repeating: 0, count: blockBytes)
+        var position = 12
+        var start = 0
+        while start < whole {
+            let n = min(blockBytes / elementSize, whole - start)
+            let bytes = n * elementSize
+            guard position + 4 <= stored.count else { return nil }
+            let compressedLength = Int(readBE(stored[position..<(position + 4)]))
+            position += 4
+            guard position + compressedLength <= stored.count else { return nil }
+            let got = stored.withUnsafeBufferPointer { src in
+                block.withUnsafeMutableBufferPointer { dst in
+                    src.baseAddress.map { s in
+                        dst.baseAddress.map { d in
+                            s.advanced(by: position).withMemoryRebound(to: CChar.self, capacity: compressedLength) {
+                                sp in
+                                d.withMemoryRebound(to: CChar.self, capacity: bytes) { dp in
+                                    LZ4_decompress_safe(sp, dp, Int32(compressedLength), Int32(bytes))
+                                }
+                            }
+                        } ?? -1
+                    } ?? -1
+                }
+            }
+            guard Int(got) == bytes else { return nil }
+            position += compressedLength
+            block.withUnsafeBufferPointer { src in
+                out.withUnsafeMutableBufferPointer { dst in
+                    untransposeBits(src, into: dst, offset: start * elementSize, count: n, elementSize: elementSize)
+                }
+            }
+            start += n
+        }
+        let tail = rawCount - whole * elementSize
+        guard stored.count - position == tail else { return nil }
+        out.replaceSubrange((whole * elementSize)..<rawCount, with: stored[position...])
+        return out
+    }
+
+    /// Inverse of ``transposeBits(_:into:count:elementSize:)``, writing at `offset` of `dst`.
+    static func untransposeBits(
+        _ src: UnsafeBufferPointer<UInt8>, into dst: UnsafeMutableBufferPointer<UInt8>, offset: Int, count: Int,
+        elementSize: Int
+    ) {
+        let rowBytes = count / 8
+        for j in 0..<elementSize {
+            for group in 0..<rowBytes {
+                var x: UInt64 = 0
+                for k in 0..<8 { x |= UInt64(src[(j * 8 + k) * rowBytes + group]) << UInt64(8 * k) }
+                // The 8x8 bit transpose is its own inverse.
+                var t = (x ^ (x >> 7)) & 0x00AA_00AA_00AA_00AA
+                x = x ^ t ^ (t << 7)
+                t = (x ^ (x >> 14)) & 0x0000_CCCC_0000_CCCC
+                x = x ^ t ^ (t << 14)
+                t = (x ^ (x >> 28)) & 0x0000_0000_F0F0_F0F0
+                x = x ^ t ^ (t << 28)
+                let base = offset + group * 8 * elementSize + j
+                for m in 0..<8 { dst[base + m * elementSize] = UInt8(truncatingIfNeeded: x >> UInt64(8 * m)) }
+            }
+        }
+    }
+
     private static func appendBE(_ value: UInt64, bytes: Int, to out: inout [UInt8]) {
         for shift in stride(from: (bytes - 1) * 8, through: 0, by: -8) {
             out.append(UInt8(truncatingIfNeeded: value >> UInt64(shift)))
@@ -134,8 +227,13 @@ enum ChunkCodec {
                 // Gather byte j of 8 consecutive elements into one word, byte m = element m.
                 var x: UInt64 = 0
                 let base = group * 8 * elementSize + j
-                for m in 0..<8 {
-                    x |= UInt64(src[base + m * elementSize]) << UInt64(8 * m)
+                if elementSize == 1, let raw = UnsafeRawPointer(src.baseAddress) {
+                    // Bytes are elements: one little-endian load gathers all eight.
+                    x = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: base, as: UInt64.self))
+                } else {
+                    for m in 0..<8 {
+                        x |= UInt64(src[base + m * elementSize]) << UInt64(8 * m)
+                    }
                 }
                 // Transpose the 8x8 bit matrix (bit 8m+k <-> bit 8k+m) in three swap rounds.
                 var t = (x ^ (x >> 7)) & 0x00AA_00AA_00AA_00AA

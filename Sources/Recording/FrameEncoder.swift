@@ -27,7 +27,11 @@ enum FrameEncoder {
             }
             let raw = convert(pixels, to: options.pixelType)
             chunks.append(
-                (dataset, ChunkCodec.encode(raw, elementSize: options.pixelType.size, compression: options.compression(for: dataset))))
+                (
+                    dataset,
+                    ChunkCodec.encode(
+                        raw, elementSize: options.pixelType.size, compression: options.compression(for: dataset))
+                ))
         }
         let (seconds, attoseconds) = frame.latency.components
         let latencyMs = Double(seconds) * 1000 + Double(attoseconds) / 1e15

@@ -99,6 +99,14 @@ public final class SequenceWriter {
         }
     }
 
+    /// Waits until every accepted frame is written (or a write failed); the file stays open.
+    ///
+    /// - Throws: ``RecordingError``: the first write error.
+    public func waitUntilWritten() throws {
+        flow.waitUntilIdle()
+        if let error = flow.error { throw error }
+    }
+
     /// Writes every accepted frame, closes the file and reports what it holds.
     ///
     /// Safe to call after errors; later calls throw.

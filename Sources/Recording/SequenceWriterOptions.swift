@@ -1,3 +1,5 @@
+import Foundation
+
 /// Image datasets of a recording file.
 public enum ImageDataset: String, CaseIterable, Sendable, Hashable {
     /// `/sharp`, [N, H, W, 3]: the deblurred frames (always present).
@@ -87,7 +89,8 @@ extension SequenceWriter {
         public var compressionOverrides: [ImageDataset: Compression]
         /// Write the file for single-writer/multiple-reader access.
         public var swmr: Bool
-        /// In SWMR mode, flush after every this many frames (>= 1).
+        /// Flush the file after every this many frames (>= 1): SWMR readers see frames at
+        /// flushes, and after a write error the file keeps the frames of the last flush.
         public var flushEvery: Int
         /// Root attributes.
         public var metadata: RecordingMetadata
@@ -136,5 +139,3 @@ extension SequenceWriter {
         public var rawBytes: [ImageDataset: Int]
     }
 }
-
-import Foundation

@@ -13,7 +13,10 @@ final class WriterCore: @unchecked Sendable {
     private var pending: [Int: EncodedFrame] = [:]
     private var nextIndex = 0
     private(set) var written = 0
-    private var extent = 0
+    /// Frames known to be on disk: written before the last successful flush. After a write
+    /// error the file is cut back to these, since HDF5 may still have held later ones in
+    /// its buffers.
+    private var durable = 0
     private var failed = false
 
     static let perFrameNames = [
@@ -118,15 +121,20 @@ final class WriterCore: @unchecked Sendable {
                 do {
                     try write(next)
                     written += 1
-                    if options.swmr && written % options.flushEvery == 0 { try file.flush() }
+                    if written % options.flushEvery == 0 {
+                        try file.flush()
+                        durable = written
+                    }
                 } catch let error as RecordingError {
                     failed = true
-                    flow.fail(error)
+                    flow.fail(
+                        RecordingError(
+                            file: path, stage: error.stage, message: error.message, framesWritten: durable))
                 } catch {
                     failed = true
                     flow.fail(
                         RecordingError(
-                            file: path, stage: "write frame \(nextIndex)", message: "\(error)", framesWritten: written))
+                            file: path, stage: "write frame \(nextIndex)", message: "\(error)", framesWritten: durable))
                 }
             }
             nextIndex += 1
@@ -145,7 +153,6 @@ final class WriterCore: @unchecked Sendable {
         }
         do {
             // Grow everything first so that a failure leaves rows to trim, never missing rows.
-            extent = n + 1
             for (_, ds) in images { try ds.extend(to: [n + 1] + (try ds.shape()).dropFirst()) }
             for ds in perFrame.values { try ds.extend(to: [n + 1]) }
             for ((dataset, chunk), (_, ds)) in zip(frame.chunks, images) {
@@ -158,9 +165,8 @@ final class WriterCore: @unchecked Sendable {
             try perFrame["spike_center_index"]?.write([frame.spikeCenterIndex], start: [n], count: [1])
             try perFrame["frame_id"]?.write([frame.frameID], start: [n], count: [1])
             try perFrame["latency_ms"]?.write([frame.latencyMilliseconds], start: [n], count: [1])
-        } catch let error as HDF5Error {
-            throw RecordingError(
-                file: path, stage: "write frame \(n)", message: error.description, framesWritten: n)
+        } catch {
+            throw RecordingError(file: path, stage: "write frame \(n)", message: error.description)
         }
     }
 
@@ -169,11 +175,14 @@ final class WriterCore: @unchecked Sendable {
         var stored: [ImageDataset: Int] = [:]
         var raw: [ImageDataset: Int] = [:]
         do {
-            if extent > written {
-                // A failed frame grew the datasets: cut them back to the frames written (best
-                // effort; SWMR readers ignore rows past the flushed extent anyway).
-                for (_, ds) in images { try? ds.extend(to: [written] + (try ds.shape()).dropFirst()) }
-                for ds in perFrame.values { try? ds.extend(to: [written]) }
+            if failed {
+                // Cut the datasets back to the frames known to be on disk (best effort: the
+                // same disk error may strike again).
+                written = durable
+                // HDF5 1.10 cannot always prune the row of a chunk whose write failed; the
+                // image datasets may then keep that one unfilled row (docs/hdf5.md).
+                for (_, ds) in images { try? ds.extend(to: [durable] + (try ds.shape()).dropFirst()) }
+                for ds in perFrame.values { try? ds.extend(to: [durable]) }
             }
             for (dataset, ds) in images {
                 stored[dataset] = ds.storageSize()

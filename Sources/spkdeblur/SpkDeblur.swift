@@ -16,6 +16,8 @@ struct SpkDeblur: AsyncParsableCommand {
             SpikesCommand.self,
             SimulateCommand.self,
             ReconstructCommand.self,
+            InspectCommand.self,
+            ExportCommand.self,
         ]
     )
 }

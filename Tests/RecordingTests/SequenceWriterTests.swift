@@ -41,12 +41,14 @@ let hasHDF5Plugin = Python.has("h5py", "numpy", "hdf5plugin")
         for f in 0..<n { try writer.append(Frames.frame(f, height: h, width: w, float: c.floatInput, extras: true)) }
         let summary = try writer.finish()
         #expect(summary.frames == n)
-        #expect(summary.rawBytes[.sharp] == n * h * w * 3 * (c.pixelType == .uint8 ? 1 : c.pixelType == .float16 ? 2 : 4))
-        let filterID = switch c.compression {
+        #expect(
+            summary.rawBytes[.sharp] == n * h * w * 3 * (c.pixelType == .uint8 ? 1 : c.pixelType == .float16 ? 2 : 4))
+        let filterID =
+            switch c.compression {
             case .none: "none"
             case .deflate: "1"
             case .bitshuffleLZ4: "32008"
-        }
+            }
         let out = try Python.run(
             Frames.pythonHelpers + """
                 import sys, h5py
