@@ -47,7 +47,7 @@ let package = Package(
         .target(name: "Checkpoint"),
         .target(name: "SpkDeblurNet", dependencies: ["Tensor", "Checkpoint"]),
         .target(name: "Datasets", dependencies: ["SpikeCore", "Imaging"]),
-        .target(name: "Deblur", dependencies: ["SpkDeblurNet", "Tensor", "Checkpoint", "SpikeCore"]),
+        .target(name: "Deblur", dependencies: ["SpkDeblurNet", "Tensor", "Checkpoint", "SpikeCore", "Datasets", "Metrics", "Imaging"]),
         .target(name: "WireProtocol", dependencies: ["SpikeCore"]),
         .target(name: "Recording", dependencies: ["HDF5", "CCompression", "Imaging"]),
 

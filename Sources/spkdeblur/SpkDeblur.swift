@@ -18,6 +18,8 @@ struct SpkDeblur: AsyncParsableCommand {
             ReconstructCommand.self,
             InspectCommand.self,
             ExportCommand.self,
+            DeblurCommand.self,
+            EvalCommand.self,
         ]
     )
 }

@@ -1,0 +1,116 @@
+import ArgumentParser
+import Deblur
+import Foundation
+import Imaging
+import SpikeCore
+import Tensor
+
+/// Which deblurring method a command runs.
+enum ModelKind: String, ExpressibleByArgument, CaseIterable {
+    case spkdeblurnet, classical
+}
+
+/// Builds the method: SpkDeblurNet from `weights` (and `config`), or the classical baseline.
+/// Without weights the classical baseline is used and `note` is called with a one-line
+/// explanation (no trained model is embedded in the binary).
+func makeDeblurrer(model: ModelKind?, weights: String?, config: String?, threads: Int?,
+                   note: (String) -> Void) throws -> any Deblurrer {
+    switch (model, weights) {
+    case (.classical, _):
+        return ClassicalDeblurrer()
+    case (_, let weights?):
+        guard FileManager.default.fileExists(atPath: weights) else {
+            throw ValidationError("\(weights): weights file not found")
+        }
+        if let config, !FileManager.default.fileExists(atPath: config) {
+            throw ValidationError("\(config): config file not found")
+        }
+        return NetworkDeblurrer(model: try loadModel(weights: weights, config: config),
+                                backend: CPUBackend(threads: threads))
+    case (.spkdeblurnet, nil):
+        throw ValidationError("--model spkdeblurnet needs --weights (no trained model is embedded)")
+    case (nil, nil):
+        note("note: no --weights given and no trained model is embedded; using the classical (weight-free) baseline")
+        return ClassicalDeblurrer()
+    }
+}
+
+/// Writes a line to standard error.
+func printError(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+}
+
+/// `spkdeblur deblur`: one blurry image and its spike stream in, one sharp image out.
+struct DeblurCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "deblur",
+        abstract: "Deblur one RGB image with the spike frames around its exposure midpoint.",
+        discussion: """
+            The image is resized (bilinear) to exactly twice the spike resolution, as the reference \
+            demo does. The spike window is frames [I - T/2, I - T/2 + T) of the .dat, I = --center, \
+            T = --frames (default: the model's S_in_chs, else 56). The model's TFI input follows the \
+            training convention of the published checkpoints, middleTFI(window, T/2) / 0.5; note that \
+            the reference demo script (test_real.py) omits the / 0.5, we follow training. Without \
+            --weights the classical weight-free baseline runs (no trained model is embedded).
+            """)
+
+    @Option(help: "Blurry RGB image (PNG or JPEG).") var blur: String
+    @Option(help: "Spike stream (.dat).") var spikes: String
+    @Option(help: "Spike frame height.") var height: Int
+    @Option(help: "Spike frame width.") var width: Int
+    @Option(help: "Spike frame at the exposure midpoint (window centre).") var center: Int
+    @Option(help: "SpkDeblurNet weights (.pth or .safetensors).") var weights: String?
+    @Option(help: "Model config JSON (default: inferred from the weights).") var config: String?
+    @Option(help: "Method: spkdeblurnet (needs --weights) or classical.") var model: ModelKind?
+    @Option(help: "Spike frames per window (default: the model's S_in_chs, else 56).") var frames: Int?
+    @Option(help: "Output PNG of the deblurred image.") var out: String
+    @Option(help: "Also write the spike reconstruction (grey PNG), when the method makes one.") var recon: String?
+    @Option(help: "Also write the quick estimate (PNG), when the method makes one.") var quick: String?
+    @Option(help: "CPU threads.") var threads: Int?
+
+    func validate() throws {
+        guard height > 0, width > 0 else { throw ValidationError("--height and --width must be positive") }
+        if let frames, frames < 2 { throw ValidationError("--frames must be at least 2, got \(frames)") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+    }
+
+    func run() throws {
+        let deblurrer = try makeDeblurrer(model: model, weights: weights, config: config, threads: threads,
+                                          note: printError)
+        if let frames, let wanted = deblurrer.windowLength, frames != wanted {
+            throw ValidationError("--frames \(frames) does not match the model's window of \(wanted) frames (S_in_chs)")
+        }
+        let t = frames ?? deblurrer.windowLength ?? 56
+        guard FileManager.default.fileExists(atPath: blur) else { throw ValidationError("\(blur): image not found") }
+        guard FileManager.default.fileExists(atPath: spikes) else { throw ValidationError("\(spikes): spike file not found") }
+        let image: Image
+        do { image = try ImageFile.read(URL(fileURLWithPath: blur)) } catch {
+            throw ValidationError("\(blur): not a readable image: \(error)")
+        }
+        let geometry = try SpikeGeometry(height: height, width: width)
+        let file = try DatFile(path: spikes, geometry: geometry)
+        let range = SpikeWindow.range(center: center, length: t)
+        guard range.lowerBound >= 0, range.upperBound <= file.frameCount else {
+            throw ValidationError(
+                "\(spikes): window \(range.lowerBound)..<\(range.upperBound) (--center \(center), \(t) frames) is outside the \(file.frameCount) frames of the stream")
+        }
+        let window = try file.read(range)
+        let rgb = image.rgb().resizedBilinear(width: 2 * width, height: 2 * height)
+        let start = Date()
+        let result = try deblurrer.deblur(DeblurInput(blur: Evaluation.featureMap(rgb), spikes: window))
+        let seconds = Date().timeIntervalSince(start)
+        try ImageFile.writePNG(Evaluation.image(result.sharp), to: URL(fileURLWithPath: out))
+        var written = [out]
+        for (path, map, what) in [(recon, result.spikeRecon, "spike reconstruction"), (quick, result.quickSharp, "quick estimate")] {
+            guard let path else { continue }
+            guard let map else {
+                printError("note: \(deblurrer.name) makes no \(what); \(path) not written")
+                continue
+            }
+            try ImageFile.writePNG(Evaluation.image(map), to: URL(fileURLWithPath: path))
+            written.append(path)
+        }
+        print(String(format: "%@: %dx%d, spike frames %d..<%d, %.3f s; wrote %@", deblurrer.name, rgb.width, rgb.height,
+                     range.lowerBound, range.upperBound, seconds, written.joined(separator: ", ")))
+    }
+}

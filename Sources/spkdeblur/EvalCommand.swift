@@ -1,0 +1,79 @@
+import ArgumentParser
+import Datasets
+import Deblur
+import Foundation
+
+/// `spkdeblur eval`: scores a method on a dataset split (PSNR/SSIM as the reference computes them).
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Evaluate a deblurring method on a Spk-GoPro or Spk-X4K1000FPS split (PSNR, SSIM).",
+        discussion: """
+            For every sample: the blurry frame, its sharp ground truth and the central T spike frames \
+            are loaded, the method runs, and PSNR/SSIM are computed on the unclamped outputs as the \
+            reference validation does. Rows: `blurry` (no deblurring), then `sharp`, `quick_sharp` and \
+            `spike_recon` (scored against the grey ground truth) for SpkDeblurNet, or `classical`. \
+            Without --weights the classical baseline runs (no trained model is embedded).
+            """)
+
+    enum Layout: String, ExpressibleByArgument, CaseIterable { case gopro, x4k }
+
+    @Option(help: "Dataset root.") var dataset: String
+    @Option(help: "Dataset layout: gopro or x4k.") var layout: Layout
+    @Option(help: "Split (gopro: train or test; x4k: train, val or test).") var split: String = "test"
+    @Option(help: "Method: spkdeblurnet (needs --weights) or classical.") var model: ModelKind?
+    @Option(help: "SpkDeblurNet weights (.pth or .safetensors).") var weights: String?
+    @Option(help: "Model config JSON (default: inferred from the weights).") var config: String?
+    @Option(help: "Spike frames per window (default: the model's S_in_chs, else 56).") var frames: Int?
+    @Option(help: "Evaluate only the first N samples.") var limit: Int?
+    @Option(help: "Write result PNGs to DIR/SEQUENCE/NAME.png.") var save: String?
+    @Option(help: "Write the JSON report here.") var report: String?
+    @Option(help: "Write a Markdown report here (crops go in NAME_crops/ next to it).") var markdown: String?
+    @Option(help: "CPU threads.") var threads: Int?
+
+    func validate() throws {
+        if let frames, frames < 2 { throw ValidationError("--frames must be at least 2, got \(frames)") }
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if layout == .gopro, GoProDataset.Split(rawValue: split) == nil {
+            throw ValidationError("--split must be train or test for the gopro layout, got \(split)")
+        }
+    }
+
+    func run() throws {
+        let deblurrer = try makeDeblurrer(model: model, weights: weights, config: config, threads: threads,
+                                          note: printError)
+        if let frames, let wanted = deblurrer.windowLength, frames != wanted {
+            throw ValidationError("--frames \(frames) does not match the model's window of \(wanted) frames (S_in_chs)")
+        }
+        let t = frames ?? deblurrer.windowLength ?? GoProDataset.modelSpikeFrames
+        let root = URL(fileURLWithPath: dataset)
+        var samples: [DatasetSample]
+        switch layout {
+        case .gopro:
+            samples = try GoProDataset(root: root, split: GoProDataset.Split(rawValue: split) ?? .test).samples
+        case .x4k:
+            samples = try X4KDataset(root: root, split: split, spikeLength: t).samples
+        }
+        if let limit { samples = Array(samples.prefix(limit)) }
+        let evaluator = Evaluator(deblurrer: deblurrer, frames: t, saveDirectory: save.map { URL(fileURLWithPath: $0) },
+                                  previewCount: markdown == nil ? 0 : 3)
+        let (result, previews) = try evaluator.evaluate(
+            samples, describe: (deblurrer.name, dataset, layout.rawValue, split)
+        ) { done, total, elapsed in
+            let eta = elapsed / Double(done) * Double(total - done)
+            printError(String(format: "eval: %d/%d frames, %.2f s/frame, ETA %.0f s", done, total,
+                              elapsed / Double(done), eta))
+        }
+        if let report {
+            do { try result.json().write(to: URL(fileURLWithPath: report)) } catch {
+                throw ValidationError("\(report): cannot write report: \(error.localizedDescription)")
+            }
+        }
+        if let markdown {
+            try Evaluator.writeMarkdown(result, previews: previews, to: URL(fileURLWithPath: markdown))
+        }
+        print("\(deblurrer.name) on \(layout.rawValue) \(split), \(samples.count) samples, \(t) spike frames")
+        print(result.textTable())
+    }
+}
