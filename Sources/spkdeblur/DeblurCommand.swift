@@ -20,15 +20,15 @@ func makeDeblurrer(model: ModelKind?, weights: String?, config: String?, threads
         return ClassicalDeblurrer()
     case (_, let weights?):
         guard FileManager.default.fileExists(atPath: weights) else {
-            throw ValidationError("\(weights): weights file not found")
+            throw RunError("\(weights): weights file not found")
         }
         if let config, !FileManager.default.fileExists(atPath: config) {
-            throw ValidationError("\(config): config file not found")
+            throw RunError("\(config): config file not found")
         }
         return NetworkDeblurrer(model: try loadModel(weights: weights, config: config),
                                 backend: CPUBackend(threads: threads))
     case (.spkdeblurnet, nil):
-        throw ValidationError("--model spkdeblurnet needs --weights (no trained model is embedded)")
+        throw RunError("--model spkdeblurnet needs --weights (no trained model is embedded)")
     case (nil, nil):
         note("note: no --weights given and no trained model is embedded; using the classical (weight-free) baseline")
         return ClassicalDeblurrer()
@@ -78,20 +78,18 @@ struct DeblurCommand: ParsableCommand {
         let deblurrer = try makeDeblurrer(model: model, weights: weights, config: config, threads: threads,
                                           note: printError)
         if let frames, let wanted = deblurrer.windowLength, frames != wanted {
-            throw ValidationError("--frames \(frames) does not match the model's window of \(wanted) frames (S_in_chs)")
+            throw RunError("--frames \(frames) does not match the model's window of \(wanted) frames (S_in_chs)")
         }
         let t = frames ?? deblurrer.windowLength ?? 56
-        guard FileManager.default.fileExists(atPath: blur) else { throw ValidationError("\(blur): image not found") }
-        guard FileManager.default.fileExists(atPath: spikes) else { throw ValidationError("\(spikes): spike file not found") }
-        let image: Image
-        do { image = try ImageFile.read(URL(fileURLWithPath: blur)) } catch {
-            throw ValidationError("\(blur): not a readable image: \(error)")
-        }
+        guard FileManager.default.fileExists(atPath: blur) else { throw RunError("\(blur): image not found") }
+        guard FileManager.default.fileExists(atPath: spikes) else { throw RunError("\(spikes): spike file not found") }
+        // ImagingError names the file and the problem.
+        let image = try ImageFile.read(URL(fileURLWithPath: blur))
         let geometry = try SpikeGeometry(height: height, width: width)
         let file = try DatFile(path: spikes, geometry: geometry)
         let range = SpikeWindow.range(center: center, length: t)
         guard range.lowerBound >= 0, range.upperBound <= file.frameCount else {
-            throw ValidationError(
+            throw RunError(
                 "\(spikes): window \(range.lowerBound)..<\(range.upperBound) (--center \(center), \(t) frames) is outside the \(file.frameCount) frames of the stream")
         }
         let window = try file.read(range)
@@ -113,4 +111,12 @@ struct DeblurCommand: ParsableCommand {
         print(String(format: "%@: %dx%d, spike frames %d..<%d, %.3f s; wrote %@", deblurrer.name, rgb.width, rgb.height,
                      range.lowerBound, range.upperBound, seconds, written.joined(separator: ", ")))
     }
+}
+
+/// A one-line failure of the `deblur` and `eval` commands (a bad file, a window out of range):
+/// printed as `Error: <message>` without the usage text that `ValidationError` adds.
+struct RunError: Error, CustomStringConvertible {
+    /// The message, naming the file or option and the problem.
+    var description: String
+    init(_ message: String) { description = message }
 }

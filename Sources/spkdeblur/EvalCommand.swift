@@ -44,7 +44,7 @@ struct EvalCommand: ParsableCommand {
         let deblurrer = try makeDeblurrer(model: model, weights: weights, config: config, threads: threads,
                                           note: printError)
         if let frames, let wanted = deblurrer.windowLength, frames != wanted {
-            throw ValidationError("--frames \(frames) does not match the model's window of \(wanted) frames (S_in_chs)")
+            throw RunError("--frames \(frames) does not match the model's window of \(wanted) frames (S_in_chs)")
         }
         let t = frames ?? deblurrer.windowLength ?? GoProDataset.modelSpikeFrames
         let root = URL(fileURLWithPath: dataset)
@@ -67,7 +67,7 @@ struct EvalCommand: ParsableCommand {
         }
         if let report {
             do { try result.json().write(to: URL(fileURLWithPath: report)) } catch {
-                throw ValidationError("\(report): cannot write report: \(error.localizedDescription)")
+                throw RunError("\(report): cannot write report: \(error.localizedDescription)")
             }
         }
         if let markdown {
