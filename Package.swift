@@ -86,7 +86,7 @@ let package = Package(
         .testTarget(
             name: "SpkDeblurNetTests", dependencies: ["SpkDeblurNet", "Checkpoint", "Tensor"],
             resources: [.copy("Fixtures")]),
-        .testTarget(name: "DeblurTests", dependencies: ["Deblur", "SpikeCore", "Tensor"]),
+        .testTarget(name: "DeblurTests", dependencies: ["Deblur", "SpikeCore", "Tensor", "Imaging"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "SpikeCore", "Imaging"]),
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol", "SpikeCore"]),
         .testTarget(name: "RecordingTests", dependencies: ["Recording", "HDF5"]),
