@@ -94,6 +94,9 @@ struct DeblurCommand: ParsableCommand {
         }
         let window = try file.read(range)
         let rgb = image.rgb().resizedBilinear(width: 2 * width, height: 2 * height)
+        // The network's TFI input is `middleTFI(window, T/2) / 0.5` (NetworkDeblurrer), the
+        // convention the published checkpoints were trained with; the reference demo script
+        // test_real.py feeds `middleTFI` without the / 0.5. We follow training.
         let start = Date()
         let result = try deblurrer.deblur(DeblurInput(blur: Evaluation.featureMap(rgb), spikes: window))
         let seconds = Date().timeIntervalSince(start)
