@@ -10,6 +10,9 @@ struct SpkDeblur: AsyncParsableCommand {
         version: SpkDeblurVersion.string,
         subcommands: [
             // Each subcommand lives in its own file, <Name>Command.swift.
+            RunCommand.self,
+            ValidateCommand.self,
+            StagesCommand.self,
             ConvertWeightsCommand.self,
             VerifyCommand.self,
             BenchCommand.self,
