@@ -1,0 +1,77 @@
+import Foundation
+import HDF5
+import Pipeline
+import Testing
+
+@testable import Stages
+
+private func run(_ text: String) async throws -> PipelineMetrics.Report {
+    let graph = try PipelineDescription(registry: StandardStages.registry()).parse(text: text, file: "test.yaml")
+    return try await PipelineRunner(graph: graph).run()
+}
+
+@Suite struct ReplayTests {
+    @Test(arguments: ["passthrough", "classical"])
+    func everyFrameArrivesInOrderWithItsTimestamps(model: String) async throws {
+        let rec = try SyntheticRecording(exposures: 6)
+        defer { rec.remove() }
+        let out = rec.root.appendingPathComponent("out.h5").path
+        let report = try await run(rec.pipeline(output: out, model: model))
+        #expect(report.stages.first { $0.name == "sink" }?.itemsIn == 6)
+        do {
+            let f = try File.open(path: out)
+            defer { try? f.close() }
+            let n = 6, per = 16
+            #expect(try f.root.openDataset("frame_id").readInt64() == (0..<n).map(Int64.init))
+            #expect(try f.root.openDataset("spike_center_index").readInt64() == (0..<n).map { Int64($0 * per + per / 2) })
+            let start = try f.root.openDataset("exposure_start_ns").readInt64()
+            let end = try f.root.openDataset("exposure_end_ns").readInt64()
+            #expect(start == (0..<n).map { Int64(Double($0 * per) / 20_000 * 1e9) })
+            #expect(end == (0..<n).map { Int64(Double(($0 + 1) * per) / 20_000 * 1e9) })
+            #expect(try f.root.openDataset("sharp").shape() == [n, 32, 48, 3])
+            if model == "passthrough" {
+                // Passthrough writes the (resized, here same-size) blurry input unchanged.
+                #expect(try f.root.openDataset("sharp").readBytes() == (try f.root.openDataset("blur").readBytes()))
+            }
+        }
+    }
+
+    @Test func startAndDurationReplayASlice() async throws {
+        let rec = try SyntheticRecording(exposures: 6)
+        defer { rec.remove() }
+        let out = rec.root.appendingPathComponent("slice.h5").path
+        // Exposures are 0.8 ms long: start at 1.6 ms (exposure 2) and replay 2.4 ms (3 exposures).
+        let text = rec.pipeline(output: out).replacingOccurrences(of: "clock: {speed: max}", with: "clock: {speed: max, start: 0.0016, duration: 0.0024}")
+        _ = try await run(text)
+        let f = try File.open(path: out)
+        defer { try? f.close() }
+        #expect(try f.root.openDataset("frame_id").readInt64() == [2, 3, 4])
+    }
+
+    @Test func aMismatchedWindowLengthStopsNamingTheStage() async throws {
+        let rec = try SyntheticRecording(exposures: 2)
+        defer { rec.remove() }
+        let out = rec.root.appendingPathComponent("x.h5").path
+        let text = rec.pipeline(output: out, model: "spkdeblurnet")
+        let error = #expect(throws: PipelineError.self) {
+            _ = try PipelineRunner(graph: try PipelineDescription(registry: StandardStages.registry()).parse(text: text, file: "t.yaml"))
+        }
+        #expect(error?.description.contains("stage 'deblur' failed: stage 'deblur': model spkdeblurnet needs 'weights'") == true)
+    }
+
+    @Test func missingRecordingIsNamed() async throws {
+        let text = """
+            stages:
+              spikes: {kind: spike-file, path: /nonexistent/rec.dat, height: 16, width: 24}
+              rgb: {kind: rgb-folder, path: /nonexistent/rgb}
+              windows: {kind: exposure-window, inputs: {spikes: spikes, exposures: rgb}}
+              sync: {kind: rgb-sync, inputs: {windows: windows, rgb: rgb}}
+              deblur: {kind: passthrough, inputs: {fused: sync}}
+              sink: {kind: hdf5-sink, path: /tmp/never.h5, inputs: {frames: deblur}}
+            """
+        let error = #expect(throws: PipelineError.self) {
+            _ = try PipelineRunner(graph: try PipelineDescription(registry: StandardStages.registry()).parse(text: text, file: "t.yaml"))
+        }
+        #expect(error?.description == "stage 'spikes' failed: /nonexistent/rec.dat: no such file or directory")
+    }
+}
