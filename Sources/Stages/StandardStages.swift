@@ -17,7 +17,8 @@ public enum StandardStages {
     public static func registry() -> StageRegistry {
         var r = StageRegistry()
         for kind in [SpikeFileSource.kind, RGBFolderSource.kind, ExposureWindowStage.kind, RGBSyncStage.kind,
-                     DeblurStage.kind, DeblurStage.passthroughKind, HDF5SinkStage.kind] {
+                     DeblurStage.kind, DeblurStage.passthroughKind, HDF5SinkStage.kind,
+                     ZMQSpikeSource.kind, ZMQRGBSource.kind, ZMQPublishSink.kind] {
             r.register(kind)
         }
         return r

@@ -19,6 +19,7 @@ struct SpkDeblur: AsyncParsableCommand {
             SpikesCommand.self,
             SimulateCommand.self,
             ReconstructCommand.self,
+            CameraCommand.self,
             InspectCommand.self,
             ExportCommand.self,
         ]
