@@ -42,9 +42,17 @@ struct ExposureWindowStage: Stage {
         var bufferStart = 0  // global index of buffer's first frame
         var pending: [Pending] = []
         var spikesDone = false, exposuresDone = false
+        var latestWindowStart: Int?  // window start of the newest exposure seen
         let events = AsyncStream<Event>.makeStream(bufferingPolicy: .bufferingOldest(4))
+        let gate = BufferGate(capacity: maxBufferedFrames)
+        let live = timeout != nil
         let spikeTask = Task {
-            while let b = try await context.receive("spikes", as: SpikeBatch.self) { await events.continuation.yieldWaiting(.spikes(b)) }
+            while let b = try await context.receive("spikes", as: SpikeBatch.self) {
+                // Replay: hold the spike stream back (backpressure) while the buffer is full
+                // and the RGB side has not caught up; nothing is dropped.
+                while !live && gate.isFull && !Task.isCancelled { try await Task.sleep(for: .milliseconds(1)) }
+                await events.continuation.yieldWaiting(.spikes(b))
+            }
             await events.continuation.yieldWaiting(.spikesEnded)
         }
         let rgbTask = Task {
@@ -65,6 +73,7 @@ struct ExposureWindowStage: Stage {
             case .exposure(let f):
                 let c = Int((Double(f.midpoint - startNs) * rateHz / 1e9).rounded())
                 pending.append(Pending(frame: f, center: c, since: context.clock.now()))
+                latestWindowStart = max(latestWindowStart ?? Int.min, SpikeWindow.range(center: c, length: length).lowerBound)
             case .spikesEnded: spikesDone = true
             case .exposuresEnded: exposuresDone = true
             }
@@ -91,21 +100,34 @@ struct ExposureWindowStage: Stage {
                 }
                 break
             }
-            // Forget spike frames no pending (or future) exposure can need.
+            // Forget spike frames no pending or future exposure can need: exposures arrive in
+            // time order, so nothing before the newest one's window start is needed again.
             if let b = buffer {
-                let keepFrom = pending.first.map { SpikeWindow.range(center: $0.center, length: length).lowerBound }
-                    ?? (bufferStart + b.count - length)
+                var keepFrom = pending.first.map { SpikeWindow.range(center: $0.center, length: length).lowerBound }
+                    ?? latestWindowStart ?? bufferStart
+                if let latest = latestWindowStart { keepFrom = min(keepFrom, latest) }
+                if live && b.count - max(keepFrom - bufferStart, 0) > maxBufferedFrames {
+                    // Live: the RGB side is far behind; keep the newest frames, count the rest.
+                    let newKeep = bufferStart + b.count - maxBufferedFrames
+                    context.metrics.count("spike-frames-evicted", by: newKeep - max(keepFrom, bufferStart))
+                    keepFrom = newKeep
+                }
                 let drop = min(max(keepFrom - bufferStart, 0), b.count)
-                if drop > 4096 || drop == b.count {
+                if drop > 4096 || (drop == b.count && drop > 0) {
                     buffer?.removeFirst(drop)
                     bufferStart += drop
                 }
+                gate.set(buffer?.count ?? 0)
             }
             if exposuresDone && pending.isEmpty { break }
             if spikesDone && exposuresDone { break }
         }
         for _ in pending { context.metrics.count("dropped-out-of-range") }
     }
+
+    /// Frames the window buffer may hold before the spike input is held back (replay) or old
+    /// frames are evicted (live): 1 s at 20 kHz.
+    var maxBufferedFrames: Int { max(20_000, 4 * length) }
 
     enum Event: Sendable {
         case spikes(SpikeBatch)
@@ -126,4 +148,15 @@ extension AsyncStream.Continuation where Element: Sendable {
             }
         }
     }
+}
+
+/// The buffered frame count, shared between the stage's loop and its spike reader.
+final class BufferGate: @unchecked Sendable {
+    // Invariant for @unchecked Sendable: `count` is only touched under `lock`.
+    private let lock = NSLock()
+    private var count = 0
+    let capacity: Int
+    init(capacity: Int) { self.capacity = capacity }
+    func set(_ n: Int) { lock.withLock { count = n } }
+    var isFull: Bool { lock.withLock { count >= capacity } }
 }
