@@ -1,4 +1,5 @@
 import ArgumentParser
+import Stages
 
 /// The `spkdeblur` command line: parses, validates, builds and runs; the work lives in the
 /// library modules.
@@ -7,7 +8,7 @@ struct SpkDeblur: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "spkdeblur",
         abstract: "Spike-guided motion deblurring: spike streams, SpkDeblurNet, pipelines.",
-        version: SpkDeblurVersion.string,
+        version: SoftwareVersion.string,
         subcommands: [
             // Each subcommand lives in its own file, <Name>Command.swift.
             RunCommand.self,
@@ -24,9 +25,4 @@ struct SpkDeblur: AsyncParsableCommand {
             ExportCommand.self,
         ]
     )
-}
-
-/// The software version written into outputs and printed by `--version`.
-enum SpkDeblurVersion {
-    static let string = "0.1.0"
 }
