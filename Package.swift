@@ -76,7 +76,7 @@ let package = Package(
             ]),
 
         // MARK: tests, one per module
-        .testTarget(name: "SpikeCoreTests", dependencies: ["SpikeCore", "Checkpoint"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "SpikeCoreTests", dependencies: ["SpikeCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "WireProtocol", "SpikeCore"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
