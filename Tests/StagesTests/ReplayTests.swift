@@ -75,3 +75,30 @@ private func run(_ text: String) async throws -> PipelineMetrics.Report {
         #expect(error?.description == "stage 'spikes' failed: /nonexistent/rec.dat: no such file or directory")
     }
 }
+
+@Suite struct ModelStageTests {
+    /// The tiny reference checkpoint (S_in_chs 8) of the model tests.
+    let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("SpkDeblurNetTests/Fixtures")
+
+    @Test func spkDeblurNetStageRunsInThePipeline() async throws {
+        // RGB 72x104 (spikes 36x52), the smallest size the tiny model's reflect padding allows.
+        let rec = try SyntheticRecording(exposures: 3, framesPerExposure: 16, height: 72, width: 104)
+        defer { rec.remove() }
+        let out = rec.root.appendingPathComponent("model.h5").path
+        var text = rec.pipeline(output: out, model: "spkdeblurnet")
+        text = text.replacingOccurrences(of: "\n    frames: 16\n", with: "\n    frames: 8\n")
+        text = text.replacingOccurrences(
+            of: "model: spkdeblurnet,",
+            with: "model: spkdeblurnet, weights: \(fixtures.path)/tiny.pth, config: \(fixtures.path)/tiny.json, threads: 2,")
+        let report = try await run(text)
+        #expect(report.stages.first { $0.name == "deblur" }?.itemsOut == 3)
+        let f = try File.open(path: out)
+        defer { try? f.close() }
+        #expect(try f.root.openDataset("frame_id").readInt64() == [0, 1, 2])
+        #expect(try f.root.openDataset("sharp").shape() == [3, 72, 104, 3])
+        #expect(try f.root.openDataset("spike_recon").shape() == [3, 72, 104])
+        // The windows are the 8 frames around each exposure's centre frame 16 i + 8.
+        #expect(try f.root.openDataset("spike_center_index").readInt64() == [8, 24, 40])
+    }
+}
