@@ -3,7 +3,6 @@ import Stages
 
 /// The `spkdeblur` command line: parses, validates, builds and runs; the work lives in the
 /// library modules.
-@main
 struct SpkDeblur: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "spkdeblur",
@@ -25,4 +24,12 @@ struct SpkDeblur: AsyncParsableCommand {
             ExportCommand.self,
         ]
     )
+}
+
+@main
+enum Entry {
+    static func main() async {
+        OpenBLASKernelChoice.applyByReexec()
+        await SpkDeblur.main()
+    }
 }
