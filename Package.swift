@@ -75,10 +75,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
-        // MARK: tests, one per module
-        .testTarget(name: "SpikeCoreTests", dependencies: ["SpikeCore", "Checkpoint"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
-        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "WireProtocol", "SpikeCore"]),
+        // MARK: tests, one per module (plus shared helpers for running the Python peers)
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "SpikeCoreTests", dependencies: ["SpikeCore"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "HDF5Tests", dependencies: ["TestSupport", "HDF5"]),
+        .testTarget(name: "ZeroMQTests", dependencies: ["TestSupport", "ZeroMQ", "WireProtocol", "SpikeCore"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
@@ -89,9 +90,9 @@ let package = Package(
         .testTarget(name: "DeblurTests", dependencies: ["Deblur", "SpikeCore", "Tensor", "Imaging"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "SpikeCore", "Imaging"]),
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol", "SpikeCore"]),
-        .testTarget(name: "RecordingTests", dependencies: ["Recording", "HDF5"]),
+        .testTarget(name: "RecordingTests", dependencies: ["TestSupport", "Recording", "HDF5"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
         .testTarget(name: "StagesTests", dependencies: ["Stages", "Pipeline", "SpikeCore", "HDF5", "ZeroMQ", "Imaging"]),
-        .testTarget(name: "CLITests", dependencies: ["spkdeblur"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "spkdeblur"]),
     ]
 )

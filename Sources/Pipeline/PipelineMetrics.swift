@@ -115,6 +115,8 @@ public final class PipelineMetrics: Sendable {
         public var latencyMs: Percentiles
         public var pacingLatenessMs: Percentiles?
 
+        static func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
+
         /// A human-readable table.
         public func table() -> String {
             var lines: [String] = []
@@ -122,12 +124,12 @@ public final class PipelineMetrics: Sendable {
             lines.append("stage                 in      out   busy s  counters")
             for s in stages {
                 let extra = s.counters.keys.sorted().map { "\($0)=\(s.counters[$0] ?? 0)" }.joined(separator: " ")
-                lines.append(String(format: "%-18@ %6d  %7d  %7.2f  %@", s.name as NSString, s.itemsIn, s.itemsOut, s.busySeconds, extra))
+                lines.append(Self.pad(s.name, 18) + String(format: " %6d  %7d  %7.2f  ", s.itemsIn, s.itemsOut, s.busySeconds) + extra)
             }
             lines.append("edge                          capacity policy       accepted dropped max-depth")
             for e in edges {
-                lines.append(String(format: "%-30@ %6d  %-12@ %7d %7d %7d", e.name as NSString, e.capacity,
-                                    e.policy as NSString, e.accepted, e.dropped, e.maxDepth))
+                lines.append(Self.pad(e.name, 30) + String(format: " %6d  ", e.capacity) + Self.pad(e.policy, 12)
+                    + String(format: " %7d %7d %7d", e.accepted, e.dropped, e.maxDepth))
             }
             if latencyMs.count > 0 {
                 lines.append(String(format: "end-to-end latency: p50 %.2f ms, p99 %.2f ms, max %.2f ms over %d frames",

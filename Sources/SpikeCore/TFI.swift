@@ -158,6 +158,15 @@ public enum TFI {
         }
     }
 
+    /// The `w`th 64-bit word of a packed frame; the last word may be partial (zero-filled).
+    @inline(__always)
+    private static func loadWord(_ frame: UnsafeRawPointer, _ w: Int, fullWords: Int, tailBytes: Int) -> UInt64 {
+        if w < fullWords { return frame.loadUnaligned(fromByteOffset: 8 * w, as: UInt64.self) }
+        var word: UInt64 = 0
+        for b in 0..<tailBytes { word |= UInt64(frame.load(fromByteOffset: 8 * w + b, as: UInt8.self)) << UInt64(8 * b) }
+        return word
+    }
+
     /// First-hit frame index per pixel (stored order, 0 = none) over `frameOrder`, all < 256.
     private static func sliceNearest(
         base: UnsafeRawPointer, bytesPerFrame: Int, frameOrder: StrideThrough<Int>, into index: inout [UInt8]
@@ -172,15 +181,7 @@ public enum TFI {
                 for t in frameOrder {
                     let frame = base + t * bytesPerFrame
                     for w in 0..<words {
-                        var word: UInt64
-                        if w < fullWords {
-                            word = frame.loadUnaligned(fromByteOffset: 8 * w, as: UInt64.self)
-                        } else {
-                            word = 0
-                            for b in 0..<tailBytes {
-                                word |= UInt64(frame.load(fromByteOffset: 8 * w + b, as: UInt8.self)) << UInt64(8 * b)
-                            }
-                        }
+                        let word = loadWord(frame, w, fullWords: fullWords, tailBytes: tailBytes)
                         let fresh = word & ~found[w]
                         if fresh == 0 { continue }
                         found[w] |= fresh
@@ -259,15 +260,7 @@ public enum TFI {
                     let frame = base + t * bytesPerFrame
                     let value = Int32(t)
                     for w in 0..<wordCount {
-                        var word: UInt64
-                        if w < fullWords {
-                            word = frame.loadUnaligned(fromByteOffset: 8 * w, as: UInt64.self)
-                        } else {
-                            word = 0
-                            for b in 0..<tailBytes {
-                                word |= UInt64(frame.load(fromByteOffset: 8 * w + b, as: UInt8.self)) << UInt64(8 * b)
-                            }
-                        }
+                        let word = loadWord(frame, w, fullWords: fullWords, tailBytes: tailBytes)
                         var fresh = word & ~found[w]
                         if fresh == 0 { continue }
                         found[w] |= fresh

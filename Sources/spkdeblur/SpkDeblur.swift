@@ -1,21 +1,25 @@
 import ArgumentParser
+import Stages
 
 /// The `spkdeblur` command line: parses, validates, builds and runs; the work lives in the
 /// library modules.
-@main
 struct SpkDeblur: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "spkdeblur",
         abstract: "Spike-guided motion deblurring: spike streams, SpkDeblurNet, pipelines.",
-        version: SpkDeblurVersion.string,
+        version: SoftwareVersion.string,
         subcommands: [
             // Each subcommand lives in its own file, <Name>Command.swift.
+            RunCommand.self,
+            ValidateCommand.self,
+            StagesCommand.self,
             ConvertWeightsCommand.self,
             VerifyCommand.self,
             BenchCommand.self,
             SpikesCommand.self,
             SimulateCommand.self,
             ReconstructCommand.self,
+            CameraCommand.self,
             InspectCommand.self,
             ExportCommand.self,
             DeblurCommand.self,
@@ -24,7 +28,10 @@ struct SpkDeblur: AsyncParsableCommand {
     )
 }
 
-/// The software version written into outputs and printed by `--version`.
-enum SpkDeblurVersion {
-    static let string = "0.1.0"
+@main
+enum Entry {
+    static func main() async {
+        OpenBLASKernelChoice.applyByReexec()
+        await SpkDeblur.main()
+    }
 }

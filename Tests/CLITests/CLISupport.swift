@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The built `spkdeblur` executable, next to the test bundle in the build directory.
@@ -13,20 +14,8 @@ func spkdeblurBinary() throws -> URL {
 
 /// Runs the binary; returns exit status, standard output and standard error.
 func run(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
-    let process = Process()
-    process.executableURL = try spkdeblurBinary()
-    process.arguments = arguments
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    let errData = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (
-        process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self)
-    )
+    let r = try runProcess(try spkdeblurBinary(), arguments)
+    return (r.status, r.out, r.err)
 }
 
 /// A fresh temporary directory.
@@ -44,27 +33,11 @@ func testsFixture(_ relative: String) -> URL {
 
 /// Whether `python3` can import every module named.
 func pythonHas(_ modules: String...) -> Bool {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "-c", "import " + modules.joined(separator: ", ")]
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = FileHandle.nullDevice
-    guard (try? process.run()) != nil else { return false }
-    process.waitUntilExit()
-    return process.terminationStatus == 0
+    (try? Python.run("import " + modules.joined(separator: ", "))) != nil
 }
 
 /// Runs a Python snippet; returns its exit status and output.
 func python(_ code: String, _ arguments: [String] = []) throws -> (status: Int32, out: String, err: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "-c", code] + arguments
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    let r = try Python.process(["-c", code] + arguments)
+    return (r.status, r.out, r.err)
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import HDF5
 import Testing
 

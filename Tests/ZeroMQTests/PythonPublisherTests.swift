@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import SpikeCore
 import Synchronization
 import Testing
@@ -25,21 +26,8 @@ enum PythonPublisher {
     }
 
     static func run(_ arguments: [String]) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3"] + arguments
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        // Read before waiting so a full pipe cannot block the child.
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(
-            status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
-            stderr: String(decoding: e, as: UTF8.self))
+        let r = try Python.process(arguments)
+        return Result(status: r.status, stdout: r.out, stderr: r.err)
     }
 
     /// Publishes and returns the publisher's JSON summary.

@@ -1,0 +1,60 @@
+import Checkpoint
+import Deblur
+import Foundation
+import Pipeline
+import SpkDeblurNet
+import Tensor
+
+/// `deblur` (and `passthrough`): runs a deblur method on each fused exposure.
+struct DeblurStage: Stage {
+    let method: any Deblurrer
+
+    static let kind = StageKind(
+        name: "deblur", summary: "deblurs each fused exposure (SpkDeblurNet, the classical baseline, or passthrough)",
+        parameters: [
+            ParameterSpec("model", .choice(["spkdeblurnet", "classical", "passthrough"]), default: .string("spkdeblurnet"),
+                          "method; spkdeblurnet needs weights"),
+            ParameterSpec("weights", .path, optional: true, "checkpoint (.pth or .safetensors) for spkdeblurnet"),
+            ParameterSpec("config", .path, optional: true, "model config JSON (reference constructor keywords)"),
+            ParameterSpec("threads", .int(1...1024), optional: true, "CPU threads (default: all cores)"),
+        ],
+        inputs: [PortSpec("fused", Ports.fused)], outputs: [PortSpec("frames", Ports.deblurred)],
+        make: { p, env in try DeblurStage(method: makeMethod(p, stage: env.stageName)) })
+
+    static let passthroughKind = StageKind(
+        name: "passthrough", summary: "returns the RGB frame unchanged (testing, overhead measurement)",
+        parameters: [], inputs: [PortSpec("fused", Ports.fused)], outputs: [PortSpec("frames", Ports.deblurred)],
+        make: { _, _ in DeblurStage(method: PassthroughDeblurrer()) })
+
+    static func makeMethod(_ p: Parameters, stage: String) throws -> any Deblurrer {
+        switch p.string("model") ?? "spkdeblurnet" {
+        case "classical": return ClassicalDeblurrer()
+        case "passthrough": return PassthroughDeblurrer()
+        default:
+            guard let weights = p.string("weights") else {
+                throw StageError("stage '\(stage)': model spkdeblurnet needs 'weights' (or use model: classical)")
+            }
+            var config: SpkDeblurNetConfig?
+            if let path = p.string("config") {
+                guard let data = FileManager.default.contents(atPath: path) else { throw StageError("\(path): cannot read") }
+                config = try SpkDeblurNetConfig.decode(json: data, source: path)
+            }
+            let model = try SpkDeblurNet.load(weights: URL(fileURLWithPath: weights), config: config)
+            return NetworkDeblurrer(model: model, backend: CPUBackend(threads: p.int("threads")))
+        }
+    }
+
+    func run(_ context: StageContext) async throws {
+        while let item = try await context.receive("fused", as: FusedExposure.self) {
+            if let t = method.windowLength, item.window.spikes.count != t {
+                throw StageError("deblur: windows have \(item.window.spikes.count) spike frames, the model takes \(t); set the exposure-window 'frames' to \(t)")
+            }
+            let blur = item.rgb.image.featureMap
+            let result = try await context.busy { try method.deblur(DeblurInput(blur: blur, spikes: item.window.spikes)) }
+            await context.send("frames", DeblurredFrame(
+                frameID: item.rgb.id, sharp: result.sharp, spikeRecon: result.spikeRecon, quickSharp: result.quickSharp,
+                blur: blur, centerIndex: item.window.centerIndex, exposureStart: item.rgb.exposureStart,
+                exposureEnd: item.rgb.exposureEnd, ingestedAt: item.ingestedAt))
+        }
+    }
+}

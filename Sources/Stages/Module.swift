@@ -1,2 +1,0 @@
-/// The `Stages` module.
-public enum StagesModule {}

@@ -1,0 +1,93 @@
+import Imaging
+import Pipeline
+import SpikeCore
+import Tensor
+
+/// Port types of the standard stages.
+public enum Ports {
+    /// ``SpikeBatch`` values.
+    public static let spikes = PortType("spike-frames")
+    /// ``RGBFrame`` values.
+    public static let rgb = PortType("rgb-frames")
+    /// ``ExposureWindow`` values.
+    public static let windows = PortType("exposure-windows")
+    /// ``FusedExposure`` values.
+    public static let fused = PortType("fused-exposures")
+    /// ``DeblurredFrame`` values.
+    public static let deblurred = PortType("deblurred-frames")
+}
+
+/// Consecutive spike frames of the stream, `firstIndex` being the global index of the first.
+public struct SpikeBatch: Sendable, LatencyTracked {
+    public var frames: PackedSpikeFrames
+    public var firstIndex: Int
+    public var ingestedAt: Duration
+    public init(frames: PackedSpikeFrames, firstIndex: Int, ingestedAt: Duration) {
+        self.frames = frames
+        self.firstIndex = firstIndex
+        self.ingestedAt = ingestedAt
+    }
+}
+
+/// One RGB exposure: the image and its start/end on the spike clock (nanoseconds).
+public struct RGBFrame: Sendable, LatencyTracked {
+    public var id: Int
+    public var image: Image
+    public var exposureStart: Int64
+    public var exposureEnd: Int64
+    public var ingestedAt: Duration
+    /// The exposure midpoint.
+    public var midpoint: Int64 { exposureStart + (exposureEnd - exposureStart) / 2 }
+    public init(id: Int, image: Image, exposureStart: Int64, exposureEnd: Int64, ingestedAt: Duration) {
+        self.id = id
+        self.image = image
+        self.exposureStart = exposureStart
+        self.exposureEnd = exposureEnd
+        self.ingestedAt = ingestedAt
+    }
+}
+
+/// The T spike frames centred on an exposure midpoint, with their TFI.
+public struct ExposureWindow: Sendable, LatencyTracked {
+    public var frameID: Int
+    public var centerIndex: Int
+    public var spikes: PackedSpikeFrames
+    /// `middleTFI(window, T/2) / 0.5` (training convention), `[H*W]`.
+    public var tfi: [Float]
+    public var exposureStart: Int64
+    public var exposureEnd: Int64
+    public var ingestedAt: Duration
+    public var midpoint: Int64 { exposureStart + (exposureEnd - exposureStart) / 2 }
+}
+
+/// A window paired with its RGB frame, resized to exactly twice the spike resolution.
+public struct FusedExposure: Sendable, LatencyTracked {
+    public var window: ExposureWindow
+    public var rgb: RGBFrame
+    public var ingestedAt: Duration
+}
+
+/// A deblurred frame ready for sinks.
+public struct DeblurredFrame: Sendable, LatencyTracked {
+    public var frameID: Int
+    public var sharp: FeatureMap
+    public var spikeRecon: FeatureMap?
+    public var quickSharp: FeatureMap?
+    public var blur: FeatureMap
+    public var centerIndex: Int
+    public var exposureStart: Int64
+    public var exposureEnd: Int64
+    public var ingestedAt: Duration
+}
+
+/// A stage failure, one line naming the stage's resource and the problem.
+public struct StageError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+extension Image {
+    /// The same pixels as a channels-last feature map.
+    var featureMap: FeatureMap { FeatureMap(height: height, width: width, channels: channels, data: pixels) }
+}

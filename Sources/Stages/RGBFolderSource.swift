@@ -1,0 +1,88 @@
+import Foundation
+import Imaging
+import Pipeline
+
+/// `rgb-folder`: replays an image folder with exposure timestamps on the spike clock.
+///
+/// Timestamps come from, in order of preference: a CSV (`frame,start_ns,end_ns`, header
+/// optional); `exposure_spike_frames` (exposure `i` covers spike frames `[i*n, (i+1)*n)` at
+/// `rate_hz`, the Spk-GoPro convention where each blurry image has its own `.dat`); or `fps`
+/// and `exposure_ms`. A frame is released when its exposure ends.
+struct RGBFolderSource: Stage {
+    let files: [String]
+    let timestamps: [(Int64, Int64)]
+    let clock: ClockSettings
+
+    static let kind = StageKind(
+        name: "rgb-folder", summary: "RGB frames from an image folder (PNG/JPEG) with exposure times",
+        parameters: [
+            ParameterSpec("path", .path, "folder of PNG or JPEG images, replayed in name order"),
+            ParameterSpec("timestamps", .path, optional: true, "CSV with frame,start_ns,end_ns per image"),
+            ParameterSpec("exposure_spike_frames", .int(1...1_000_000), optional: true,
+                          "exposure i covers spike frames [i*n, (i+1)*n) (Spk-GoPro layout)"),
+            ParameterSpec("rate_hz", .double(1...10_000_000), default: .double(20_000), "spike clock rate (with exposure_spike_frames)"),
+            ParameterSpec("fps", .double(0.001...100_000), default: .double(30), "frame rate when no timestamps are given"),
+            ParameterSpec("exposure_ms", .double(0.001...100_000), optional: true, "exposure time (default: 1000/fps)"),
+            ParameterSpec("start_ns", .int(Int.min...Int.max), default: .int(0), "spike-clock time of the first exposure start"),
+        ],
+        inputs: [], outputs: [PortSpec("frames", Ports.rgb)],
+        make: { p, env in
+            let path = p.string("path") ?? ""
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: path) else {
+                throw StageError("\(path): cannot list the image folder")
+            }
+            let files = names.filter { ["png", "jpg", "jpeg"].contains(($0 as NSString).pathExtension.lowercased()) }.sorted()
+                .map { (path as NSString).appendingPathComponent($0) }
+            guard !files.isEmpty else { throw StageError("\(path): no PNG or JPEG images") }
+            let start = Int64(p.int("start_ns") ?? 0)
+            var stamps: [(Int64, Int64)] = []
+            if let csv = p.string("timestamps") {
+                stamps = try Self.readCSV(csv)
+                guard stamps.count >= files.count else {
+                    throw StageError("\(csv): \(stamps.count) timestamps for \(files.count) images")
+                }
+            } else if let n = p.int("exposure_spike_frames") {
+                let rate = p.double("rate_hz") ?? 20_000
+                stamps = (0..<files.count).map { i in
+                    (start + Int64(Double(i * n) / rate * 1e9), start + Int64(Double((i + 1) * n) / rate * 1e9))
+                }
+            } else {
+                let fps = p.double("fps") ?? 30
+                let exposure = (p.double("exposure_ms") ?? 1000 / fps) * 1e6
+                stamps = (0..<files.count).map { i in
+                    let s = start + Int64(Double(i) / fps * 1e9)
+                    return (s, s + Int64(exposure))
+                }
+            }
+            return RGBFolderSource(files: files, timestamps: stamps, clock: env.clock)
+        })
+
+    static func readCSV(_ path: String) throws -> [(Int64, Int64)] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw StageError("\(path): cannot read") }
+        var out: [(Int64, Int64)] = []
+        for (n, line) in text.split(whereSeparator: \.isNewline).enumerated() {
+            let fields = line.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            if n == 0 && Int64(fields.first ?? "") == nil { continue }  // header
+            guard fields.count >= 3, let s = Int64(fields[1]), let e = Int64(fields[2]), e >= s else {
+                throw StageError("\(path):\(n + 1): expected frame,start_ns,end_ns with end >= start")
+            }
+            out.append((s, e))
+        }
+        return out
+    }
+
+    func run(_ context: StageContext) async throws {
+        let t0 = Int64(clock.start * 1e9)
+        let t1 = clock.duration.map { t0 + Int64($0 * 1e9) } ?? Int64.max
+        let origin = timestamps.first?.0 ?? 0
+        for (i, file) in files.enumerated() {
+            if context.shutdown.isRequested { return }
+            let (s, e) = timestamps[i]
+            if s - origin < t0 { continue }
+            if s - origin >= t1 { return }
+            try await context.pacer.wait(untilMedia: e)
+            let image = try ImageFile.read(URL(fileURLWithPath: file)).rgb()
+            await context.send("frames", RGBFrame(id: i, image: image, exposureStart: s, exposureEnd: e, ingestedAt: context.clock.now()))
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+import HDF5
+import Pipeline
+import Testing
+
+@testable import Stages
+
+private func run(_ text: String) async throws -> PipelineMetrics.Report {
+    let graph = try PipelineDescription(registry: StandardStages.registry()).parse(text: text, file: "test.yaml")
+    return try await PipelineRunner(graph: graph).run()
+}
+
+@Suite struct ReplayTests {
+    @Test(arguments: ["passthrough", "classical"])
+    func everyFrameArrivesInOrderWithItsTimestamps(model: String) async throws {
+        let rec = try SyntheticRecording(exposures: 6)
+        defer { rec.remove() }
+        let out = rec.root.appendingPathComponent("out.h5").path
+        let report = try await run(rec.pipeline(output: out, model: model))
+        #expect(report.stages.first { $0.name == "sink" }?.itemsIn == 6)
+        do {
+            let f = try File.open(path: out)
+            defer { try? f.close() }
+            let n = 6, per = 16
+            #expect(try f.root.openDataset("frame_id").readInt64() == (0..<n).map(Int64.init))
+            #expect(try f.root.openDataset("spike_center_index").readInt64() == (0..<n).map { Int64($0 * per + per / 2) })
+            let start = try f.root.openDataset("exposure_start_ns").readInt64()
+            let end = try f.root.openDataset("exposure_end_ns").readInt64()
+            #expect(start == (0..<n).map { Int64(Double($0 * per) / 20_000 * 1e9) })
+            #expect(end == (0..<n).map { Int64(Double(($0 + 1) * per) / 20_000 * 1e9) })
+            #expect(try f.root.openDataset("sharp").shape() == [n, 32, 48, 3])
+            if model == "passthrough" {
+                // Passthrough writes the (resized, here same-size) blurry input unchanged.
+                #expect(try f.root.openDataset("sharp").readBytes() == (try f.root.openDataset("blur").readBytes()))
+            }
+        }
+    }
+
+    @Test func startAndDurationReplayASlice() async throws {
+        let rec = try SyntheticRecording(exposures: 6)
+        defer { rec.remove() }
+        let out = rec.root.appendingPathComponent("slice.h5").path
+        // Exposures are 0.8 ms long: start at 1.6 ms (exposure 2) and replay 2.4 ms (3 exposures).
+        let text = rec.pipeline(output: out).replacingOccurrences(of: "clock: {speed: max}", with: "clock: {speed: max, start: 0.0016, duration: 0.0024}")
+        _ = try await run(text)
+        let f = try File.open(path: out)
+        defer { try? f.close() }
+        #expect(try f.root.openDataset("frame_id").readInt64() == [2, 3, 4])
+    }
+
+    @Test func aMismatchedWindowLengthStopsNamingTheStage() async throws {
+        let rec = try SyntheticRecording(exposures: 2)
+        defer { rec.remove() }
+        let out = rec.root.appendingPathComponent("x.h5").path
+        let text = rec.pipeline(output: out, model: "spkdeblurnet")
+        let error = #expect(throws: PipelineError.self) {
+            _ = try PipelineRunner(graph: try PipelineDescription(registry: StandardStages.registry()).parse(text: text, file: "t.yaml"))
+        }
+        #expect(error?.description.contains("stage 'deblur' failed: stage 'deblur': model spkdeblurnet needs 'weights'") == true)
+    }
+
+    @Test func missingRecordingIsNamed() async throws {
+        let text = """
+            stages:
+              spikes: {kind: spike-file, path: /nonexistent/rec.dat, height: 16, width: 24}
+              rgb: {kind: rgb-folder, path: /nonexistent/rgb}
+              windows: {kind: exposure-window, inputs: {spikes: spikes, exposures: rgb}}
+              sync: {kind: rgb-sync, inputs: {windows: windows, rgb: rgb}}
+              deblur: {kind: passthrough, inputs: {fused: sync}}
+              sink: {kind: hdf5-sink, path: /tmp/never.h5, inputs: {frames: deblur}}
+            """
+        let error = #expect(throws: PipelineError.self) {
+            _ = try PipelineRunner(graph: try PipelineDescription(registry: StandardStages.registry()).parse(text: text, file: "t.yaml"))
+        }
+        #expect(error?.description == "stage 'spikes' failed: /nonexistent/rec.dat: no such file or directory")
+    }
+}
+
+@Suite struct ModelStageTests {
+    /// The tiny reference checkpoint (S_in_chs 8) of the model tests.
+    let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("SpkDeblurNetTests/Fixtures")
+
+    @Test func spkDeblurNetStageRunsInThePipeline() async throws {
+        // RGB 72x104 (spikes 36x52), the smallest size the tiny model's reflect padding allows.
+        let rec = try SyntheticRecording(exposures: 3, framesPerExposure: 16, height: 72, width: 104)
+        defer { rec.remove() }
+        let out = rec.root.appendingPathComponent("model.h5").path
+        var text = rec.pipeline(output: out, model: "spkdeblurnet")
+        text = text.replacingOccurrences(of: "\n    frames: 16\n", with: "\n    frames: 8\n")
+        text = text.replacingOccurrences(
+            of: "model: spkdeblurnet,",
+            with: "model: spkdeblurnet, weights: \(fixtures.path)/tiny.pth, config: \(fixtures.path)/tiny.json, threads: 2,")
+        let report = try await run(text)
+        #expect(report.stages.first { $0.name == "deblur" }?.itemsOut == 3)
+        let f = try File.open(path: out)
+        defer { try? f.close() }
+        #expect(try f.root.openDataset("frame_id").readInt64() == [0, 1, 2])
+        #expect(try f.root.openDataset("sharp").shape() == [3, 72, 104, 3])
+        #expect(try f.root.openDataset("spike_recon").shape() == [3, 72, 104])
+        // The windows are the 8 frames around each exposure's centre frame 16 i + 8.
+        #expect(try f.root.openDataset("spike_center_index").readInt64() == [8, 24, 40])
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+
+/// What a finished child process printed.
+public struct ProcessResult: Sendable {
+    public var status: Int32
+    public var out: String
+    public var err: String
+}
+
+/// Runs a program to completion, reading its output before waiting so a full pipe cannot
+/// block the child.
+public func runProcess(_ executable: URL, _ arguments: [String]) throws -> ProcessResult {
+    let process = Process()
+    process.executableURL = executable
+    process.arguments = arguments
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return ProcessResult(status: process.terminationStatus, out: String(decoding: o, as: UTF8.self),
+                         err: String(decoding: e, as: UTF8.self))
+}
+
+/// Runs python3 scripts as the independent peer of the tests.
+public enum Python {
+    /// Whether `python3` can import every module in `modules`.
+    public static func has(_ modules: String...) -> Bool {
+        (try? run("import " + modules.joined(separator: ", "))) != nil
+    }
+
+    /// Runs python3 with raw arguments.
+    public static func process(_ arguments: [String]) throws -> ProcessResult {
+        try runProcess(URL(fileURLWithPath: "/usr/bin/env"), ["python3"] + arguments)
+    }
+
+    /// Runs `script` with `arguments` and returns stdout; throws with stderr on failure.
+    @discardableResult
+    public static func run(_ script: String, _ arguments: [String] = []) throws -> String {
+        let r = try process(["-c", script] + arguments)
+        guard r.status == 0 else { throw PythonFailure(message: r.err) }
+        return r.out.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// A failed script, with its standard error.
+    public struct PythonFailure: Error, CustomStringConvertible {
+        public var message: String
+        public var description: String { "python3 failed: \(message)" }
+    }
+}
+
+/// A fresh temporary directory, removed by `cleanup()`.
+public struct TempDir {
+    public let url: URL
+    public init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("spkdeblur-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+    public func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+    public func cleanup() { try? FileManager.default.removeItem(at: url) }
+}
+
+/// The repository root (this file is Tests/TestSupport/TestSupport.swift).
+public let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
