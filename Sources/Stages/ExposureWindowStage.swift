@@ -38,8 +38,7 @@ struct ExposureWindowStage: Stage {
 
     func run(_ context: StageContext) async throws {
         // Both inputs are consumed concurrently; the state is owned by this task.
-        var buffer: PackedSpikeFrames?
-        var bufferStart = 0  // global index of buffer's first frame
+        var buffer = SpikeBuffer()
         var pending: [Pending] = []
         var spikesDone = false, exposuresDone = false
         var latestWindowStart: Int?  // window start of the newest exposure seen
@@ -63,13 +62,7 @@ struct ExposureWindowStage: Stage {
         for await event in events.stream {
             switch event {
             case .spikes(let b):
-                if buffer == nil || b.firstIndex != bufferStart + (buffer?.count ?? 0) {
-                    if buffer != nil { context.metrics.count("spike-discontinuities") }
-                    buffer = b.frames
-                    bufferStart = b.firstIndex
-                } else {
-                    buffer?.append(contentsOf: b.frames)
-                }
+                if !buffer.append(b) { context.metrics.count("spike-discontinuities") }
             case .exposure(let f):
                 let c = Int((Double(f.midpoint - startNs) * rateHz / 1e9).rounded())
                 pending.append(Pending(frame: f, center: c, since: context.clock.now()))
@@ -80,9 +73,9 @@ struct ExposureWindowStage: Stage {
             // Emit every window that is complete, in exposure order.
             while let first = pending.first {
                 let range = SpikeWindow.range(center: first.center, length: length)
-                let available = bufferStart..<(bufferStart + (buffer?.count ?? 0))
-                if let buffer, range.lowerBound >= available.lowerBound, range.upperBound <= available.upperBound {
-                    let frames = try buffer.slice((range.lowerBound - bufferStart)..<(range.upperBound - bufferStart))
+                let available = buffer.available
+                if !buffer.isEmpty, range.lowerBound >= available.lowerBound, range.upperBound <= available.upperBound {
+                    let frames = try buffer.frames(range)
                     let tfi = TFI.trainingInput(frames, tfiWindow: tfiWindow)
                     pending.removeFirst()
                     await context.send("windows", ExposureWindow(
@@ -91,7 +84,7 @@ struct ExposureWindowStage: Stage {
                         ingestedAt: max(first.frame.ingestedAt, context.clock.now())))
                     continue
                 }
-                let tooEarly = range.lowerBound < available.lowerBound && buffer != nil
+                let tooEarly = range.lowerBound < available.lowerBound && !buffer.isEmpty
                 let timedOut = timeout.map { context.clock.now() - first.since > $0 } ?? false
                 if tooEarly || range.lowerBound < 0 || (spikesDone && !available.contains(range.upperBound - 1)) || timedOut {
                     context.metrics.count(timedOut ? "dropped-timeout" : "dropped-out-of-range")
@@ -102,22 +95,18 @@ struct ExposureWindowStage: Stage {
             }
             // Forget spike frames no pending or future exposure can need: exposures arrive in
             // time order, so nothing before the newest one's window start is needed again.
-            if let b = buffer {
+            if !buffer.isEmpty {
                 var keepFrom = pending.first.map { SpikeWindow.range(center: $0.center, length: length).lowerBound }
-                    ?? latestWindowStart ?? bufferStart
+                    ?? latestWindowStart ?? buffer.available.lowerBound
                 if let latest = latestWindowStart { keepFrom = min(keepFrom, latest) }
-                if live && b.count - max(keepFrom - bufferStart, 0) > maxBufferedFrames {
+                if live && buffer.available.upperBound - max(keepFrom, buffer.available.lowerBound) > maxBufferedFrames {
                     // Live: the RGB side is far behind; keep the newest frames, count the rest.
-                    let newKeep = bufferStart + b.count - maxBufferedFrames
-                    context.metrics.count("spike-frames-evicted", by: newKeep - max(keepFrom, bufferStart))
+                    let newKeep = buffer.available.upperBound - maxBufferedFrames
+                    context.metrics.count("spike-frames-evicted", by: newKeep - max(keepFrom, buffer.available.lowerBound))
                     keepFrom = newKeep
                 }
-                let drop = min(max(keepFrom - bufferStart, 0), b.count)
-                if drop > 4096 || (drop == b.count && drop > 0) {
-                    buffer?.removeFirst(drop)
-                    bufferStart += drop
-                }
-                gate.set(buffer?.count ?? 0)
+                buffer.evict(before: keepFrom)
+                gate.set(buffer.count)
             }
             if exposuresDone && pending.isEmpty { break }
             if spikesDone && exposuresDone { break }
@@ -159,4 +148,56 @@ final class BufferGate: @unchecked Sendable {
     init(capacity: Int) { self.capacity = capacity }
     func set(_ n: Int) { lock.withLock { count = n } }
     var isFull: Bool { lock.withLock { count >= capacity } }
+}
+
+/// Spike frames kept as the batches they arrived in (no copying of the stream): windows are
+/// assembled from the overlapping batches, and whole batches are forgotten once passed.
+struct SpikeBuffer {
+    private var batches: [SpikeBatch] = []
+    private var head = 0
+
+    var isEmpty: Bool { head == batches.count }
+
+    /// Global indices of the frames held.
+    var available: Range<Int> {
+        guard !isEmpty else { return 0..<0 }
+        let last = batches[batches.count - 1]
+        return batches[head].firstIndex..<(last.firstIndex + last.frames.count)
+    }
+
+    var count: Int { available.count }
+
+    /// Appends a batch; a batch that does not continue the stream restarts the buffer.
+    /// - Returns: false on such a discontinuity.
+    mutating func append(_ b: SpikeBatch) -> Bool {
+        let continuous = isEmpty || b.firstIndex == available.upperBound
+        if !continuous {
+            batches.removeAll()
+            head = 0
+        }
+        batches.append(b)
+        return continuous || isEmpty
+    }
+
+    /// The frames `range` (which must lie inside ``available``).
+    func frames(_ range: Range<Int>) throws -> PackedSpikeFrames {
+        var out: PackedSpikeFrames?
+        for b in batches[head...] {
+            let lo = max(range.lowerBound, b.firstIndex), hi = min(range.upperBound, b.firstIndex + b.frames.count)
+            guard lo < hi else { continue }
+            let part = try b.frames.slice((lo - b.firstIndex)..<(hi - b.firstIndex))
+            if out == nil { out = part } else { out?.append(contentsOf: part) }
+        }
+        guard let out, out.count == range.count else { throw StageError("exposure-window: frames \(range) are not buffered") }
+        return out
+    }
+
+    /// Forgets every batch that ends at or before `index`.
+    mutating func evict(before index: Int) {
+        while head < batches.count, batches[head].firstIndex + batches[head].frames.count <= index { head += 1 }
+        if head > 64 && head * 2 > batches.count {
+            batches.removeFirst(head)
+            head = 0
+        }
+    }
 }

@@ -75,14 +75,67 @@ struct RGBFolderSource: Stage {
         let t0 = Int64(clock.start * 1e9)
         let t1 = clock.duration.map { t0 + Int64($0 * 1e9) } ?? Int64.max
         let origin = timestamps.first?.0 ?? 0
-        for (i, file) in files.enumerated() {
+        let selected = files.indices.filter { timestamps[$0].0 - origin >= t0 && timestamps[$0].0 - origin < t1 }
+        // Images are decoded ahead on their own threads (not the cooperative pool, whose few
+        // threads also run the paced sources), a few frames in flight.
+        let decoder = DecodeAhead(files: selected.map { files[$0] }, depth: 4)
+        for (k, i) in selected.enumerated() {
             if context.shutdown.isRequested { return }
-            let (s, e) = timestamps[i]
-            if s - origin < t0 { continue }
-            if s - origin >= t1 { return }
-            try await context.pacer.wait(untilMedia: e)
-            let image = try ImageFile.read(URL(fileURLWithPath: file)).rgb()
-            await context.send("frames", RGBFrame(id: i, image: image, exposureStart: s, exposureEnd: e, ingestedAt: context.clock.now()))
+            try await context.pacer.wait(untilMedia: timestamps[i].1)
+            let image = try await decoder.image(k)
+            await context.send("frames", RGBFrame(id: i, image: image, exposureStart: timestamps[i].0,
+                                                  exposureEnd: timestamps[i].1, ingestedAt: context.clock.now()))
+        }
+    }
+}
+
+/// Decodes images in order on background threads, `depth` ahead of the consumer.
+final class DecodeAhead: @unchecked Sendable {
+    // Invariant for @unchecked Sendable: `results`, `waiters` and `submitted` are only touched
+    // under `lock`; decoding runs on `queue`.
+    private let files: [String]
+    private let depth: Int
+    private let lock = NSLock()
+    private var results: [Int: Result<Image, ImagingError>] = [:]
+    private var waiters: [Int: CheckedContinuation<Result<Image, ImagingError>, Never>] = [:]
+    private var submitted = 0
+    private let queue = DispatchQueue(label: "spkdeblur.rgb-decode", qos: .userInitiated, attributes: .concurrent)
+
+    init(files: [String], depth: Int) {
+        self.files = files
+        self.depth = depth
+    }
+
+    func image(_ k: Int) async throws -> Image {
+        submit(upTo: min(files.count, k + depth))
+        let result = await withCheckedContinuation { (c: CheckedContinuation<Result<Image, ImagingError>, Never>) in
+            let ready = lock.withLock { () -> Result<Image, ImagingError>? in
+                if let r = results.removeValue(forKey: k) { return r }
+                waiters[k] = c
+                return nil
+            }
+            if let ready { c.resume(returning: ready) }
+        }
+        return try result.get()
+    }
+
+    private func submit(upTo end: Int) {
+        let range = lock.withLock { () -> Range<Int> in
+            let r = submitted..<max(submitted, end)
+            submitted = max(submitted, end)
+            return r
+        }
+        for k in range {
+            let path = files[k]
+            queue.async { [self] in
+                let result = Result { () throws(ImagingError) -> Image in try ImageFile.read(URL(fileURLWithPath: path)).rgb() }
+                let waiter = lock.withLock { () -> CheckedContinuation<Result<Image, ImagingError>, Never>? in
+                    if let w = waiters.removeValue(forKey: k) { return w }
+                    results[k] = result
+                    return nil
+                }
+                waiter?.resume(returning: result)
+            }
         }
     }
 }
