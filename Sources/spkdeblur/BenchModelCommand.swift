@@ -20,6 +20,9 @@ struct BenchModelCommand: ParsableCommand {
     @Option(help: "CPU threads.") var threads: Int?
     @Option(help: "Precision: fp32.") var precision = "fp32"
     @Option(help: "Model config JSON instead of the default config.") var config: String?
+    @Flag(help: "Also run the peers (PyTorch, ONNX Runtime, OpenVINO via tools/peers/bench_model.py) on the same size and threads, and print the side-by-side table.")
+    var peers = false
+    @Option(help: "The peer script.") var peerScript = "tools/peers/bench_model.py"
 
     func validate() throws {
         guard precision == "fp32" else { throw ValidationError("--precision: only fp32 is implemented on this backend") }
@@ -57,5 +60,35 @@ struct BenchModelCommand: ParsableCommand {
         getrusage(RUSAGE_SELF.rawValue, &usage)
         print(String(format: "swift-cpu  %@  median %.3f s/frame  %.1f GFLOP/s (reference FLOPs / time)  peak RSS %.0f MiB",
                      precision, median, flops.total / median / 1e9, Double(usage.ru_maxrss) / 1024))
+        if peers { try runPeers(swiftSeconds: median, gflop: flops.total / 1e9) }
+    }
+
+    /// Runs the peer script in this same process run and prints every row with its ratio to
+    /// the Swift row (peer time / Swift time: above 1 means Swift is faster).
+    func runPeers(swiftSeconds: Double, gflop: Double) throws {
+        let json = FileManager.default.temporaryDirectory.appendingPathComponent("peers-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: json) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", peerScript, "--height", "\(height)", "--width", "\(width)", "--frames", "\(frames)",
+                             "--threads", "\(threads ?? ProcessInfo.processInfo.activeProcessorCount)", "--runs", "\(runs)",
+                             "--json", json.path] + (config.map { ["--config", $0] } ?? [])
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0, let data = FileManager.default.contents(atPath: json.path),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let rows = object["rows"] as? [[String: Any]]
+        else {
+            print("peers: \(peerScript) failed or printed no rows (needs python3 with torch; onnxruntime and openvino optional)")
+            return
+        }
+        print("\nside by side (\(height)x\(width), T=\(frames), median of \(runs)): runtime, precision, s/frame, GFLOP/s, peer time / swift time")
+        func pad(_ s: String, _ n: Int) -> String { s.padding(toLength: max(n, s.count), withPad: " ", startingAt: 0) }
+        print("  " + pad("spkdeblur", 15) + pad(precision, 6) + String(format: "%8.3f  %7.1f  1.00", swiftSeconds, gflop / swiftSeconds))
+        for r in rows {
+            let name = r["runtime"] as? String ?? "?", prec = r["precision"] as? String ?? "?"
+            let t = r["s_per_frame"] as? Double ?? .nan
+            print("  " + pad(name, 15) + pad(prec, 6) + String(format: "%8.3f  %7.1f  %.2f", t, gflop / t, t / swiftSeconds))
+        }
     }
 }
