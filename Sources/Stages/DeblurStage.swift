@@ -8,6 +8,7 @@ import Tensor
 /// `deblur` (and `passthrough`): runs a deblur method on each fused exposure.
 struct DeblurStage: Stage {
     let method: any Deblurrer
+    var delay: Duration = .zero
 
     static let kind = StageKind(
         name: "deblur", summary: "deblurs each fused exposure (SpkDeblurNet, the classical baseline, or passthrough)",
@@ -23,8 +24,10 @@ struct DeblurStage: Stage {
 
     static let passthroughKind = StageKind(
         name: "passthrough", summary: "returns the RGB frame unchanged (testing, overhead measurement)",
-        parameters: [], inputs: [PortSpec("fused", Ports.fused)], outputs: [PortSpec("frames", Ports.deblurred)],
-        make: { _, _ in DeblurStage(method: PassthroughDeblurrer()) })
+        parameters: [ParameterSpec("delay_ms", .double(0...60_000), default: .double(0),
+                                   "time each frame takes, to stand in for a slow model when testing drop policies")],
+        inputs: [PortSpec("fused", Ports.fused)], outputs: [PortSpec("frames", Ports.deblurred)],
+        make: { p, _ in DeblurStage(method: PassthroughDeblurrer(), delay: .milliseconds(Int64(p.double("delay_ms") ?? 0))) })
 
     static func makeMethod(_ p: Parameters, stage: String) throws -> any Deblurrer {
         switch p.string("model") ?? "spkdeblurnet" {
@@ -50,7 +53,10 @@ struct DeblurStage: Stage {
                 throw StageError("deblur: windows have \(item.window.spikes.count) spike frames, the model takes \(t); set the exposure-window 'frames' to \(t)")
             }
             let blur = item.rgb.image.featureMap
-            let result = try await context.busy { try method.deblur(DeblurInput(blur: blur, spikes: item.window.spikes)) }
+            let result = try await context.busy {
+                if delay > .zero { try await context.clock.sleep(until: context.clock.now() + delay) }
+                return try method.deblur(DeblurInput(blur: blur, spikes: item.window.spikes))
+            }
             await context.send("frames", DeblurredFrame(
                 frameID: item.rgb.id, sharp: result.sharp, spikeRecon: result.spikeRecon, quickSharp: result.quickSharp,
                 blur: blur, centerIndex: item.window.centerIndex, exposureStart: item.rgb.exposureStart,

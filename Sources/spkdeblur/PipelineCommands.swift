@@ -34,7 +34,7 @@ struct RunCommand: AsyncParsableCommand {
         let progress = ProgressReporter()
         let sinks = graph.stages.filter { $0.kind.outputs.isEmpty }.map(\.name)
         if !quiet {
-            progress.start(label: graph.name, total: nil) {
+            progress.start(label: graph.name, total: expectedFrames(graph)) {
                 sinks.compactMap { runner.metrics.stage($0)?.snapshot.itemsIn }.reduce(0, +)
             }
         }
@@ -88,4 +88,12 @@ func loadGraph(_ file: String, _ overrides: [String]) throws -> PipelineGraph {
         }
     }
     return graph
+}
+
+/// Frames a replay will write when its RGB comes from image folders (for the progress ETA).
+func expectedFrames(_ graph: PipelineGraph) -> Int? {
+    let folders = graph.stages.filter { $0.kind.name == "rgb-folder" }.compactMap { $0.parameters.string("path") }
+    guard folders.count == 1, graph.clock.start == 0, graph.clock.duration == nil,
+          let names = try? FileManager.default.contentsOfDirectory(atPath: folders[0]) else { return nil }
+    return names.filter { ["png", "jpg", "jpeg"].contains(($0 as NSString).pathExtension.lowercased()) }.count
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 private func livePipeline(endpoint: String, output: String) -> String {
@@ -90,6 +91,53 @@ private func startPipeline(_ file: URL, metrics: URL) throws -> (Process, Pipe) 
             assert list(f['frame_id'][:]) == [0, 1, 2, 3], list(f['frame_id'][:])
             assert f['sharp'].shape == (4, 48, 64, 3)
             """, [out.path])
+        #expect(check.status == 0, "\(check.err)")
+    }
+}
+
+@Suite(.serialized) struct SlowConsumerTests {
+    @Test(.enabled(if: pythonHas("zmq", "numpy", "h5py"), "needs pyzmq, numpy, h5py"))
+    func aSlowModelStageDropsWindowsByPolicyWhileIngestLosesNothing() throws {
+        let dir = try temporaryDirectory("cli-slow")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let endpoint = "tcp://127.0.0.1:\(Int.random(in: 21_000...29_000))"
+        let out = dir.appendingPathComponent("slow.h5"), metrics = dir.appendingPathComponent("m.json")
+        let file = dir.appendingPathComponent("slow.yaml")
+        try """
+            clock: {speed: max, live: true}
+            stages:
+              spikes: {kind: zmq-spikes, endpoint: \(endpoint), hwm: 100000, idle_timeout_ms: 1500}
+              rgb: {kind: zmq-rgb, endpoint: \(endpoint), idle_timeout_ms: 1500}
+              windows: {kind: exposure-window, frames: 56, timeout_ms: 3000, inputs: {spikes: spikes, exposures: rgb}}
+              sync: {kind: rgb-sync, inputs: {windows: windows, rgb: rgb}}
+              model: {kind: passthrough, delay_ms: 150, inputs: {fused: {from: sync, capacity: 1, policy: drop-oldest}}}
+              sink: {kind: hdf5-sink, path: \(out.path), inputs: {frames: model}}
+            """.write(to: file, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = try spkdeblurBinary()
+        process.arguments = ["run", file.path, "--quiet", "--metrics-json", metrics.path]
+        process.standardOutput = Pipe()
+        process.standardError = Pipe()
+        try process.run()
+        // 20 exposures at 2x real time (28 ms apart): far faster than the 150 ms model.
+        let publisher = try Python.process([testsFixture("../tools/zmq_publisher.py").path, "--endpoint", endpoint, "--bind",
+                                            "--socket", "pub", "--synthetic", "1120", "--height", "24", "--width", "32",
+                                            "--batch", "8", "--rgb-every", "56", "--speed", "2", "--warmup", "1.0"])
+        #expect(publisher.status == 0, "\(publisher.err)")
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let check = try python("""
+            import sys, json, h5py
+            f = h5py.File(sys.argv[1], 'r'); m = json.load(open(sys.argv[2]))
+            stage = {s['name']: s for s in m['stages']}
+            edge = [e for e in m['edges'] if e['name'].endswith('model.fused')][0]
+            ids = list(f['frame_id'][:])
+            assert stage['spikes']['counters']['lost-messages'] == 0, stage['spikes']
+            assert stage['windows']['itemsOut'] == 20, stage['windows']
+            assert edge['dropped'] > 0 and len(ids) + edge['dropped'] == 20, (edge, ids)
+            assert ids == sorted(ids) and ids[-1] == 19, ids
+            print(len(ids), edge['dropped'])
+            """, [out.path, metrics.path])
         #expect(check.status == 0, "\(check.err)")
     }
 }
