@@ -63,9 +63,14 @@ extension DeblurInput {
     /// Checks the RGB frame is exactly twice the spike resolution.
     func checkSizes(_ method: String) throws(DeblurError) {
         let g = spikes.geometry
-        guard blur.channels == 3 else { throw DeblurError(method, "blur frame has \(blur.channels) channels, expected 3") }
+        guard blur.channels == 3 else {
+            throw DeblurError(method, "blur frame has \(blur.channels) channels, expected 3")
+        }
         guard blur.height == 2 * g.height, blur.width == 2 * g.width else {
-            throw DeblurError(method, "blur frame is \(blur.height)x\(blur.width); it must be exactly twice the spike resolution \(g.height)x\(g.width)")
+            throw DeblurError(
+                method,
+                "blur frame is \(blur.height)x\(blur.width); it must be exactly twice the spike resolution \(g.height)x\(g.width)"
+            )
         }
     }
 }

@@ -67,8 +67,10 @@ public struct EvaluationReport: Codable, Sendable {
     public func markdownTable() -> String {
         var lines = ["| output | PSNR (dB) | SSIM | scored against |", "|---|---:|---:|---|"]
         for row in orderedRows {
-            lines.append(String(format: "| %@ | %.3f | %.4f | %@ |", row.name, row.psnr, row.ssim,
-                                row.reference == "grey" ? "grey ground truth" : "sharp ground truth"))
+            lines.append(
+                String(
+                    format: "| %@ | %.3f | %.4f | %@ |", row.name, row.psnr, row.ssim,
+                    row.reference == "grey" ? "grey ground truth" : "sharp ground truth"))
         }
         return lines.joined(separator: "\n")
     }
@@ -77,8 +79,9 @@ public struct EvaluationReport: Codable, Sendable {
     public func textTable() -> String {
         var lines = ["output        PSNR (dB)    SSIM"]
         for row in orderedRows {
-            lines.append(row.name.padding(toLength: 12, withPad: " ", startingAt: 0)
-                         + String(format: "  %9.3f  %.4f", row.psnr, row.ssim))
+            lines.append(
+                row.name.padding(toLength: 12, withPad: " ", startingAt: 0)
+                    + String(format: "  %9.3f  %.4f", row.psnr, row.ssim))
         }
         return lines.joined(separator: "\n")
     }
@@ -113,9 +116,12 @@ public enum Evaluation {
     /// PSNR and SSIM of `test` against `reference` (same size), as the reference scores them:
     /// unclamped outputs, data range 1.
     public static func score(_ test: Image, against reference: Image) -> (psnr: Double, ssim: Double) {
-        (ImageMetrics.psnr(reference.pixels, test.pixels),
-         ImageMetrics.ssim(reference.pixels, test.pixels, width: reference.width, height: reference.height,
-                           channels: reference.channels))
+        (
+            ImageMetrics.psnr(reference.pixels, test.pixels),
+            ImageMetrics.ssim(
+                reference.pixels, test.pixels, width: reference.width, height: reference.height,
+                channels: reference.channels)
+        )
     }
 
     /// The model's TFI input for a window (training convention), upsampled 2x bilinearly to
@@ -155,8 +161,10 @@ public struct Evaluator {
     }
 
     /// Creates an evaluator.
-    public init(deblurrer: any Deblurrer, frames: Int, saveDirectory: URL? = nil, previewCount: Int = 3,
-                previewSize: Int = 256) {
+    public init(
+        deblurrer: any Deblurrer, frames: Int, saveDirectory: URL? = nil, previewCount: Int = 3,
+        previewSize: Int = 256
+    ) {
         self.deblurrer = deblurrer
         self.frames = frames
         self.saveDirectory = saveDirectory
@@ -260,8 +268,9 @@ public struct Evaluator {
             text += "\n## Crops\n\nLeft to right: blurry input, spike TFI, \(report.model) result, ground truth.\n\n"
             for (i, preview) in previews.enumerated() {
                 let file = String(format: "%03d.png", i)
-                try ImageFile.writePNG(ContactSheet.make(preview.crops, columns: preview.crops.count),
-                                       to: cropDir.appendingPathComponent(file))
+                try ImageFile.writePNG(
+                    ContactSheet.make(preview.crops, columns: preview.crops.count),
+                    to: cropDir.appendingPathComponent(file))
                 text += "![\(preview.name)](\(stem)_crops/\(file))  \n`\(preview.name)`\n\n"
             }
         }

@@ -32,7 +32,8 @@ public struct NetworkDeblurrer: Deblurrer {
         let tfi = Tensor(shape: [1, 1, g.height, g.width], data: TFI.trainingInput(input.spikes))
         let blur = Tensor(stacking: [input.blur])
         let out = try model(blur: blur, spike: spike, tfi: tfi, backend: backend)
-        return DeblurResult(sharp: out.sharp.featureMap(batch: 0), spikeRecon: out.spikeRecon.featureMap(batch: 0),
-                            quickSharp: out.quickSharp.featureMap(batch: 0))
+        return DeblurResult(
+            sharp: out.sharp.featureMap(batch: 0), spikeRecon: out.spikeRecon.featureMap(batch: 0),
+            quickSharp: out.quickSharp.featureMap(batch: 0))
     }
 }

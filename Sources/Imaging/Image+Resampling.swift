@@ -23,7 +23,8 @@ extension Image {
                 for c in 0..<channels {
                     let a = pixels[(y0 * width + x0) * channels + c], b = pixels[(y0 * width + x1) * channels + c]
                     let d = pixels[(y1 * width + x0) * channels + c], e = pixels[(y1 * width + x1) * channels + c]
-                    out.pixels[(y * w + x) * channels + c] = (1 - ly) * ((1 - lx) * a + lx * b) + ly * ((1 - lx) * d + lx * e)
+                    out.pixels[(y * w + x) * channels + c] =
+                        (1 - ly) * ((1 - lx) * a + lx * b) + ly * ((1 - lx) * d + lx * e)
                 }
             }
         }
@@ -43,7 +44,9 @@ extension Image {
                 for c in 0..<channels {
                     var s: Float = 0
                     for dy in 0..<factor {
-                        for dx in 0..<factor { s += pixels[((y * factor + dy) * width + x * factor + dx) * channels + c] }
+                        for dx in 0..<factor {
+                            s += pixels[((y * factor + dy) * width + x * factor + dx) * channels + c]
+                        }
                     }
                     out.pixels[(y * w + x) * channels + c] = s * norm
                 }
@@ -71,7 +74,8 @@ extension Image {
                 for c in 0..<channels {
                     let a = pixels[(y0 * width + x0) * channels + c], b = pixels[(y0 * width + x1) * channels + c]
                     let d = pixels[(y1 * width + x0) * channels + c], e = pixels[(y1 * width + x1) * channels + c]
-                    out.pixels[(y * w + x) * channels + c] = (1 - ly) * ((1 - lx) * a + lx * b) + ly * ((1 - lx) * d + lx * e)
+                    out.pixels[(y * w + x) * channels + c] =
+                        (1 - ly) * ((1 - lx) * a + lx * b) + ly * ((1 - lx) * d + lx * e)
                 }
             }
         }
@@ -89,8 +93,9 @@ public enum ContactSheet {
         let rows = (images.count + cols - 1) / cols
         let (cw, ch) = (first.width, first.height)
         let sheetW = cols * cw + (cols + 1) * gap, sheetH = rows * ch + (rows + 1) * gap
-        var sheet = Image(width: sheetW, height: sheetH, channels: 3,
-                          pixels: [Float](repeating: background, count: sheetW * sheetH * 3))
+        var sheet = Image(
+            width: sheetW, height: sheetH, channels: 3,
+            pixels: [Float](repeating: background, count: sheetW * sheetH * 3))
         for (i, image) in images.enumerated() {
             let img = image.rgb()
             let ox = gap + (i % cols) * (cw + gap), oy = gap + (i / cols) * (ch + gap)

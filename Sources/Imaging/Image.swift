@@ -12,7 +12,9 @@ public struct Image: Sendable, Equatable {
 
     /// Wraps values.
     public init(width: Int, height: Int, channels: Int, pixels: [Float]) {
-        precondition(pixels.count == width * height * channels, "Image: \(pixels.count) values for \(width)x\(height)x\(channels)")
+        precondition(
+            pixels.count == width * height * channels,
+            "Image: \(pixels.count) values for \(width)x\(height)x\(channels)")
         self.width = width
         self.height = height
         self.channels = channels
@@ -21,8 +23,9 @@ public struct Image: Sendable, Equatable {
 
     /// A black image.
     public init(width: Int, height: Int, channels: Int) {
-        self.init(width: width, height: height, channels: channels,
-                  pixels: [Float](repeating: 0, count: width * height * channels))
+        self.init(
+            width: width, height: height, channels: channels,
+            pixels: [Float](repeating: 0, count: width * height * channels))
     }
 
     /// From 8-bit values (`v / 255`, as the reference loaders divide `cv2.imread` output).

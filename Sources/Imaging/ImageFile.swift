@@ -1,6 +1,5 @@
-import Foundation
-
 internal import CImageCodecs
+import Foundation
 
 /// Reading and writing PNG (libpng's simplified API) and JPEG (libjpeg-turbo) files.
 public enum ImageFile {
@@ -46,7 +45,9 @@ public enum ImageFile {
         guard ok1 != 0, size > 0 else { throw ImagingError(file: "png", problem: "encoding failed: \(message(png))") }
         var out = [UInt8](repeating: 0, count: size)
         let ok2 = out.withUnsafeMutableBytes { dst in
-            pixels.withUnsafeBytes { png_image_write_to_memory(&png, dst.baseAddress, &size, 0, $0.baseAddress, 0, nil) }
+            pixels.withUnsafeBytes {
+                png_image_write_to_memory(&png, dst.baseAddress, &size, 0, $0.baseAddress, 0, nil)
+            }
         }
         png_image_free(&png)
         guard ok2 != 0 else { throw ImagingError(file: "png", problem: "encoding failed") }
@@ -63,14 +64,17 @@ public enum ImageFile {
 
     /// Encodes a JPEG.
     public static func encodeJPEG(_ image: Image, quality: Int = 95) throws(ImagingError) -> [UInt8] {
-        guard let handle = tjInitCompress() else { throw ImagingError(file: "jpeg", problem: "cannot initialise the encoder") }
+        guard let handle = tjInitCompress() else {
+            throw ImagingError(file: "jpeg", problem: "cannot initialise the encoder")
+        }
         defer { tjDestroy(handle) }
         let rgb = image.rgb().toUInt8()
         var buffer: UnsafeMutablePointer<UInt8>?
         var size: UInt = 0
         let status = rgb.withUnsafeBufferPointer {
-            tjCompress2(handle, $0.baseAddress, Int32(image.width), 0, Int32(image.height), Int32(TJPF_RGB.rawValue),
-                        &buffer, &size, Int32(TJSAMP_444.rawValue), Int32(quality), 0)
+            tjCompress2(
+                handle, $0.baseAddress, Int32(image.width), 0, Int32(image.height), Int32(TJPF_RGB.rawValue),
+                &buffer, &size, Int32(TJSAMP_444.rawValue), Int32(quality), 0)
         }
         defer { if let buffer { tjFree(buffer) } }
         guard status == 0, let buffer else {
@@ -90,11 +94,13 @@ public enum ImageFile {
         png.version = UInt32(PNG_IMAGE_VERSION)
         let begun = bytes.withUnsafeBytes { png_image_begin_read_from_memory(&png, $0.baseAddress, $0.count) }
         guard begun != 0 else { throw ImagingError(file: name, problem: "not a readable PNG: \(message(png))") }
-        let colour = png.format & UInt32(PNG_FORMAT_FLAG_COLOR) != 0 || png.format & UInt32(PNG_FORMAT_FLAG_COLORMAP) != 0
+        let colour =
+            png.format & UInt32(PNG_FORMAT_FLAG_COLOR) != 0 || png.format & UInt32(PNG_FORMAT_FLAG_COLORMAP) != 0
         let sixteen = png.format & UInt32(PNG_FORMAT_FLAG_LINEAR) != 0
         let channels = colour ? 3 : 1
         // 16-bit files are read as linear 16-bit (no gamma conversion: values as stored).
-        png.format = (colour ? UInt32(PNG_FORMAT_RGB) : UInt32(PNG_FORMAT_GRAY)) | (sixteen ? UInt32(PNG_FORMAT_FLAG_LINEAR) : 0)
+        png.format =
+            (colour ? UInt32(PNG_FORMAT_RGB) : UInt32(PNG_FORMAT_GRAY)) | (sixteen ? UInt32(PNG_FORMAT_FLAG_LINEAR) : 0)
         let (w, h) = (Int(png.width), Int(png.height))
         let count = w * h * channels
         if sixteen {
@@ -110,7 +116,9 @@ public enum ImageFile {
     }
 
     static func decodeJPEG(_ bytes: [UInt8], name: String) throws(ImagingError) -> Image {
-        guard let handle = tjInitDecompress() else { throw ImagingError(file: name, problem: "cannot initialise the JPEG decoder") }
+        guard let handle = tjInitDecompress() else {
+            throw ImagingError(file: name, problem: "cannot initialise the JPEG decoder")
+        }
         defer { tjDestroy(handle) }
         var w: Int32 = 0, h: Int32 = 0, sub: Int32 = 0, space: Int32 = 0
         let header = bytes.withUnsafeBufferPointer {
@@ -124,12 +132,14 @@ public enum ImageFile {
         var buffer = [UInt8](repeating: 0, count: Int(w) * Int(h) * channels)
         let status = bytes.withUnsafeBufferPointer { src in
             buffer.withUnsafeMutableBufferPointer { dst in
-                tjDecompress2(handle, src.baseAddress, UInt(src.count), dst.baseAddress, w, 0, h,
-                              Int32(grey ? TJPF_GRAY.rawValue : TJPF_RGB.rawValue), 0)
+                tjDecompress2(
+                    handle, src.baseAddress, UInt(src.count), dst.baseAddress, w, 0, h,
+                    Int32(grey ? TJPF_GRAY.rawValue : TJPF_RGB.rawValue), 0)
             }
         }
         guard status == 0 else {
-            throw ImagingError(file: name, problem: "truncated or corrupt JPEG: \(String(cString: tjGetErrorStr2(handle)))")
+            throw ImagingError(
+                file: name, problem: "truncated or corrupt JPEG: \(String(cString: tjGetErrorStr2(handle)))")
         }
         return Image(uint8: buffer, width: Int(w), height: Int(h), channels: channels)
     }

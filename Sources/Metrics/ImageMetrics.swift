@@ -27,15 +27,18 @@ public enum ImageMetrics {
     /// positions whose window lies inside the image (the reference's 5-pixel crop of the
     /// filtered maps), averaged.
     public static func ssim(_ reference: [Float], _ test: [Float], width: Int, height: Int, channels: Int) -> Double {
-        precondition(reference.count == width * height * channels && test.count == reference.count, "ssim: sizes differ")
+        precondition(
+            reference.count == width * height * channels && test.count == reference.count, "ssim: sizes differ")
         precondition(width > 10 && height > 10, "ssim: images must be larger than the 11x11 window")
         let planes: [([Double], [Double])]
         if channels == 3 {
             planes = [(luma(reference, width * height), luma(test, width * height))]
         } else {
             planes = (0..<channels).map { c in
-                ((0..<(width * height)).map { Double(reference[$0 * channels + c] * 255) },
-                 (0..<(width * height)).map { Double(test[$0 * channels + c] * 255) })
+                (
+                    (0..<(width * height)).map { Double(reference[$0 * channels + c] * 255) },
+                    (0..<(width * height)).map { Double(test[$0 * channels + c] * 255) }
+                )
             }
         }
         let scores = planes.map { ssimPlane($0.0, $0.1, width: width, height: height) }

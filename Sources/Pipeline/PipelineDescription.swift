@@ -59,7 +59,9 @@ public struct PipelineDescription {
     public func load(path: String, overrides: [String] = []) throws(PipelineError) -> PipelineGraph {
         let text: String
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw .invalid([Diagnostic(file: path, line: 0, column: 0, message: "cannot read: \(error.localizedDescription)")])
+            throw .invalid([
+                Diagnostic(file: path, line: 0, column: 0, message: "cannot read: \(error.localizedDescription)")
+            ])
         }
         return try parse(text: text, file: path, overrides: overrides)
     }
@@ -69,7 +71,9 @@ public struct PipelineDescription {
         var diagnostics: [Diagnostic] = []
         func report(_ node: Node?, _ stage: String?, _ message: String) {
             let mark = node?.mark
-            diagnostics.append(Diagnostic(file: file, line: mark?.line ?? 0, column: mark?.column ?? 0, stage: stage, message: message))
+            diagnostics.append(
+                Diagnostic(file: file, line: mark?.line ?? 0, column: mark?.column ?? 0, stage: stage, message: message)
+            )
         }
         let root: Node
         do {
@@ -85,7 +89,11 @@ public struct PipelineDescription {
             throw .invalid([Diagnostic(file: file, line: 0, column: 0, message: "not valid YAML: \(error)")])
         }
         guard let top = root.mapping else {
-            throw .invalid([Diagnostic(file: file, line: root.mark?.line ?? 0, column: root.mark?.column ?? 0, message: "the top level must be a mapping with 'stages'")])
+            throw .invalid([
+                Diagnostic(
+                    file: file, line: root.mark?.line ?? 0, column: root.mark?.column ?? 0,
+                    message: "the top level must be a mapping with 'stages'")
+            ])
         }
         var name = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
         var clock = ClockSettings()
@@ -97,7 +105,9 @@ public struct PipelineDescription {
             case "clock":
                 clock = parseClock(v, report: { report($0, nil, $1) })
             case "stages":
-                guard let m = v.mapping else { report(v, nil, "'stages' must be a mapping of stage name to settings"); continue }
+                guard let m = v.mapping else {
+                    report(v, nil, "'stages' must be a mapping of stage name to settings"); continue
+                }
                 for (sk, sv) in m {
                     guard let sname = sk.string, let sm = sv.mapping else {
                         report(sv, sk.string, "a stage must be a mapping with 'kind'")
@@ -106,7 +116,10 @@ public struct PipelineDescription {
                     stageEntries.append((sname, sk, sm))
                 }
             default:
-                report(k, nil, "unknown top-level key '\(k.string ?? "?")' (expected pipeline, clock, stages)" + Self.suggestion(k.string ?? "", ["pipeline", "clock", "stages"]))
+                report(
+                    k, nil,
+                    "unknown top-level key '\(k.string ?? "?")' (expected pipeline, clock, stages)"
+                        + Self.suggestion(k.string ?? "", ["pipeline", "clock", "stages"]))
             }
         }
         if stageEntries.isEmpty && !top.keys.contains(where: { $0.string == "stages" }) {
@@ -116,12 +129,15 @@ public struct PipelineDescription {
         var overridden: [String: [String: Node]] = [:]
         for o in overrides {
             guard let eq = o.firstIndex(of: "="), let dot = o[..<eq].firstIndex(of: ".") else {
-                diagnostics.append(Diagnostic(file: "--set", line: 0, column: 0, message: "'\(o)' is not stage.key=value"))
+                diagnostics.append(
+                    Diagnostic(file: "--set", line: 0, column: 0, message: "'\(o)' is not stage.key=value"))
                 continue
             }
-            let stage = String(o[..<dot]), key = String(o[o.index(after: dot)..<eq]), raw = String(o[o.index(after: eq)...])
+            let stage = String(o[..<dot]), key = String(o[o.index(after: dot)..<eq]),
+                raw = String(o[o.index(after: eq)...])
             guard stageEntries.contains(where: { $0.0 == stage }) else {
-                diagnostics.append(Diagnostic(file: "--set", line: 0, column: 0, stage: stage, message: "no such stage in \(file)"))
+                diagnostics.append(
+                    Diagnostic(file: "--set", line: 0, column: 0, stage: stage, message: "no such stage in \(file)"))
                 continue
             }
             let node = (try? Yams.compose(yaml: raw)) ?? nil
@@ -146,12 +162,17 @@ public struct PipelineDescription {
                 guard let key = pk.string else { continue }
                 if key == "kind" { continue }
                 if key == "inputs" {
-                    guard let im = pv.mapping else { report(pv, sname, "'inputs' must map input ports to 'stage.port'"); continue }
+                    guard let im = pv.mapping else {
+                        report(pv, sname, "'inputs' must map input ports to 'stage.port'"); continue
+                    }
                     for (ik, iv) in im {
                         guard let port = ik.string else { continue }
                         if !kind.inputs.contains(where: { $0.name == port }) {
-                            report(ik, sname, "kind '\(kindName)' has no input '\(port)'" + Self.suggestion(port, kind.inputs.map(\.name))
-                                + (kind.inputs.isEmpty ? " (it is a source)" : ""))
+                            report(
+                                ik, sname,
+                                "kind '\(kindName)' has no input '\(port)'"
+                                    + Self.suggestion(port, kind.inputs.map(\.name))
+                                    + (kind.inputs.isEmpty ? " (it is a source)" : ""))
                             continue
                         }
                         rawInputs.append((sname, port, iv, ik))
@@ -163,7 +184,10 @@ public struct PipelineDescription {
             for (key, node) in overridden[sname] ?? [:] { given[key] = node }
             for (key, node) in given {
                 guard let spec = kind.parameters.first(where: { $0.name == key }) else {
-                    report(node, sname, "unknown parameter '\(key)' for kind '\(kindName)'" + Self.suggestion(key, kind.parameters.map(\.name)))
+                    report(
+                        node, sname,
+                        "unknown parameter '\(key)' for kind '\(kindName)'"
+                            + Self.suggestion(key, kind.parameters.map(\.name)))
                     continue
                 }
                 switch Self.convert(node, spec.type) {
@@ -172,8 +196,11 @@ public struct PipelineDescription {
                 }
             }
             for spec in kind.parameters where values[spec.name] == nil && given[spec.name] == nil {
-                if let d = spec.defaultValue { values[spec.name] = d } else if spec.required {
-                    report(keyNode, sname, "missing required parameter '\(spec.name)' (\(spec.type.name)): \(spec.help)")
+                if let d = spec.defaultValue {
+                    values[spec.name] = d
+                } else if spec.required {
+                    report(
+                        keyNode, sname, "missing required parameter '\(spec.name)' (\(spec.type.name)): \(spec.help)")
                 }
             }
             stages.append(PipelineGraph.StageNode(name: sname, kind: kind, parameters: Parameters(values)))
@@ -192,42 +219,76 @@ public struct PipelineDescription {
                     switch ek.string ?? "" {
                     case "from": from = ev.string
                     case "capacity":
-                        if let c = ev.int, c >= 1 { capacity = c } else { report(ev, input.stage, "input '\(input.port)': capacity must be an integer >= 1") }
+                        if let c = ev.int, c >= 1 {
+                            capacity = c
+                        } else {
+                            report(ev, input.stage, "input '\(input.port)': capacity must be an integer >= 1")
+                        }
                     case "policy":
-                        if let p = ev.string.flatMap(OverflowPolicy.init(rawValue:)) { policy = p } else {
-                            report(ev, input.stage, "input '\(input.port)': policy must be one of block, drop-oldest, drop-newest")
+                        if let p = ev.string.flatMap(OverflowPolicy.init(rawValue:)) {
+                            policy = p
+                        } else {
+                            report(
+                                ev, input.stage,
+                                "input '\(input.port)': policy must be one of block, drop-oldest, drop-newest")
                         }
                     default:
-                        report(ek, input.stage, "input '\(input.port)': unknown key '\(ek.string ?? "?")' (expected from, capacity, policy)")
+                        report(
+                            ek, input.stage,
+                            "input '\(input.port)': unknown key '\(ek.string ?? "?")' (expected from, capacity, policy)"
+                        )
                     }
                 }
             }
-            guard let from else { report(input.node, input.stage, "input '\(input.port)': missing 'from: stage.port'"); continue }
+            guard let from else {
+                report(input.node, input.stage, "input '\(input.port)': missing 'from: stage.port'"); continue
+            }
             let parts = from.split(separator: ".", maxSplits: 1).map(String.init)
             guard let source = byName[parts[0]] else {
-                report(input.node, input.stage, "input '\(input.port)' refers to unknown stage '\(parts[0])'" + Self.suggestion(parts[0], Array(byName.keys)))
+                report(
+                    input.node, input.stage,
+                    "input '\(input.port)' refers to unknown stage '\(parts[0])'"
+                        + Self.suggestion(parts[0], Array(byName.keys)))
                 continue
             }
             let fromPort: String
-            if parts.count == 2 { fromPort = parts[1] } else if source.kind.outputs.count == 1 { fromPort = source.kind.outputs[0].name } else {
-                report(input.node, input.stage, "input '\(input.port)': stage '\(parts[0])' has several outputs; name one (\(source.kind.outputs.map { "\(parts[0]).\($0.name)" }.joined(separator: ", ")))")
+            if parts.count == 2 {
+                fromPort = parts[1]
+            } else if source.kind.outputs.count == 1 {
+                fromPort = source.kind.outputs[0].name
+            } else {
+                report(
+                    input.node, input.stage,
+                    "input '\(input.port)': stage '\(parts[0])' has several outputs; name one (\(source.kind.outputs.map { "\(parts[0]).\($0.name)" }.joined(separator: ", ")))"
+                )
                 continue
             }
             guard let out = source.kind.outputs.first(where: { $0.name == fromPort }) else {
-                report(input.node, input.stage, "stage '\(parts[0])' has no output '\(fromPort)'" + Self.suggestion(fromPort, source.kind.outputs.map(\.name)))
+                report(
+                    input.node, input.stage,
+                    "stage '\(parts[0])' has no output '\(fromPort)'"
+                        + Self.suggestion(fromPort, source.kind.outputs.map(\.name)))
                 continue
             }
-            guard let target = byName[input.stage], let inSpec = target.kind.inputs.first(where: { $0.name == input.port }) else { continue }
+            guard let target = byName[input.stage],
+                let inSpec = target.kind.inputs.first(where: { $0.name == input.port })
+            else { continue }
             if out.type != inSpec.type {
-                report(input.node, input.stage, "input '\(input.port)' takes \(inSpec.type) but '\(parts[0]).\(fromPort)' produces \(out.type)")
+                report(
+                    input.node, input.stage,
+                    "input '\(input.port)' takes \(inSpec.type) but '\(parts[0]).\(fromPort)' produces \(out.type)")
                 continue
             }
-            edges.append(PipelineGraph.Edge(fromStage: parts[0], fromPort: fromPort, toStage: input.stage, toPort: input.port,
-                                            capacity: capacity, policy: policy))
+            edges.append(
+                PipelineGraph.Edge(
+                    fromStage: parts[0], fromPort: fromPort, toStage: input.stage, toPort: input.port,
+                    capacity: capacity, policy: policy))
         }
         for s in stages {
-            for p in s.kind.inputs where p.required && !edges.contains(where: { $0.toStage == s.name && $0.toPort == p.name })
-                && !rawInputs.contains(where: { $0.stage == s.name && $0.port == p.name }) {
+            for p in s.kind.inputs
+            where p.required && !edges.contains(where: { $0.toStage == s.name && $0.toPort == p.name })
+                && !rawInputs.contains(where: { $0.stage == s.name && $0.port == p.name })
+            {
                 let node = stageEntries.first { $0.0 == s.name }?.1
                 report(node, s.name, "input '\(p.name)' (\(p.type)) is not connected")
             }
@@ -245,7 +306,9 @@ public struct PipelineDescription {
 
     func parseClock(_ node: Node, report: (Node?, String) -> Void) -> ClockSettings {
         var c = ClockSettings()
-        guard let m = node.mapping else { report(node, "'clock' must be a mapping (speed, start, duration, live)"); return c }
+        guard let m = node.mapping else {
+            report(node, "'clock' must be a mapping (speed, start, duration, live)"); return c
+        }
         for (k, v) in m {
             switch k.string ?? "" {
             case "speed":
@@ -255,9 +318,17 @@ public struct PipelineDescription {
                 default: report(v, "clock speed must be a number > 0 or max")
                 }
             case "start":
-                if let s = v.float, s >= 0 { c.start = s } else { report(v, "clock start must be a number of seconds >= 0") }
+                if let s = v.float, s >= 0 {
+                    c.start = s
+                } else {
+                    report(v, "clock start must be a number of seconds >= 0")
+                }
             case "duration":
-                if let s = v.float, s > 0 { c.duration = s } else { report(v, "clock duration must be a number of seconds > 0") }
+                if let s = v.float, s > 0 {
+                    c.duration = s
+                } else {
+                    report(v, "clock duration must be a number of seconds > 0")
+                }
             case "live":
                 if let b = v.bool { c.live = b } else { report(v, "clock live must be true or false") }
             default:
@@ -271,11 +342,15 @@ public struct PipelineDescription {
         switch type {
         case .int(let range):
             guard let v = node.int else { return .failure(.init("expected an integer, got '\(node.any)'")) }
-            if let range, !range.contains(v) { return .failure(.init("\(v) is outside \(range.lowerBound)...\(range.upperBound)")) }
+            if let range, !range.contains(v) {
+                return .failure(.init("\(v) is outside \(range.lowerBound)...\(range.upperBound)"))
+            }
             return .success(.int(v))
         case .double(let range):
             guard let v = node.float else { return .failure(.init("expected a number, got '\(node.any)'")) }
-            if let range, !range.contains(v) { return .failure(.init("\(v) is outside \(range.lowerBound)...\(range.upperBound)")) }
+            if let range, !range.contains(v) {
+                return .failure(.init("\(v) is outside \(range.lowerBound)...\(range.upperBound)"))
+            }
             return .success(.double(v))
         case .bool:
             guard let v = node.bool else { return .failure(.init("expected true or false, got '\(node.any)'")) }
@@ -292,11 +367,15 @@ public struct PipelineDescription {
             guard let seq = node.sequence else { return .failure(.init("expected a list of numbers")) }
             let values = seq.compactMap(\.float)
             guard values.count == seq.count else { return .failure(.init("expected a list of numbers")) }
-            if let count, values.count != count { return .failure(.init("expected \(count) numbers, got \(values.count)")) }
+            if let count, values.count != count {
+                return .failure(.init("expected \(count) numbers, got \(values.count)"))
+            }
             return .success(.doubles(values))
         case .speed:
             if node.string == "max" { return .success(.max) }
-            guard let v = node.float, v > 0 else { return .failure(.init("expected a number > 0 or max, got '\(node.any)'")) }
+            guard let v = node.float, v > 0 else {
+                return .failure(.init("expected a number > 0 or max, got '\(node.any)'"))
+            }
             return .success(.double(v))
         }
     }
@@ -331,7 +410,8 @@ public struct PipelineDescription {
             return row[b.count]
         }
         guard let best = candidates.min(by: { distance(word, $0) < distance(word, $1) }),
-              distance(word, best) <= max(2, word.count / 3) else { return "" }
+            distance(word, best) <= max(2, word.count / 3)
+        else { return "" }
         return " (did you mean '\(best)'?)"
     }
 

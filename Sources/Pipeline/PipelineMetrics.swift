@@ -23,7 +23,9 @@ public final class StageMetrics: @unchecked Sendable {
 
     /// A snapshot.
     public var snapshot: Snapshot {
-        lock.withLock { Snapshot(name: name, itemsIn: itemsIn, itemsOut: itemsOut, busySeconds: busy.seconds, counters: custom) }
+        lock.withLock {
+            Snapshot(name: name, itemsIn: itemsIn, itemsOut: itemsOut, busySeconds: busy.seconds, counters: custom)
+        }
     }
 
     /// Stage counters at one moment.
@@ -40,7 +42,8 @@ public final class StageMetrics: @unchecked Sendable {
 public final class LatencyRecorder: @unchecked Sendable {
     // Invariant for @unchecked Sendable: `histogram` is only touched under `lock`.
     private let lock = NSLock()
-    private var histogram = Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
+    private var histogram = Histogram<UInt64>(
+        highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
 
     /// Creates an empty recorder.
     public init() {}
@@ -82,14 +85,17 @@ public final class PipelineMetrics: Sendable {
             stages: stages.values.map(\.snapshot).sorted { $0.name < $1.name },
             edges: edges.map { e in
                 let s = e.channel.statistics
-                return Report.Edge(name: e.name, capacity: e.channel.capacity, policy: e.channel.policy.rawValue,
-                                   accepted: s.accepted, dropped: s.dropped, maxDepth: s.maxDepth)
+                return Report.Edge(
+                    name: e.name, capacity: e.channel.capacity, policy: e.channel.policy.rawValue,
+                    accepted: s.accepted, dropped: s.dropped, maxDepth: s.maxDepth)
             },
-            latencyMs: Report.Percentiles(count: latency.count, p50: latency.percentileMilliseconds(50),
-                                          p99: latency.percentileMilliseconds(99), max: latency.percentileMilliseconds(100)),
+            latencyMs: Report.Percentiles(
+                count: latency.count, p50: latency.percentileMilliseconds(50),
+                p99: latency.percentileMilliseconds(99), max: latency.percentileMilliseconds(100)),
             pacingLatenessMs: pacer.map {
-                Report.Percentiles(count: $0.lateness.count, p50: $0.lateness.percentileMilliseconds(50),
-                                   p99: $0.lateness.percentileMilliseconds(99), max: $0.lateness.percentileMilliseconds(100))
+                Report.Percentiles(
+                    count: $0.lateness.count, p50: $0.lateness.percentileMilliseconds(50),
+                    p99: $0.lateness.percentileMilliseconds(99), max: $0.lateness.percentileMilliseconds(100))
             })
     }
 
@@ -115,7 +121,9 @@ public final class PipelineMetrics: Sendable {
         public var latencyMs: Percentiles
         public var pacingLatenessMs: Percentiles?
 
-        static func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
+        static func pad(_ s: String, _ n: Int) -> String {
+            s.count >= n ? s : s + String(repeating: " ", count: n - s.count)
+        }
 
         /// A human-readable table.
         public func table() -> String {
@@ -124,19 +132,27 @@ public final class PipelineMetrics: Sendable {
             lines.append("stage                 in      out   busy s  counters")
             for s in stages {
                 let extra = s.counters.keys.sorted().map { "\($0)=\(s.counters[$0] ?? 0)" }.joined(separator: " ")
-                lines.append(Self.pad(s.name, 18) + String(format: " %6d  %7d  %7.2f  ", s.itemsIn, s.itemsOut, s.busySeconds) + extra)
+                lines.append(
+                    Self.pad(s.name, 18) + String(format: " %6d  %7d  %7.2f  ", s.itemsIn, s.itemsOut, s.busySeconds)
+                        + extra)
             }
             lines.append("edge                          capacity policy       accepted dropped max-depth")
             for e in edges {
-                lines.append(Self.pad(e.name, 30) + String(format: " %6d  ", e.capacity) + Self.pad(e.policy, 12)
-                    + String(format: " %7d %7d %7d", e.accepted, e.dropped, e.maxDepth))
+                lines.append(
+                    Self.pad(e.name, 30) + String(format: " %6d  ", e.capacity) + Self.pad(e.policy, 12)
+                        + String(format: " %7d %7d %7d", e.accepted, e.dropped, e.maxDepth))
             }
             if latencyMs.count > 0 {
-                lines.append(String(format: "end-to-end latency: p50 %.2f ms, p99 %.2f ms, max %.2f ms over %d frames",
-                                    latencyMs.p50, latencyMs.p99, latencyMs.max, latencyMs.count))
+                lines.append(
+                    String(
+                        format: "end-to-end latency: p50 %.2f ms, p99 %.2f ms, max %.2f ms over %d frames",
+                        latencyMs.p50, latencyMs.p99, latencyMs.max, latencyMs.count))
             }
             if let p = pacingLatenessMs, p.count > 0 {
-                lines.append(String(format: "replay pacing error: p50 %.3f ms, p99 %.3f ms over %d releases", p.p50, p.p99, p.count))
+                lines.append(
+                    String(
+                        format: "replay pacing error: p50 %.3f ms, p99 %.3f ms over %d releases", p.p50, p.p99, p.count)
+                )
             }
             return lines.joined(separator: "\n")
         }

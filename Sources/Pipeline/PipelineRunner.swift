@@ -22,7 +22,10 @@ public final class PipelineRunner: Sendable {
 
     /// Builds every stage (factories may throw, naming the stage).
     /// - Throws: ``PipelineError/stageFailed(stage:underlying:)`` when a stage cannot be built.
-    public init(graph: PipelineGraph, clock: any PipelineClock = SystemPipelineClock(), shutdown: ShutdownSignal = ShutdownSignal()) throws {
+    public init(
+        graph: PipelineGraph, clock: any PipelineClock = SystemPipelineClock(),
+        shutdown: ShutdownSignal = ShutdownSignal()
+    ) throws {
         self.graph = graph
         self.clock = clock
         self.shutdown = shutdown
@@ -78,7 +81,8 @@ public final class PipelineRunner: Sendable {
                 }
             }
         }
-        let report = metrics.report(wallSeconds: (clock.now() - start).seconds, pacer: graph.clock.speed == nil ? nil : pacer)
+        let report = metrics.report(
+            wallSeconds: (clock.now() - start).seconds, pacer: graph.clock.speed == nil ? nil : pacer)
         if let (stage, error) = failure.first { throw PipelineError.stageFailed(stage: stage, underlying: error) }
         return report
     }
@@ -119,7 +123,9 @@ public final class ProgressReporter: @unchecked Sendable {
                 line += " / \(total)"
                 let width = 24
                 let filled = total > 0 ? min(width, width * n / total) : 0
-                line = "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] " + line
+                line =
+                    "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] "
+                    + line
                 if rate > 0 && n < total { line += String(format: ", ETA %.0f s", Double(total - n) / rate) }
             }
             line += String(format: ", %.1f frames/s", rate)

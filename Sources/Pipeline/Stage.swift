@@ -59,9 +59,11 @@ public final class StageContext: Sendable {
     let inputs: [String: BoundedChannel<any Sendable>]
     let outputs: [String: [BoundedChannel<any Sendable>]]
 
-    init(name: String, shutdown: ShutdownSignal, clock: any PipelineClock, pacer: Pacer, metrics: StageMetrics,
-         pipelineMetrics: PipelineMetrics, inputs: [String: BoundedChannel<any Sendable>],
-         outputs: [String: [BoundedChannel<any Sendable>]]) {
+    init(
+        name: String, shutdown: ShutdownSignal, clock: any PipelineClock, pacer: Pacer, metrics: StageMetrics,
+        pipelineMetrics: PipelineMetrics, inputs: [String: BoundedChannel<any Sendable>],
+        outputs: [String: [BoundedChannel<any Sendable>]]
+    ) {
         self.name = name
         self.shutdown = shutdown
         self.clock = clock
@@ -86,7 +88,8 @@ public final class StageContext: Sendable {
         guard let item = await channel.receive() else { return nil }
         metrics.countIn()
         guard let typed = item as? T else {
-            throw PipelineError.typeMismatch(stage: name, port: port, expected: "\(T.self)", got: "\(Swift.type(of: item))")
+            throw PipelineError.typeMismatch(
+                stage: name, port: port, expected: "\(T.self)", got: "\(Swift.type(of: item))")
         }
         return typed
     }

@@ -58,8 +58,10 @@ public struct ParameterSpec: Sendable {
     public let help: String
 
     /// A parameter with a default (or, when `defaultValue` is nil and `optional` false, required).
-    public init(_ name: String, _ type: ParameterType, default defaultValue: ParameterValue? = nil, optional: Bool = false,
-                _ help: String) {
+    public init(
+        _ name: String, _ type: ParameterType, default defaultValue: ParameterValue? = nil, optional: Bool = false,
+        _ help: String
+    ) {
         self.name = name
         self.type = type
         self.defaultValue = defaultValue
@@ -122,8 +124,10 @@ public struct StageKind: Sendable {
     public let outputs: [PortSpec]
     public let make: @Sendable (Parameters, StageEnvironment) throws -> any Stage
 
-    public init(name: String, summary: String, parameters: [ParameterSpec], inputs: [PortSpec], outputs: [PortSpec],
-                make: @escaping @Sendable (Parameters, StageEnvironment) throws -> any Stage) {
+    public init(
+        name: String, summary: String, parameters: [ParameterSpec], inputs: [PortSpec], outputs: [PortSpec],
+        make: @escaping @Sendable (Parameters, StageEnvironment) throws -> any Stage
+    ) {
         self.name = name
         self.summary = summary
         self.parameters = parameters
@@ -150,8 +154,12 @@ public struct StageRegistry: Sendable {
         for name in kinds.keys.sorted() {
             guard let k = kinds[name] else { continue }
             out.append("\(k.name): \(k.summary)")
-            if !k.inputs.isEmpty { out.append("  inputs:  " + k.inputs.map { "\($0.name) (\($0.type))" }.joined(separator: ", ")) }
-            if !k.outputs.isEmpty { out.append("  outputs: " + k.outputs.map { "\($0.name) (\($0.type))" }.joined(separator: ", ")) }
+            if !k.inputs.isEmpty {
+                out.append("  inputs:  " + k.inputs.map { "\($0.name) (\($0.type))" }.joined(separator: ", "))
+            }
+            if !k.outputs.isEmpty {
+                out.append("  outputs: " + k.outputs.map { "\($0.name) (\($0.type))" }.joined(separator: ", "))
+            }
             for p in k.parameters {
                 let def = p.defaultValue.map { " = \($0)" } ?? (p.optional ? " (optional)" : " (required)")
                 out.append("  \(p.name): \(p.type.name)\(def) — \(p.help)")

@@ -163,7 +163,9 @@ public enum TFI {
     private static func loadWord(_ frame: UnsafeRawPointer, _ w: Int, fullWords: Int, tailBytes: Int) -> UInt64 {
         if w < fullWords { return frame.loadUnaligned(fromByteOffset: 8 * w, as: UInt64.self) }
         var word: UInt64 = 0
-        for b in 0..<tailBytes { word |= UInt64(frame.load(fromByteOffset: 8 * w + b, as: UInt8.self)) << UInt64(8 * b) }
+        for b in 0..<tailBytes {
+            word |= UInt64(frame.load(fromByteOffset: 8 * w + b, as: UInt8.self)) << UInt64(8 * b)
+        }
         return word
     }
 

@@ -9,8 +9,10 @@ struct SwinBlock: Sendable {
     let fc2: LinearWeights?
     let shift: Int
 
-    init(_ r: WeightReader, _ prefix: String, dim: Int, heads: Int, window configured: Int, index j: Int,
-         inputResolution: Int, useMLP: Bool) {
+    init(
+        _ r: WeightReader, _ prefix: String, dim: Int, heads: Int, window configured: Int, index j: Int,
+        inputResolution: Int, useMLP: Bool
+    ) {
         // Reference quirk: a block whose input_resolution is not larger than the window uses
         // that resolution as its window and no shift.
         var window = configured
@@ -21,8 +23,10 @@ struct SwinBlock: Sendable {
         }
         let n = window * window
         norm1 = r.norm("\(prefix).norm1", dim)
-        let table = r.floats("\(prefix).attn.relative_position_bias_table", [(2 * window - 1) * (2 * window - 1), heads])
-        let index = r.indices("\(prefix).attn.relative_position_index", [n, n])
+        let table = r.floats(
+            "\(prefix).attn.relative_position_bias_table", [(2 * window - 1) * (2 * window - 1), heads])
+        let index =
+            r.indices("\(prefix).attn.relative_position_index", [n, n])
             ?? WindowAttentionWeights.relativePositionIndex(window: window)
         attention = WindowAttentionWeights(
             qkv: r.linear("\(prefix).attn.qkv", out: 3 * dim, in: dim),
@@ -62,17 +66,21 @@ struct ResidualSwinGroup: Sendable {
     let blocks: [SwinBlock]
     let lastLayer: ConvWeights
 
-    init(_ r: WeightReader, _ prefix: String, dim: Int, depth: Int, heads: Int, window: Int, imgSize: Int, useMLP: Bool) {
+    init(_ r: WeightReader, _ prefix: String, dim: Int, depth: Int, heads: Int, window: Int, imgSize: Int, useMLP: Bool)
+    {
         blocks = (0..<depth).map {
-            SwinBlock(r, "\(prefix).residual_group.blocks.\($0)", dim: dim, heads: heads, window: window, index: $0,
-                      inputResolution: imgSize / window, useMLP: useMLP)
+            SwinBlock(
+                r, "\(prefix).residual_group.blocks.\($0)", dim: dim, heads: heads, window: window, index: $0,
+                inputResolution: imgSize / window, useMLP: useMLP)
         }
         lastLayer = r.conv("\(prefix).last_layer", out: dim, in: dim, kernel: 3)
     }
 
     /// Parameter names and shapes, for layers whose output the reference discards.
-    static func parameterShapes(_ prefix: String, dim: Int, depth: Int, heads: Int, window: Int, imgSize: Int,
-                                useMLP: Bool) -> [(String, [Int])] {
+    static func parameterShapes(
+        _ prefix: String, dim: Int, depth: Int, heads: Int, window: Int, imgSize: Int,
+        useMLP: Bool
+    ) -> [(String, [Int])] {
         var out: [(String, [Int])] = []
         let inputResolution = imgSize / window
         for j in 0..<depth {
@@ -81,16 +89,20 @@ struct ResidualSwinGroup: Sendable {
             var shifted = j % 2 == 1
             if inputResolution <= window { win = inputResolution; shifted = false }
             let n = win * win
-            out += [("\(p).norm1.weight", [dim]), ("\(p).norm1.bias", [dim]),
-                    ("\(p).attn.relative_position_bias_table", [(2 * win - 1) * (2 * win - 1), heads]),
-                    ("\(p).attn.relative_position_index", [n, n]),
-                    ("\(p).attn.qkv.weight", [3 * dim, dim]), ("\(p).attn.qkv.bias", [3 * dim]),
-                    ("\(p).attn.proj.weight", [dim, dim]), ("\(p).attn.proj.bias", [dim])]
+            out += [
+                ("\(p).norm1.weight", [dim]), ("\(p).norm1.bias", [dim]),
+                ("\(p).attn.relative_position_bias_table", [(2 * win - 1) * (2 * win - 1), heads]),
+                ("\(p).attn.relative_position_index", [n, n]),
+                ("\(p).attn.qkv.weight", [3 * dim, dim]), ("\(p).attn.qkv.bias", [3 * dim]),
+                ("\(p).attn.proj.weight", [dim, dim]), ("\(p).attn.proj.bias", [dim]),
+            ]
             if shifted { out.append(("\(p).attn_mask", [(inputResolution / win) * (inputResolution / win), n, n])) }
             if useMLP {
-                out += [("\(p).norm2.weight", [dim]), ("\(p).norm2.bias", [dim]),
-                        ("\(p).mlp.fc1.weight", [2 * dim, dim]), ("\(p).mlp.fc1.bias", [2 * dim]),
-                        ("\(p).mlp.fc2.weight", [dim, 2 * dim]), ("\(p).mlp.fc2.bias", [dim])]
+                out += [
+                    ("\(p).norm2.weight", [dim]), ("\(p).norm2.bias", [dim]),
+                    ("\(p).mlp.fc1.weight", [2 * dim, dim]), ("\(p).mlp.fc1.bias", [2 * dim]),
+                    ("\(p).mlp.fc2.weight", [dim, 2 * dim]), ("\(p).mlp.fc2.bias", [dim]),
+                ]
             }
         }
         out += [("\(prefix).last_layer.weight", [dim, dim, 3, 3]), ("\(prefix).last_layer.bias", [dim])]
@@ -171,8 +183,10 @@ struct CAMMM: Sendable {
     }
 
     /// The soft mask `[H, W, 1]` given the batch-wide min and max of the difference.
-    func callAsFunction(gray: FeatureMap, tfi: FeatureMap, difference: [Float], minimum: Float, maximum: Float,
-                        _ b: any TensorBackend) -> FeatureMap {
+    func callAsFunction(
+        gray: FeatureMap, tfi: FeatureMap, difference: [Float], minimum: Float, maximum: Float,
+        _ b: any TensorBackend
+    ) -> FeatureMap {
         // Reference: normalise, set <= threshold to 1, then everything != 1 to 0 (so an exact
         // 1.0 after normalisation also stays 1).
         let range = maximum - minimum

@@ -20,8 +20,9 @@ extension SpkDeblurNet {
             let count = shape.reduce(1, *)
             if name.hasSuffix("relative_position_index") {
                 let w = Int(Double(shape[0]).squareRoot().rounded())
-                dict.tensors[name] = StoredTensor(int64s: WindowAttentionWeights.relativePositionIndex(window: w).map { Int64($0) },
-                                                  shape: shape)
+                dict.tensors[name] = StoredTensor(
+                    int64s: WindowAttentionWeights.relativePositionIndex(window: w).map { Int64($0) },
+                    shape: shape)
                 continue
             }
             let values: [Float]

@@ -54,23 +54,28 @@ public struct SpkDeblurNet: Sendable {
         dStem2 = r.conv("D_conv_down.2", out: cd, in: cd, kernel: 3, stride: 2)
         maskedStem1 = r.conv("conv_masked_blur.0", out: cs, in: 1, kernel: 3, stride: 2)
         maskedStem2 = r.conv("conv_masked_blur.2", out: cs, in: cs, kernel: 3, stride: 2)
-        r.checkAll([("D_conv_reduce.0.weight", [cd, cd + cs, 3, 3]), ("D_conv_reduce.0.bias", [cd]),
-                    ("S_conv_reduce.0.weight", [cs, 2 * cs, 3, 3]), ("S_conv_reduce.0.bias", [cs])])
+        r.checkAll([
+            ("D_conv_reduce.0.weight", [cd, cd + cs, 3, 3]), ("D_conv_reduce.0.bias", [cd]),
+            ("S_conv_reduce.0.weight", [cs, 2 * cs, 3, 3]), ("S_conv_reduce.0.bias", [cs]),
+        ])
         dLayers = (0..<config.D_depths.count).map { i in
-            ResidualSwinGroup(r, "D_layers.\(i)", dim: cd, depth: config.D_depths[i], heads: config.D_num_heads[i],
-                              window: config.D_window_size, imgSize: config.D_img_size, useMLP: config.use_mlp)
+            ResidualSwinGroup(
+                r, "D_layers.\(i)", dim: cd, depth: config.D_depths[i], heads: config.D_num_heads[i],
+                window: config.D_window_size, imgSize: config.D_img_size, useMLP: config.use_mlp)
         }
         sLayers = (0..<config.S_depths.count).map { i in
             let prefix = "S_layers.\(i)"
             if i < config.S_anchor_num_layers - 1 {
                 // Reference quirk: these anchor layers' outputs are overwritten; check only.
-                r.checkAll(ResidualSwinGroup.parameterShapes(
-                    prefix, dim: cs, depth: config.S_depths[i], heads: config.S_num_heads[i],
-                    window: config.S_window_size, imgSize: config.S_img_size, useMLP: config.use_mlp))
+                r.checkAll(
+                    ResidualSwinGroup.parameterShapes(
+                        prefix, dim: cs, depth: config.S_depths[i], heads: config.S_num_heads[i],
+                        window: config.S_window_size, imgSize: config.S_img_size, useMLP: config.use_mlp))
                 return nil
             }
-            return ResidualSwinGroup(r, prefix, dim: cs, depth: config.S_depths[i], heads: config.S_num_heads[i],
-                                     window: config.S_window_size, imgSize: config.S_img_size, useMLP: config.use_mlp)
+            return ResidualSwinGroup(
+                r, prefix, dim: cs, depth: config.S_depths[i], heads: config.S_num_heads[i],
+                window: config.S_window_size, imgSize: config.S_img_size, useMLP: config.use_mlp)
         }
         dMidShuffle = r.conv("D_mid_shuffle_up.0", out: config.D_out_chs * 16, in: cd, kernel: 3)
         dLastShuffle = r.conv("D_last_shuffle_up.0", out: config.D_out_chs * 16, in: cd, kernel: 3)
@@ -99,7 +104,9 @@ public struct SpkDeblurNet: Sendable {
     ///   - tfi: `[B, 1, H/2, W/2]` (training convention: middleTFI / 0.5).
     ///   - backend: where to compute.
     /// - Throws: ``SpkDeblurNetError/invalidInput(name:problem:)`` for inconsistent shapes.
-    public func callAsFunction(blur: Tensor, spike: Tensor, tfi: Tensor, backend: any TensorBackend = CPUBackend()) throws(SpkDeblurNetError) -> SpkDeblurNetOutput {
+    public func callAsFunction(blur: Tensor, spike: Tensor, tfi: Tensor, backend: any TensorBackend = CPUBackend())
+        throws(SpkDeblurNetError) -> SpkDeblurNetOutput
+    {
         try checkInputs(blur: blur, spike: spike, tfi: tfi)
         let batch = blur.shape[0]
         let (h, w) = (blur.shape[2], blur.shape[3])
@@ -132,7 +139,11 @@ public struct SpkDeblurNet: Sendable {
         for n in 0..<batch {
             let stem = b.reflectPad(b.conv2d(spike.featureMap(batch: n), sStem), toMultipleOf: multiple)
             guard stem.height == midBlur[n].height, stem.width == midBlur[n].width else {
-                throw .invalidInput(name: "spike", problem: "token grid \(stem.height)x\(stem.width) differs from the RGB branch's \(midBlur[n].height)x\(midBlur[n].width)")
+                throw .invalidInput(
+                    name: "spike",
+                    problem:
+                        "token grid \(stem.height)x\(stem.width) differs from the RGB branch's \(midBlur[n].height)x\(midBlur[n].width)"
+                )
             }
             // Reference quirk: every S anchor layer reads the same stem; only the last counts.
             var midSpike = sLayers[config.S_anchor_num_layers - 1]!(stem, b)
@@ -155,8 +166,9 @@ public struct SpkDeblurNet: Sendable {
             b.add(&tail, refined)
             sharps.append(b.crop(b.pixelShuffle(b.conv2d(tail, dLastShuffle), factor: 4), height: h, width: w))
         }
-        return SpkDeblurNetOutput(sharp: Tensor(stacking: sharps), spikeRecon: Tensor(stacking: recons),
-                                  quickSharp: Tensor(stacking: quick))
+        return SpkDeblurNetOutput(
+            sharp: Tensor(stacking: sharps), spikeRecon: Tensor(stacking: recons),
+            quickSharp: Tensor(stacking: quick))
     }
 
     /// torchvision's `Grayscale`: `0.2989 R + 0.587 G + 0.114 B`.
@@ -177,7 +189,11 @@ public struct SpkDeblurNet: Sendable {
             throw .invalidInput(name: "blur", problem: "size \(h)x\(w) must be even (twice the spike resolution)")
         }
         guard spike.shape == [n, config.S_in_chs, h / 2, w / 2] else {
-            throw .invalidInput(name: "spike", problem: "shape \(spike.shape), expected [\(n), \(config.S_in_chs), \(h / 2), \(w / 2)] (T = S_in_chs, half the RGB size)")
+            throw .invalidInput(
+                name: "spike",
+                problem:
+                    "shape \(spike.shape), expected [\(n), \(config.S_in_chs), \(h / 2), \(w / 2)] (T = S_in_chs, half the RGB size)"
+            )
         }
         guard tfi.shape == [n, 1, h / 2, w / 2] else {
             throw .invalidInput(name: "tfi", problem: "shape \(tfi.shape), expected [\(n), 1, \(h / 2), \(w / 2)]")
@@ -187,7 +203,9 @@ public struct SpkDeblurNet: Sendable {
         for side in [h, w] {
             let stem = (side + 3) / 4
             guard (m - stem % m) % m < stem else {
-                throw .invalidInput(name: "blur", problem: "size \(h)x\(w) is too small to reflect-pad to a multiple of \(4 * m) pixels")
+                throw .invalidInput(
+                    name: "blur", problem: "size \(h)x\(w) is too small to reflect-pad to a multiple of \(4 * m) pixels"
+                )
             }
         }
     }

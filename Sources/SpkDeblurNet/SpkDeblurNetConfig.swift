@@ -73,7 +73,9 @@ public struct SpkDeblurNetConfig: Codable, Sendable, Equatable {
         do { object = try JSONSerialization.jsonObject(with: data) } catch {
             throw .invalidConfig(field: source, problem: "not valid JSON")
         }
-        guard var dict = object as? [String: Any] else { throw .invalidConfig(field: source, problem: "not a JSON object") }
+        guard var dict = object as? [String: Any] else {
+            throw .invalidConfig(field: source, problem: "not a JSON object")
+        }
         if let inner = dict["config"] as? [String: Any] { dict = inner }
         let known = Set(CodingKeys.allCases.map(\.stringValue))
         let ignored: Set<String> = ["norm_layer", "mlp_ratio"]
@@ -100,22 +102,28 @@ public struct SpkDeblurNetConfig: Codable, Sendable, Equatable {
     /// - Throws: ``SpkDeblurNetError/invalidConfig(field:problem:)``.
     public func validate() throws(SpkDeblurNetError) {
         guard D_depths.count == D_num_heads.count else {
-            throw .invalidConfig(field: "D_num_heads", problem: "has \(D_num_heads.count) entries for \(D_depths.count) D layers")
+            throw .invalidConfig(
+                field: "D_num_heads", problem: "has \(D_num_heads.count) entries for \(D_depths.count) D layers")
         }
         guard S_depths.count == S_num_heads.count else {
-            throw .invalidConfig(field: "S_num_heads", problem: "has \(S_num_heads.count) entries for \(S_depths.count) S layers")
+            throw .invalidConfig(
+                field: "S_num_heads", problem: "has \(S_num_heads.count) entries for \(S_depths.count) S layers")
         }
         guard D_anchor_num_layers >= 1, D_anchor_num_layers <= D_depths.count else {
-            throw .invalidConfig(field: "D_anchor_num_layers", problem: "must be in 1...\(D_depths.count) (the reference forward needs at least one anchor layer)")
+            throw .invalidConfig(
+                field: "D_anchor_num_layers",
+                problem: "must be in 1...\(D_depths.count) (the reference forward needs at least one anchor layer)")
         }
         guard S_anchor_num_layers >= 1, S_anchor_num_layers <= S_depths.count else {
             throw .invalidConfig(field: "S_anchor_num_layers", problem: "must be in 1...\(S_depths.count)")
         }
         guard skip else {
-            throw .invalidConfig(field: "skip", problem: "false is not runnable: the reference forward leaves mid_blur_fea undefined")
+            throw .invalidConfig(
+                field: "skip", problem: "false is not runnable: the reference forward leaves mid_blur_fea undefined")
         }
         guard D_window_size == S_window_size else {
-            throw .invalidConfig(field: "S_window_size", problem: "must equal D_window_size: the fusion needs equal padded token grids")
+            throw .invalidConfig(
+                field: "S_window_size", problem: "must equal D_window_size: the fusion needs equal padded token grids")
         }
         for (i, h) in D_num_heads.enumerated() where D_embed_dim % h != 0 {
             throw .invalidConfig(field: "D_num_heads[\(i)]", problem: "\(h) does not divide D_embed_dim \(D_embed_dim)")
@@ -124,7 +132,8 @@ public struct SpkDeblurNetConfig: Codable, Sendable, Equatable {
             throw .invalidConfig(field: "S_num_heads[\(i)]", problem: "\(h) does not divide S_embed_dim \(S_embed_dim)")
         }
         guard S_embed_dim % 4 == 0, D_embed_dim % 4 == 0 else {
-            throw .invalidConfig(field: "S_embed_dim", problem: "embed dims must be multiples of the 4 cross-attention heads")
+            throw .invalidConfig(
+                field: "S_embed_dim", problem: "embed dims must be multiples of the 4 cross-attention heads")
         }
     }
 
@@ -151,7 +160,9 @@ public struct SpkDeblurNetConfig: Codable, Sendable, Equatable {
                     let side = Int(Double(rows).squareRoot().rounded())
                     window = (side + 1) / 2
                 }
-                if let mask = t["\(prefix).\(i).residual_group.blocks.1.attn_mask"], let nW = mask.shape.first, let w = window {
+                if let mask = t["\(prefix).\(i).residual_group.blocks.1.attn_mask"], let nW = mask.shape.first,
+                    let w = window
+                {
                     let perSide = Int(Double(nW).squareRoot().rounded())
                     img = perSide * w * w
                 }

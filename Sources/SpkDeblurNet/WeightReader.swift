@@ -49,15 +49,19 @@ final class WeightReader {
     /// Checks every parameter of a submodule by shape only.
     func checkAll(_ entries: [(String, [Int])]) { for (k, s) in entries { check(k, s) } }
 
-    func conv(_ prefix: String, out: Int, in cin: Int, kernel: Int, stride: Int = 1, groups: Int = 1, bias: Bool = true) -> ConvWeights {
+    func conv(_ prefix: String, out: Int, in cin: Int, kernel: Int, stride: Int = 1, groups: Int = 1, bias: Bool = true)
+        -> ConvWeights
+    {
         let w = floats("\(prefix).weight", [out, cin / groups, kernel, kernel])
         let b = bias ? floats("\(prefix).bias", [out]) : nil
-        return ConvWeights(outChannels: out, inChannels: cin, kernel: kernel, stride: stride, groups: groups, weight: w, bias: b)
+        return ConvWeights(
+            outChannels: out, inChannels: cin, kernel: kernel, stride: stride, groups: groups, weight: w, bias: b)
     }
 
     func linear(_ prefix: String, out: Int, in cin: Int, bias: Bool = true) -> LinearWeights {
-        LinearWeights(outFeatures: out, inFeatures: cin, weight: floats("\(prefix).weight", [out, cin]),
-                      bias: bias ? floats("\(prefix).bias", [out]) : nil)
+        LinearWeights(
+            outFeatures: out, inFeatures: cin, weight: floats("\(prefix).weight", [out, cin]),
+            bias: bias ? floats("\(prefix).bias", [out]) : nil)
     }
 
     func norm(_ prefix: String, _ c: Int) -> NormWeights {
@@ -82,7 +86,8 @@ final class WeightReader {
     func finish() throws(SpkDeblurNetError) {
         let unexpected = dict.tensors.keys.filter { !used.contains($0) }.sorted()
         if !missing.isEmpty || !unexpected.isEmpty || !mismatches.isEmpty {
-            throw .weightsMismatch(source: source, missing: missing.sorted(), unexpected: unexpected, shapeMismatches: mismatches)
+            throw .weightsMismatch(
+                source: source, missing: missing.sorted(), unexpected: unexpected, shapeMismatches: mismatches)
         }
     }
 }

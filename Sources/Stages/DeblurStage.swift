@@ -13,8 +13,9 @@ struct DeblurStage: Stage {
     static let kind = StageKind(
         name: "deblur", summary: "deblurs each fused exposure (SpkDeblurNet, the classical baseline, or passthrough)",
         parameters: [
-            ParameterSpec("model", .choice(["spkdeblurnet", "classical", "passthrough"]), default: .string("spkdeblurnet"),
-                          "method; spkdeblurnet needs weights"),
+            ParameterSpec(
+                "model", .choice(["spkdeblurnet", "classical", "passthrough"]), default: .string("spkdeblurnet"),
+                "method; spkdeblurnet needs weights"),
             ParameterSpec("weights", .path, optional: true, "checkpoint (.pth or .safetensors) for spkdeblurnet"),
             ParameterSpec("config", .path, optional: true, "model config JSON (reference constructor keywords)"),
             ParameterSpec("threads", .int(1...1024), optional: true, "CPU threads (default: all cores)"),
@@ -24,10 +25,15 @@ struct DeblurStage: Stage {
 
     static let passthroughKind = StageKind(
         name: "passthrough", summary: "returns the RGB frame unchanged (testing, overhead measurement)",
-        parameters: [ParameterSpec("delay_ms", .double(0...60_000), default: .double(0),
-                                   "time each frame takes, to stand in for a slow model when testing drop policies")],
+        parameters: [
+            ParameterSpec(
+                "delay_ms", .double(0...60_000), default: .double(0),
+                "time each frame takes, to stand in for a slow model when testing drop policies")
+        ],
         inputs: [PortSpec("fused", Ports.fused)], outputs: [PortSpec("frames", Ports.deblurred)],
-        make: { p, _ in DeblurStage(method: PassthroughDeblurrer(), delay: .milliseconds(Int64(p.double("delay_ms") ?? 0))) })
+        make: { p, _ in
+            DeblurStage(method: PassthroughDeblurrer(), delay: .milliseconds(Int64(p.double("delay_ms") ?? 0)))
+        })
 
     static func makeMethod(_ p: Parameters, stage: String) throws -> any Deblurrer {
         switch p.string("model") ?? "spkdeblurnet" {
@@ -39,7 +45,9 @@ struct DeblurStage: Stage {
             }
             var config: SpkDeblurNetConfig?
             if let path = p.string("config") {
-                guard let data = FileManager.default.contents(atPath: path) else { throw StageError("\(path): cannot read") }
+                guard let data = FileManager.default.contents(atPath: path) else {
+                    throw StageError("\(path): cannot read")
+                }
                 config = try SpkDeblurNetConfig.decode(json: data, source: path)
             }
             let model = try SpkDeblurNet.load(weights: URL(fileURLWithPath: weights), config: config)
@@ -50,17 +58,22 @@ struct DeblurStage: Stage {
     func run(_ context: StageContext) async throws {
         while let item = try await context.receive("fused", as: FusedExposure.self) {
             if let t = method.windowLength, item.window.spikes.count != t {
-                throw StageError("deblur: windows have \(item.window.spikes.count) spike frames, the model takes \(t); set the exposure-window 'frames' to \(t)")
+                throw StageError(
+                    "deblur: windows have \(item.window.spikes.count) spike frames, the model takes \(t); set the exposure-window 'frames' to \(t)"
+                )
             }
             let blur = item.rgb.image.featureMap
             let result = try await context.busy {
                 if delay > .zero { try await context.clock.sleep(until: context.clock.now() + delay) }
                 return try method.deblur(DeblurInput(blur: blur, spikes: item.window.spikes))
             }
-            await context.send("frames", DeblurredFrame(
-                frameID: item.rgb.id, sharp: result.sharp, spikeRecon: result.spikeRecon, quickSharp: result.quickSharp,
-                blur: blur, centerIndex: item.window.centerIndex, exposureStart: item.rgb.exposureStart,
-                exposureEnd: item.rgb.exposureEnd, ingestedAt: item.ingestedAt))
+            await context.send(
+                "frames",
+                DeblurredFrame(
+                    frameID: item.rgb.id, sharp: result.sharp, spikeRecon: result.spikeRecon,
+                    quickSharp: result.quickSharp,
+                    blur: blur, centerIndex: item.window.centerIndex, exposureStart: item.rgb.exposureStart,
+                    exposureEnd: item.rgb.exposureEnd, ingestedAt: item.ingestedAt))
         }
     }
 }

@@ -14,20 +14,25 @@ struct ExposureWindowStage: Stage {
     let timeout: Duration?
 
     static let kind = StageKind(
-        name: "exposure-window", summary: "cuts the spike window around each RGB exposure midpoint and computes its TFI",
+        name: "exposure-window",
+        summary: "cuts the spike window around each RGB exposure midpoint and computes its TFI",
         parameters: [
-            ParameterSpec("frames", .int(2...100_000), default: .int(56), "T, spike frames per window (the model's S_in_chs)"),
+            ParameterSpec(
+                "frames", .int(2...100_000), default: .int(56), "T, spike frames per window (the model's S_in_chs)"),
             ParameterSpec("tfi_window", .int(1...100_000), default: .int(50), "middleTFI search window"),
             ParameterSpec("rate_hz", .double(1...10_000_000), default: .double(20_000), "spike frames per second"),
             ParameterSpec("start_ns", .int(Int.min...Int.max), default: .int(0), "spike-clock time of spike frame 0"),
-            ParameterSpec("timeout_ms", .double(0...3_600_000), default: .double(1000), "live mode: give up on an exposure after this long"),
+            ParameterSpec(
+                "timeout_ms", .double(0...3_600_000), default: .double(1000),
+                "live mode: give up on an exposure after this long"),
         ],
         inputs: [PortSpec("spikes", Ports.spikes), PortSpec("exposures", Ports.rgb)],
         outputs: [PortSpec("windows", Ports.windows)],
         make: { p, env in
-            ExposureWindowStage(length: p.int("frames") ?? 56, tfiWindow: p.int("tfi_window") ?? 50,
-                                rateHz: p.double("rate_hz") ?? 20_000, startNs: Int64(p.int("start_ns") ?? 0),
-                                timeout: env.clock.live ? .milliseconds(Int64(p.double("timeout_ms") ?? 1000)) : nil)
+            ExposureWindowStage(
+                length: p.int("frames") ?? 56, tfiWindow: p.int("tfi_window") ?? 50,
+                rateHz: p.double("rate_hz") ?? 20_000, startNs: Int64(p.int("start_ns") ?? 0),
+                timeout: env.clock.live ? .milliseconds(Int64(p.double("timeout_ms") ?? 1000)) : nil)
         })
 
     struct Pending {
@@ -55,7 +60,9 @@ struct ExposureWindowStage: Stage {
             await events.continuation.yieldWaiting(.spikesEnded)
         }
         let rgbTask = Task {
-            while let f = try await context.receive("exposures", as: RGBFrame.self) { await events.continuation.yieldWaiting(.exposure(f)) }
+            while let f = try await context.receive("exposures", as: RGBFrame.self) {
+                await events.continuation.yieldWaiting(.exposure(f))
+            }
             await events.continuation.yieldWaiting(.exposuresEnded)
         }
         defer { spikeTask.cancel(); rgbTask.cancel() }
@@ -66,7 +73,8 @@ struct ExposureWindowStage: Stage {
             case .exposure(let f):
                 let c = Int((Double(f.midpoint - startNs) * rateHz / 1e9).rounded())
                 pending.append(Pending(frame: f, center: c, since: context.clock.now()))
-                latestWindowStart = max(latestWindowStart ?? Int.min, SpikeWindow.range(center: c, length: length).lowerBound)
+                latestWindowStart = max(
+                    latestWindowStart ?? Int.min, SpikeWindow.range(center: c, length: length).lowerBound)
             case .spikesEnded: spikesDone = true
             case .exposuresEnded: exposuresDone = true
             }
@@ -78,15 +86,19 @@ struct ExposureWindowStage: Stage {
                     let frames = try buffer.frames(range)
                     let tfi = TFI.trainingInput(frames, tfiWindow: tfiWindow)
                     pending.removeFirst()
-                    await context.send("windows", ExposureWindow(
-                        frameID: first.frame.id, centerIndex: first.center, spikes: frames, tfi: tfi,
-                        exposureStart: first.frame.exposureStart, exposureEnd: first.frame.exposureEnd,
-                        ingestedAt: max(first.frame.ingestedAt, context.clock.now())))
+                    await context.send(
+                        "windows",
+                        ExposureWindow(
+                            frameID: first.frame.id, centerIndex: first.center, spikes: frames, tfi: tfi,
+                            exposureStart: first.frame.exposureStart, exposureEnd: first.frame.exposureEnd,
+                            ingestedAt: max(first.frame.ingestedAt, context.clock.now())))
                     continue
                 }
                 let tooEarly = range.lowerBound < available.lowerBound && !buffer.isEmpty
                 let timedOut = timeout.map { context.clock.now() - first.since > $0 } ?? false
-                if tooEarly || range.lowerBound < 0 || (spikesDone && !available.contains(range.upperBound - 1)) || timedOut {
+                if tooEarly || range.lowerBound < 0 || (spikesDone && !available.contains(range.upperBound - 1))
+                    || timedOut
+                {
                     context.metrics.count(timedOut ? "dropped-timeout" : "dropped-out-of-range")
                     pending.removeFirst()
                     continue
@@ -96,13 +108,16 @@ struct ExposureWindowStage: Stage {
             // Forget spike frames no pending or future exposure can need: exposures arrive in
             // time order, so nothing before the newest one's window start is needed again.
             if !buffer.isEmpty {
-                var keepFrom = pending.first.map { SpikeWindow.range(center: $0.center, length: length).lowerBound }
+                var keepFrom =
+                    pending.first.map { SpikeWindow.range(center: $0.center, length: length).lowerBound }
                     ?? latestWindowStart ?? buffer.available.lowerBound
                 if let latest = latestWindowStart { keepFrom = min(keepFrom, latest) }
-                if live && buffer.available.upperBound - max(keepFrom, buffer.available.lowerBound) > maxBufferedFrames {
+                if live && buffer.available.upperBound - max(keepFrom, buffer.available.lowerBound) > maxBufferedFrames
+                {
                     // Live: the RGB side is far behind; keep the newest frames, count the rest.
                     let newKeep = buffer.available.upperBound - maxBufferedFrames
-                    context.metrics.count("spike-frames-evicted", by: newKeep - max(keepFrom, buffer.available.lowerBound))
+                    context.metrics.count(
+                        "spike-frames-evicted", by: newKeep - max(keepFrom, buffer.available.lowerBound))
                     keepFrom = newKeep
                 }
                 buffer.evict(before: keepFrom)
@@ -188,7 +203,9 @@ struct SpikeBuffer {
             let part = try b.frames.slice((lo - b.firstIndex)..<(hi - b.firstIndex))
             if out == nil { out = part } else { out?.append(contentsOf: part) }
         }
-        guard let out, out.count == range.count else { throw StageError("exposure-window: frames \(range) are not buffered") }
+        guard let out, out.count == range.count else {
+            throw StageError("exposure-window: frames \(range) are not buffered")
+        }
         return out
     }
 

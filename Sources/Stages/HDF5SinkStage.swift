@@ -21,8 +21,12 @@ struct HDF5SinkStage: Stage {
         name: "hdf5-sink", summary: "writes deblurred frames to HDF5 (schema: docs/hdf5.md)",
         parameters: [
             ParameterSpec("path", .path, "output .h5 file (replaced)"),
-            ParameterSpec("dtype", .choice(["uint8", "float16", "float32"]), default: .string("uint8"), "pixel type of image datasets"),
-            ParameterSpec("compression", .choice(["deflate", "bitshuffle-lz4", "none"]), default: .string("deflate"), "chunk compression"),
+            ParameterSpec(
+                "dtype", .choice(["uint8", "float16", "float32"]), default: .string("uint8"),
+                "pixel type of image datasets"),
+            ParameterSpec(
+                "compression", .choice(["deflate", "bitshuffle-lz4", "none"]), default: .string("deflate"),
+                "chunk compression"),
             ParameterSpec("swmr", .bool, default: .bool(true), "single-writer/multiple-reader mode for live readers"),
             ParameterSpec("flush_every", .int(1...100_000), default: .int(1), "flush every K frames"),
             ParameterSpec("store_blur", .bool, default: .bool(false), "also store the blurry input as /blur"),
@@ -32,7 +36,8 @@ struct HDF5SinkStage: Stage {
             ParameterSpec("weights", .path, optional: true, "weights file whose SHA-256 is recorded"),
             ParameterSpec("sensor_height", .int(0...100_000), default: .int(0), "recorded in the root attributes"),
             ParameterSpec("sensor_width", .int(0...100_000), default: .int(0), "recorded in the root attributes"),
-            ParameterSpec("rate_hz", .double(0...10_000_000), default: .double(20_000), "recorded in the root attributes"),
+            ParameterSpec(
+                "rate_hz", .double(0...10_000_000), default: .double(20_000), "recorded in the root attributes"),
         ],
         inputs: [PortSpec("frames", Ports.deblurred)], outputs: [],
         make: { p, env in
@@ -40,11 +45,12 @@ struct HDF5SinkStage: Stage {
             if p.bool("store_blur") == true { extras.insert(.blur) }
             if p.bool("store_recon") == true { extras.insert(.spikeRecon) }
             if p.bool("store_quick") == true { extras.insert(.quickSharp) }
-            let compression: Compression = switch p.string("compression") {
-            case "bitshuffle-lz4": .bitshuffleLZ4
-            case "none": .none
-            default: .deflate(level: 1)
-            }
+            let compression: Compression =
+                switch p.string("compression") {
+                case "bitshuffle-lz4": .bitshuffleLZ4
+                case "none": .none
+                default: .deflate(level: 1)
+                }
             var sha = ""
             if let w = p.string("weights") { sha = (try? StateDictSHA.of(w)) ?? "" }
             let meta = RecordingMetadata(
@@ -53,8 +59,9 @@ struct HDF5SinkStage: Stage {
                 sensorWidth: p.int("sensor_width") ?? 0, spikeRateHz: p.double("rate_hz") ?? 0)
             return HDF5SinkStage(
                 path: p.string("path") ?? "out.h5",
-                options: Options(pixelType: PixelType(rawValue: p.string("dtype") ?? "uint8") ?? .uint8, compression: compression,
-                                 swmr: p.bool("swmr") ?? true, flushEvery: p.int("flush_every") ?? 1, extras: extras),
+                options: Options(
+                    pixelType: PixelType(rawValue: p.string("dtype") ?? "uint8") ?? .uint8, compression: compression,
+                    swmr: p.bool("swmr") ?? true, flushEvery: p.int("flush_every") ?? 1, extras: extras),
                 metadata: meta)
         })
 
@@ -73,20 +80,27 @@ struct HDF5SinkStage: Stage {
                         }
                     }
                     var meta = metadata
-                    if meta.sensorHeight == 0 { meta.sensorHeight = f.sharp.height / 2; meta.sensorWidth = f.sharp.width / 2 }
-                    writer = try SequenceWriter(url: URL(fileURLWithPath: path), options: SequenceWriter.Options(
-                        height: f.sharp.height, width: f.sharp.width, optionalDatasets: stored, pixelType: options.pixelType,
-                        compression: options.compression, swmr: options.swmr, flushEvery: options.flushEvery, metadata: meta))
+                    if meta.sensorHeight == 0 {
+                        meta.sensorHeight = f.sharp.height / 2; meta.sensorWidth = f.sharp.width / 2
+                    }
+                    writer = try SequenceWriter(
+                        url: URL(fileURLWithPath: path),
+                        options: SequenceWriter.Options(
+                            height: f.sharp.height, width: f.sharp.width, optionalDatasets: stored,
+                            pixelType: options.pixelType,
+                            compression: options.compression, swmr: options.swmr, flushEvery: options.flushEvery,
+                            metadata: meta))
                 }
                 let latency = context.clock.now() - f.ingestedAt
                 try await context.busy {
-                    try writer?.append(RecordedFrame(
-                        sharp: .float(f.sharp.data),
-                        spikeRecon: stored.contains(.spikeRecon) ? f.spikeRecon.map { .float($0.data) } : nil,
-                        quickSharp: stored.contains(.quickSharp) ? f.quickSharp.map { .float($0.data) } : nil,
-                        blur: stored.contains(.blur) ? .float(f.blur.data) : nil,
-                        exposureStartNanoseconds: f.exposureStart, exposureEndNanoseconds: f.exposureEnd,
-                        spikeCenterIndex: Int64(f.centerIndex), frameID: Int64(f.frameID), latency: latency))
+                    try writer?.append(
+                        RecordedFrame(
+                            sharp: .float(f.sharp.data),
+                            spikeRecon: stored.contains(.spikeRecon) ? f.spikeRecon.map { .float($0.data) } : nil,
+                            quickSharp: stored.contains(.quickSharp) ? f.quickSharp.map { .float($0.data) } : nil,
+                            blur: stored.contains(.blur) ? .float(f.blur.data) : nil,
+                            exposureStartNanoseconds: f.exposureStart, exposureEndNanoseconds: f.exposureEnd,
+                            spikeCenterIndex: Int64(f.centerIndex), frameID: Int64(f.frameID), latency: latency))
                 }
                 context.pipelineMetrics.latency.record(latency)
             }

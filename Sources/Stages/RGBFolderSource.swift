@@ -18,12 +18,17 @@ struct RGBFolderSource: Stage {
         parameters: [
             ParameterSpec("path", .path, "folder of PNG or JPEG images, replayed in name order"),
             ParameterSpec("timestamps", .path, optional: true, "CSV with frame,start_ns,end_ns per image"),
-            ParameterSpec("exposure_spike_frames", .int(1...1_000_000), optional: true,
-                          "exposure i covers spike frames [i*n, (i+1)*n) (Spk-GoPro layout)"),
-            ParameterSpec("rate_hz", .double(1...10_000_000), default: .double(20_000), "spike clock rate (with exposure_spike_frames)"),
-            ParameterSpec("fps", .double(0.001...100_000), default: .double(30), "frame rate when no timestamps are given"),
+            ParameterSpec(
+                "exposure_spike_frames", .int(1...1_000_000), optional: true,
+                "exposure i covers spike frames [i*n, (i+1)*n) (Spk-GoPro layout)"),
+            ParameterSpec(
+                "rate_hz", .double(1...10_000_000), default: .double(20_000),
+                "spike clock rate (with exposure_spike_frames)"),
+            ParameterSpec(
+                "fps", .double(0.001...100_000), default: .double(30), "frame rate when no timestamps are given"),
             ParameterSpec("exposure_ms", .double(0.001...100_000), optional: true, "exposure time (default: 1000/fps)"),
-            ParameterSpec("start_ns", .int(Int.min...Int.max), default: .int(0), "spike-clock time of the first exposure start"),
+            ParameterSpec(
+                "start_ns", .int(Int.min...Int.max), default: .int(0), "spike-clock time of the first exposure start"),
         ],
         inputs: [], outputs: [PortSpec("frames", Ports.rgb)],
         make: { p, env in
@@ -31,7 +36,8 @@ struct RGBFolderSource: Stage {
             guard let names = try? FileManager.default.contentsOfDirectory(atPath: path) else {
                 throw StageError("\(path): cannot list the image folder")
             }
-            let files = names.filter { ["png", "jpg", "jpeg"].contains(($0 as NSString).pathExtension.lowercased()) }.sorted()
+            let files = names.filter { ["png", "jpg", "jpeg"].contains(($0 as NSString).pathExtension.lowercased()) }
+                .sorted()
                 .map { (path as NSString).appendingPathComponent($0) }
             guard !files.isEmpty else { throw StageError("\(path): no PNG or JPEG images") }
             let start = Int64(p.int("start_ns") ?? 0)
@@ -58,7 +64,9 @@ struct RGBFolderSource: Stage {
         })
 
     static func readCSV(_ path: String) throws -> [(Int64, Int64)] {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw StageError("\(path): cannot read") }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw StageError("\(path): cannot read")
+        }
         var out: [(Int64, Int64)] = []
         for (n, line) in text.split(whereSeparator: \.isNewline).enumerated() {
             let fields = line.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
@@ -83,8 +91,11 @@ struct RGBFolderSource: Stage {
             if context.shutdown.isRequested { return }
             try await context.pacer.wait(untilMedia: timestamps[i].1)
             let image = try await decoder.image(k)
-            await context.send("frames", RGBFrame(id: i, image: image, exposureStart: timestamps[i].0,
-                                                  exposureEnd: timestamps[i].1, ingestedAt: context.clock.now()))
+            await context.send(
+                "frames",
+                RGBFrame(
+                    id: i, image: image, exposureStart: timestamps[i].0,
+                    exposureEnd: timestamps[i].1, ingestedAt: context.clock.now()))
         }
     }
 }
@@ -128,7 +139,9 @@ final class DecodeAhead: @unchecked Sendable {
         for k in range {
             let path = files[k]
             queue.async { [self] in
-                let result = Result { () throws(ImagingError) -> Image in try ImageFile.read(URL(fileURLWithPath: path)).rgb() }
+                let result = Result { () throws(ImagingError) -> Image in
+                    try ImageFile.read(URL(fileURLWithPath: path)).rgb()
+                }
                 let waiter = lock.withLock { () -> CheckedContinuation<Result<Image, ImagingError>, Never>? in
                     if let w = waiters.removeValue(forKey: k) { return w }
                     results[k] = result

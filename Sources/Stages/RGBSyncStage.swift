@@ -14,25 +14,36 @@ struct RGBSyncStage: Stage {
     static let kind = StageKind(
         name: "rgb-sync", summary: "pairs spike windows with RGB frames by time; resizes RGB to 2x the spike size",
         parameters: [
-            ParameterSpec("tolerance_ms", .double(0...60_000), default: .double(1), "largest midpoint difference of a pair"),
-            ParameterSpec("crop", .doubleList(count: 4), optional: true, "[x, y, width, height] of the RGB frame to keep, before resizing"),
-            ParameterSpec("homography", .doubleList(count: 9), optional: true,
-                          "3x3 row-major map from output RGB pixel to input pixel (two-camera registration), applied after the crop"),
+            ParameterSpec(
+                "tolerance_ms", .double(0...60_000), default: .double(1), "largest midpoint difference of a pair"),
+            ParameterSpec(
+                "crop", .doubleList(count: 4), optional: true,
+                "[x, y, width, height] of the RGB frame to keep, before resizing"),
+            ParameterSpec(
+                "homography", .doubleList(count: 9), optional: true,
+                "3x3 row-major map from output RGB pixel to input pixel (two-camera registration), applied after the crop"
+            ),
         ],
         inputs: [PortSpec("windows", Ports.windows), PortSpec("rgb", Ports.rgb)],
         outputs: [PortSpec("fused", Ports.fused)],
         make: { p, _ in
-            RGBSyncStage(tolerance: Int64((p.double("tolerance_ms") ?? 1) * 1e6), crop: p.doubles("crop"), homography: p.doubles("homography"))
+            RGBSyncStage(
+                tolerance: Int64((p.double("tolerance_ms") ?? 1) * 1e6), crop: p.doubles("crop"),
+                homography: p.doubles("homography"))
         })
 
     func run(_ context: StageContext) async throws {
         let events = AsyncStream<Event>.makeStream(bufferingPolicy: .bufferingOldest(4))
         let a = Task {
-            while let w = try await context.receive("windows", as: ExposureWindow.self) { await events.continuation.yieldWaiting(.window(w)) }
+            while let w = try await context.receive("windows", as: ExposureWindow.self) {
+                await events.continuation.yieldWaiting(.window(w))
+            }
             await events.continuation.yieldWaiting(.end)
         }
         let b = Task {
-            while let f = try await context.receive("rgb", as: RGBFrame.self) { await events.continuation.yieldWaiting(.frame(f)) }
+            while let f = try await context.receive("rgb", as: RGBFrame.self) {
+                await events.continuation.yieldWaiting(.frame(f))
+            }
             await events.continuation.yieldWaiting(.end)
         }
         defer { a.cancel(); b.cancel() }
@@ -73,7 +84,9 @@ struct RGBSyncStage: Stage {
             }
             image = image.cropped(x: x, y: y, width: cw, height: ch)
         }
-        if let homography { image = image.warpedPerspective(homography: homography, width: image.width, height: image.height) }
+        if let homography {
+            image = image.warpedPerspective(homography: homography, width: image.width, height: image.height)
+        }
         let g = w.spikes.geometry
         image = image.resizedBilinear(width: 2 * g.width, height: 2 * g.height)
         var rgb = f

@@ -33,11 +33,14 @@ struct SpikeFileSource: Stage {
             var files = [path]
             if isDir.boolValue {
                 let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-                files = names.filter { $0.hasSuffix(".dat") }.sorted().map { (path as NSString).appendingPathComponent($0) }
+                files = names.filter { $0.hasSuffix(".dat") }.sorted().map {
+                    (path as NSString).appendingPathComponent($0)
+                }
                 guard !files.isEmpty else { throw StageError("\(path): no .dat files in the directory") }
             }
-            return SpikeFileSource(files: files, geometry: geometry, rateHz: p.double("rate_hz") ?? 20_000,
-                                   startNs: Int64(p.int("start_ns") ?? 0), batch: p.int("batch") ?? 100, clock: env.clock)
+            return SpikeFileSource(
+                files: files, geometry: geometry, rateHz: p.double("rate_hz") ?? 20_000,
+                startNs: Int64(p.int("start_ns") ?? 0), batch: p.int("batch") ?? 100, clock: env.clock)
         })
 
     func run(_ context: StageContext) async throws {
@@ -55,7 +58,8 @@ struct SpikeFileSource: Stage {
                     // Release the batch when its last frame has been recorded.
                     try await context.pacer.wait(untilMedia: startNs + Int64(Double(hi) / rateHz * 1e9))
                     let frames = try dat.read((lo - global)..<(hi - global))
-                    await context.send("frames", SpikeBatch(frames: frames, firstIndex: lo, ingestedAt: context.clock.now()))
+                    await context.send(
+                        "frames", SpikeBatch(frames: frames, firstIndex: lo, ingestedAt: context.clock.now()))
                 }
                 if global + i + n >= lastWanted { return }
                 i += n

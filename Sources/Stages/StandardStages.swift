@@ -16,9 +16,11 @@ public enum StandardStages {
     /// Every built-in kind.
     public static func registry() -> StageRegistry {
         var r = StageRegistry()
-        for kind in [SpikeFileSource.kind, RGBFolderSource.kind, ExposureWindowStage.kind, RGBSyncStage.kind,
-                     DeblurStage.kind, DeblurStage.passthroughKind, HDF5SinkStage.kind,
-                     ZMQSpikeSource.kind, ZMQRGBSource.kind, ZMQPublishSink.kind] {
+        for kind in [
+            SpikeFileSource.kind, RGBFolderSource.kind, ExposureWindowStage.kind, RGBSyncStage.kind,
+            DeblurStage.kind, DeblurStage.passthroughKind, HDF5SinkStage.kind,
+            ZMQSpikeSource.kind, ZMQRGBSource.kind, ZMQPublishSink.kind,
+        ] {
             r.register(kind)
         }
         return r

@@ -8,11 +8,15 @@ import ZeroMQ
 /// Parameters shared by the live ZeroMQ sources.
 private let liveParameters: [ParameterSpec] = [
     ParameterSpec("endpoint", .string, "ZeroMQ endpoint, e.g. tcp://127.0.0.1:5555"),
-    ParameterSpec("pattern", .choice(["sub", "pull"]), default: .string("sub"), "SUB (live, with a high-water mark) or PULL (lossless)"),
-    ParameterSpec("attach", .choice(["connect", "bind"]), default: .string("connect"), "connect to or bind the endpoint"),
+    ParameterSpec(
+        "pattern", .choice(["sub", "pull"]), default: .string("sub"),
+        "SUB (live, with a high-water mark) or PULL (lossless)"),
+    ParameterSpec(
+        "attach", .choice(["connect", "bind"]), default: .string("connect"), "connect to or bind the endpoint"),
     ParameterSpec("hwm", .int(1...10_000_000), default: .int(1000), "receive high-water mark, messages"),
-    ParameterSpec("idle_timeout_ms", .double(0...86_400_000), default: .double(0),
-                  "end the stream after this long without messages once data has flowed (0: never; Ctrl-C stops)"),
+    ParameterSpec(
+        "idle_timeout_ms", .double(0...86_400_000), default: .double(0),
+        "end the stream after this long without messages once data has flowed (0: never; Ctrl-C stops)"),
 ]
 
 /// Runs a receive loop on its own thread and bridges decoded items into the stage's task.
@@ -81,19 +85,25 @@ struct ZMQSpikeSource: Stage {
         make: { p, _ in ZMQSpikeSource(parameters: p) })
 
     func run(_ context: StageContext) async throws {
-        try await receive(context, parameters: parameters, subscription: "SPK1", decode: { receiver, out in
-            StreamReceiver(onSpikes: { message, gap in
-                if gap.lostFrames > 0 { }  // counted by the receiver; the windowing stage resyncs on the index jump
-                let batch = SpikeBatch(frames: message.frames, firstIndex: Int(message.header.firstFrameIndex), ingestedAt: .zero)
-                if case .dropped = out.yield(batch) { }
-            }, onFirstProblem: { error in
-                FileHandle.standardError.write(Data("zmq-spikes: \(error) (further ones are counted)\n".utf8))
+        try await receive(
+            context, parameters: parameters, subscription: "SPK1",
+            decode: { receiver, out in
+                StreamReceiver(
+                    onSpikes: { message, gap in
+                        if gap.lostFrames > 0 {}  // counted by the receiver; the windowing stage resyncs on the index jump
+                        let batch = SpikeBatch(
+                            frames: message.frames, firstIndex: Int(message.header.firstFrameIndex), ingestedAt: .zero)
+                        if case .dropped = out.yield(batch) {}
+                    },
+                    onFirstProblem: { error in
+                        FileHandle.standardError.write(Data("zmq-spikes: \(error) (further ones are counted)\n".utf8))
+                    })
+            },
+            forward: { (batch: SpikeBatch) in
+                var b = batch
+                b.ingestedAt = context.clock.now()
+                await context.send("frames", b)
             })
-        }, forward: { (batch: SpikeBatch) in
-            var b = batch
-            b.ingestedAt = context.clock.now()
-            await context.send("frames", b)
-        })
     }
 }
 
@@ -107,34 +117,42 @@ struct ZMQRGBSource: Stage {
         make: { p, _ in ZMQRGBSource(parameters: p) })
 
     func run(_ context: StageContext) async throws {
-        try await receive(context, parameters: parameters, subscription: "RGB1", decode: { _, out in
-            StreamReceiver(onRGB: { message, _ in _ = out.yield(message) }, onFirstProblem: { error in
-                FileHandle.standardError.write(Data("zmq-rgb: \(error) (further ones are counted)\n".utf8))
-            })
-        }, forward: { (message: RGBMessage) in
-            let h = message.header
-            let (w, hh) = (Int(h.width), Int(h.height))
-            var image: Image
-            switch h.pixelFormat {
-            case .rgb8 where message.payload.count == w * hh * 3:
-                image = Image(uint8: message.payload, width: w, height: hh, channels: 3)
-            case .bgr8 where message.payload.count == w * hh * 3:
-                var p = message.payload
-                for i in stride(from: 0, to: p.count, by: 3) { p.swapAt(i, i + 2) }
-                image = Image(uint8: p, width: w, height: hh, channels: 3)
-            case .png, .jpeg:
-                guard let decoded = try? ImageFile.decode(message.payload, name: "rgb frame \(h.frameID)") else {
+        try await receive(
+            context, parameters: parameters, subscription: "RGB1",
+            decode: { _, out in
+                StreamReceiver(
+                    onRGB: { message, _ in _ = out.yield(message) },
+                    onFirstProblem: { error in
+                        FileHandle.standardError.write(Data("zmq-rgb: \(error) (further ones are counted)\n".utf8))
+                    })
+            },
+            forward: { (message: RGBMessage) in
+                let h = message.header
+                let (w, hh) = (Int(h.width), Int(h.height))
+                var image: Image
+                switch h.pixelFormat {
+                case .rgb8 where message.payload.count == w * hh * 3:
+                    image = Image(uint8: message.payload, width: w, height: hh, channels: 3)
+                case .bgr8 where message.payload.count == w * hh * 3:
+                    var p = message.payload
+                    for i in stride(from: 0, to: p.count, by: 3) { p.swapAt(i, i + 2) }
+                    image = Image(uint8: p, width: w, height: hh, channels: 3)
+                case .png, .jpeg:
+                    guard let decoded = try? ImageFile.decode(message.payload, name: "rgb frame \(h.frameID)") else {
+                        context.metrics.count("undecodable-images")
+                        return
+                    }
+                    image = decoded.rgb()
+                default:
                     context.metrics.count("undecodable-images")
                     return
                 }
-                image = decoded.rgb()
-            default:
-                context.metrics.count("undecodable-images")
-                return
-            }
-            await context.send("frames", RGBFrame(id: Int(h.frameID), image: image, exposureStart: h.exposureStartNanoseconds,
-                                                  exposureEnd: h.exposureEndNanoseconds, ingestedAt: context.clock.now()))
-        })
+                await context.send(
+                    "frames",
+                    RGBFrame(
+                        id: Int(h.frameID), image: image, exposureStart: h.exposureStartNanoseconds,
+                        exposureEnd: h.exposureEndNanoseconds, ingestedAt: context.clock.now()))
+            })
     }
 }
 
@@ -149,11 +167,15 @@ struct ZMQPublishSink: Stage {
         parameters: [
             ParameterSpec("endpoint", .string, "endpoint to bind, e.g. tcp://127.0.0.1:5560"),
             ParameterSpec("format", .choice(["png", "rgb8"]), default: .string("png"), "payload format"),
-            ParameterSpec("hwm", .int(1...1_000_000), default: .int(16), "send high-water mark (slow viewers lose frames, never the pipeline)"),
+            ParameterSpec(
+                "hwm", .int(1...1_000_000), default: .int(16),
+                "send high-water mark (slow viewers lose frames, never the pipeline)"),
         ],
         inputs: [PortSpec("frames", Ports.deblurred)], outputs: [],
         make: { p, _ in
-            ZMQPublishSink(endpoint: p.string("endpoint") ?? "", format: p.string("format") == "rgb8" ? .rgb8 : .png, hwm: p.int("hwm") ?? 16)
+            ZMQPublishSink(
+                endpoint: p.string("endpoint") ?? "", format: p.string("format") == "rgb8" ? .rgb8 : .png,
+                hwm: p.int("hwm") ?? 16)
         })
 
     func run(_ context: StageContext) async throws {
@@ -162,11 +184,13 @@ struct ZMQPublishSink: Stage {
         defer { owner.stop() }
         var sequence: UInt64 = 0
         while let f = try await context.receive("frames", as: DeblurredFrame.self) {
-            let image = Image(width: f.sharp.width, height: f.sharp.height, channels: f.sharp.channels, pixels: f.sharp.data)
+            let image = Image(
+                width: f.sharp.width, height: f.sharp.height, channels: f.sharp.channels, pixels: f.sharp.data)
             let payload = format == .png ? try ImageFile.encodePNG(image) : image.toUInt8()
-            let message = RGBMessage(pixelFormat: format, width: image.width, height: image.height, payload: payload,
-                                     sequence: sequence, frameID: UInt64(f.frameID),
-                                     exposureStartNanoseconds: f.exposureStart, exposureEndNanoseconds: f.exposureEnd)
+            let message = RGBMessage(
+                pixelFormat: format, width: image.width, height: image.height, payload: payload,
+                sequence: sequence, frameID: UInt64(f.frameID),
+                exposureStartNanoseconds: f.exposureStart, exposureEndNanoseconds: f.exposureEnd)
             sequence += 1
             if !owner.send(message.encoded()) { context.metrics.count("dropped-by-hwm") }
         }
@@ -219,7 +243,13 @@ final class SocketOwner: @unchecked Sendable {
         let done = DispatchSemaphore(value: 0)
         let ok = SetupResult()
         lock.lock()
-        queue.append((parts, { sent in ok.sent = sent; done.signal() }))
+        queue.append(
+            (
+                parts,
+                { sent in
+                    ok.sent = sent; done.signal()
+                }
+            ))
         lock.signal()
         lock.unlock()
         done.wait()

@@ -5,5 +5,8 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks (they print numbers; nothing is asserted).",
-        subcommands: [BenchModelCommand.self, BenchSpikesCommand.self, BenchZmqCommand.self, BenchSinkCommand.self, BenchPipelineCommand.self])
+        subcommands: [
+            BenchModelCommand.self, BenchSpikesCommand.self, BenchZmqCommand.self, BenchSinkCommand.self,
+            BenchPipelineCommand.self,
+        ])
 }

@@ -20,12 +20,17 @@ struct BenchModelCommand: ParsableCommand {
     @Option(help: "CPU threads.") var threads: Int?
     @Option(help: "Precision: fp32.") var precision = "fp32"
     @Option(help: "Model config JSON instead of the default config.") var config: String?
-    @Flag(help: "Also run the peers (PyTorch, ONNX Runtime, OpenVINO via tools/peers/bench_model.py) on the same size and threads, and print the side-by-side table.")
+    @Flag(
+        help:
+            "Also run the peers (PyTorch, ONNX Runtime, OpenVINO via tools/peers/bench_model.py) on the same size and threads, and print the side-by-side table."
+    )
     var peers = false
     @Option(help: "The peer script.") var peerScript = "tools/peers/bench_model.py"
 
     func validate() throws {
-        guard precision == "fp32" else { throw ValidationError("--precision: only fp32 is implemented on this backend") }
+        guard precision == "fp32" else {
+            throw ValidationError("--precision: only fp32 is implemented on this backend")
+        }
         guard height > 0, width > 0, height % 2 == 0, width % 2 == 0 else {
             throw ValidationError("--height/--width must be positive and even (RGB is twice the spike size)")
         }
@@ -37,16 +42,24 @@ struct BenchModelCommand: ParsableCommand {
             cfg = try SpkDeblurNetConfig.decode(json: Data(contentsOf: URL(fileURLWithPath: config)), source: config)
         }
         cfg.S_in_chs = frames
-        let model = try SpkDeblurNet(config: cfg, weights: SpkDeblurNet.randomWeights(config: cfg, seed: 7), source: "random")
+        let model = try SpkDeblurNet(
+            config: cfg, weights: SpkDeblurNet.randomWeights(config: cfg, seed: 7), source: "random")
         var rng = SystemRandomNumberGenerator()
-        let blur = Tensor(shape: [1, 3, height, width], data: (0..<(3 * height * width)).map { _ in Float.random(in: 0...1, using: &rng) })
-        let spike = Tensor(shape: [1, frames, height / 2, width / 2],
-                           data: (0..<(frames * height * width / 4)).map { _ in Float.random(in: 0...1, using: &rng) < 0.2 ? 1 : 0 })
-        let tfi = Tensor(shape: [1, 1, height / 2, width / 2], data: [Float](repeating: 0.2, count: height * width / 4))
+        let blur = Tensor(
+            shape: [1, 3, height, width],
+            data: (0..<(3 * height * width)).map { _ in Float.random(in: 0...1, using: &rng) })
+        let spike = Tensor(
+            shape: [1, frames, height / 2, width / 2],
+            data: (0..<(frames * height * width / 4)).map { _ in Float.random(in: 0...1, using: &rng) < 0.2 ? 1 : 0 })
+        let tfi = Tensor(
+            shape: [1, 1, height / 2, width / 2], data: [Float](repeating: 0.2, count: height * width / 4))
         let backend = CPUBackend(threads: threads)
         let flops = cfg.flops(height: height, width: width)
-        print("spkdeblur bench model: \(height)x\(width), T=\(frames), \(precision), \(backend.threads) threads, "
-            + String(format: "%.1f GFLOP (%.1f of them skipped: discarded S anchor layers)", flops.total / 1e9, flops.discarded / 1e9))
+        print(
+            "spkdeblur bench model: \(height)x\(width), T=\(frames), \(precision), \(backend.threads) threads, "
+                + String(
+                    format: "%.1f GFLOP (%.1f of them skipped: discarded S anchor layers)", flops.total / 1e9,
+                    flops.discarded / 1e9))
         var times: [Double] = []
         for run in 0...runs {
             let start = Date()
@@ -58,8 +71,10 @@ struct BenchModelCommand: ParsableCommand {
         let median = times.sorted()[times.count / 2]
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
-        print(String(format: "swift-cpu  %@  median %.3f s/frame  %.1f GFLOP/s (reference FLOPs / time)  peak RSS %.0f MiB",
-                     precision, median, flops.total / median / 1e9, Double(usage.ru_maxrss) / 1024))
+        print(
+            String(
+                format: "swift-cpu  %@  median %.3f s/frame  %.1f GFLOP/s (reference FLOPs / time)  peak RSS %.0f MiB",
+                precision, median, flops.total / median / 1e9, Double(usage.ru_maxrss) / 1024))
         if peers { try runPeers(swiftSeconds: median, gflop: flops.total / 1e9) }
     }
 
@@ -70,25 +85,36 @@ struct BenchModelCommand: ParsableCommand {
         defer { try? FileManager.default.removeItem(at: json) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", peerScript, "--height", "\(height)", "--width", "\(width)", "--frames", "\(frames)",
-                             "--threads", "\(threads ?? ProcessInfo.processInfo.activeProcessorCount)", "--runs", "\(runs)",
-                             "--json", json.path] + (config.map { ["--config", $0] } ?? [])
+        process.arguments =
+            [
+                "python3", peerScript, "--height", "\(height)", "--width", "\(width)", "--frames", "\(frames)",
+                "--threads", "\(threads ?? ProcessInfo.processInfo.activeProcessorCount)", "--runs", "\(runs)",
+                "--json", json.path,
+            ] + (config.map { ["--config", $0] } ?? [])
         try process.run()
         process.waitUntilExit()
         guard process.terminationStatus == 0, let data = FileManager.default.contents(atPath: json.path),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let rows = object["rows"] as? [[String: Any]]
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let rows = object["rows"] as? [[String: Any]]
         else {
-            print("peers: \(peerScript) failed or printed no rows (needs python3 with torch; onnxruntime and openvino optional)")
+            print(
+                "peers: \(peerScript) failed or printed no rows (needs python3 with torch; onnxruntime and openvino optional)"
+            )
             return
         }
-        print("\nside by side (\(height)x\(width), T=\(frames), median of \(runs)): runtime, precision, s/frame, GFLOP/s, peer time / swift time")
+        print(
+            "\nside by side (\(height)x\(width), T=\(frames), median of \(runs)): runtime, precision, s/frame, GFLOP/s, peer time / swift time"
+        )
         func pad(_ s: String, _ n: Int) -> String { s.padding(toLength: max(n, s.count), withPad: " ", startingAt: 0) }
-        print("  " + pad("spkdeblur", 15) + pad(precision, 6) + String(format: "%8.3f  %7.1f  1.00", swiftSeconds, gflop / swiftSeconds))
+        print(
+            "  " + pad("spkdeblur", 15) + pad(precision, 6)
+                + String(format: "%8.3f  %7.1f  1.00", swiftSeconds, gflop / swiftSeconds))
         for r in rows {
             let name = r["runtime"] as? String ?? "?", prec = r["precision"] as? String ?? "?"
             let t = r["s_per_frame"] as? Double ?? .nan
-            print("  " + pad(name, 15) + pad(prec, 6) + String(format: "%8.3f  %7.1f  %.2f", t, gflop / t, t / swiftSeconds))
+            print(
+                "  " + pad(name, 15) + pad(prec, 6)
+                    + String(format: "%8.3f  %7.1f  %.2f", t, gflop / t, t / swiftSeconds))
         }
     }
 }

@@ -21,18 +21,22 @@ struct BenchPipelineCommand: AsyncParsableCommand {
 
     func run() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("spkdeblur-bench-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir.appendingPathComponent("rgb"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: dir.appendingPathComponent("rgb"), withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let geometry = try SpikeGeometry(height: height, width: width)
         let frames = Int(seconds * rate)
         // A stream of random spikes (10% firing) written in 1000-frame pieces.
         let writer = try DatWriter(path: dir.appendingPathComponent("rec.dat").path, geometry: geometry)
         var rng = SplitMix64(seed: 1)
-        let chunk = (0..<(1000 * geometry.bytesPerFrame)).map { _ in UInt8(truncatingIfNeeded: rng.next() & rng.next() & rng.next()) }
+        let chunk = (0..<(1000 * geometry.bytesPerFrame)).map { _ in
+            UInt8(truncatingIfNeeded: rng.next() & rng.next() & rng.next())
+        }
         var written = 0
         while written < frames {
             let n = min(1000, frames - written)
-            try writer.append(PackedSpikeFrames(geometry: geometry, bytes: Array(chunk.prefix(n * geometry.bytesPerFrame))))
+            try writer.append(
+                PackedSpikeFrames(geometry: geometry, bytes: Array(chunk.prefix(n * geometry.bytesPerFrame))))
             written += n
         }
         try writer.close()
@@ -48,8 +52,12 @@ struct BenchPipelineCommand: AsyncParsableCommand {
             csv += "\(i),\(start),\(start + Int64(exposure * 1e9))\n"
         }
         try csv.write(to: dir.appendingPathComponent("t.csv"), atomically: true, encoding: .utf8)
-        print(String(format: "bench pipeline: %dx%d spikes at %.0f Hz (%d frames, %.0f MB), %d RGB frames %dx%d at %.0f fps, passthrough, HDF5 without compression",
-                     height, width, rate, frames, Double(frames * geometry.bytesPerFrame) / 1e6, rgbCount, 2 * width, 2 * height, fps))
+        print(
+            String(
+                format:
+                    "bench pipeline: %dx%d spikes at %.0f Hz (%d frames, %.0f MB), %d RGB frames %dx%d at %.0f fps, passthrough, HDF5 without compression",
+                height, width, rate, frames, Double(frames * geometry.bytesPerFrame) / 1e6, rgbCount, 2 * width,
+                2 * height, fps))
         for speed in pacing ? ["max", "1.0"] : ["max"] {
             let text = """
                 clock: {speed: \(speed)}
@@ -61,14 +69,22 @@ struct BenchPipelineCommand: AsyncParsableCommand {
                   deblur: {kind: passthrough, inputs: {fused: sync}}
                   sink: {kind: hdf5-sink, path: \(dir.path)/out.h5, compression: none, store_recon: false, inputs: {frames: deblur}}
                 """
-            let graph = try PipelineDescription(registry: StandardStages.registry()).parse(text: text, file: "bench.yaml")
+            let graph = try PipelineDescription(registry: StandardStages.registry()).parse(
+                text: text, file: "bench.yaml")
             let report = try await PipelineRunner(graph: graph).run()
             let done = report.stages.first { $0.name == "sink" }?.itemsIn ?? 0
             let t = report.wallSeconds
-            print(String(format: "  speed %@: %d RGB frames in %.3f s: %.1f RGB frames/s, %.0f spike frames/s (%.2fx real time); latency p50 %.2f ms p99 %.2f ms",
-                         speed, done, t, Double(done) / t, Double(frames) / t, seconds / t, report.latencyMs.p50, report.latencyMs.p99))
+            print(
+                String(
+                    format:
+                        "  speed %@: %d RGB frames in %.3f s: %.1f RGB frames/s, %.0f spike frames/s (%.2fx real time); latency p50 %.2f ms p99 %.2f ms",
+                    speed, done, t, Double(done) / t, Double(frames) / t, seconds / t, report.latencyMs.p50,
+                    report.latencyMs.p99))
             if let p = report.pacingLatenessMs, p.count > 0 {
-                print(String(format: "  speed %@: replay clock pacing error p50 %.3f ms, p99 %.3f ms (%d releases)", speed, p.p50, p.p99, p.count))
+                print(
+                    String(
+                        format: "  speed %@: replay clock pacing error p50 %.3f ms, p99 %.3f ms (%d releases)", speed,
+                        p.p50, p.p99, p.count))
             }
         }
     }

@@ -31,7 +31,9 @@ struct CameraCommand: ParsableCommand {
 
     func validate() throws {
         guard pattern == "pub" || pattern == "push" else { throw ValidationError("--pattern must be pub or push") }
-        guard speed == "max" || (Double(speed) ?? 0) > 0 else { throw ValidationError("--speed must be a number > 0 or max") }
+        guard speed == "max" || (Double(speed) ?? 0) > 0 else {
+            throw ValidationError("--speed must be a number > 0 or max")
+        }
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
     }
 
@@ -45,11 +47,12 @@ struct CameraCommand: ParsableCommand {
         }
         let dats = try files.map { try DatFile(path: $0, geometry: geometry) }
         let total = dats.reduce(0) { $0 + $1.frameCount }
-        let images = try rgb.map { dir in
-            try FileManager.default.contentsOfDirectory(atPath: dir)
-                .filter { ["png", "jpg", "jpeg"].contains(($0 as NSString).pathExtension.lowercased()) }.sorted()
-                .map { (dir as NSString).appendingPathComponent($0) }
-        } ?? []
+        let images =
+            try rgb.map { dir in
+                try FileManager.default.contentsOfDirectory(atPath: dir)
+                    .filter { ["png", "jpg", "jpeg"].contains(($0 as NSString).pathExtension.lowercased()) }.sorted()
+                    .map { (dir as NSString).appendingPathComponent($0) }
+            } ?? []
         // Exposure intervals in spike-clock nanoseconds.
         let exposures: [(Int64, Int64)] = images.indices.map { i in
             if let n = exposureSpikeFrames {
@@ -82,17 +85,19 @@ struct CameraCommand: ParsableCommand {
                 while next < images.count && exposures[next].1 <= endNs {
                     pace(exposures[next].1)
                     let image = try ImageFile.read(URL(fileURLWithPath: images[next])).rgb()
-                    let message = RGBMessage(pixelFormat: .png, width: image.width, height: image.height,
-                                             payload: try ImageFile.encodePNG(image), sequence: rgbSequence, frameID: UInt64(next),
-                                             exposureStartNanoseconds: exposures[next].0, exposureEndNanoseconds: exposures[next].1)
+                    let message = RGBMessage(
+                        pixelFormat: .png, width: image.width, height: image.height,
+                        payload: try ImageFile.encodePNG(image), sequence: rgbSequence, frameID: UInt64(next),
+                        exposureStartNanoseconds: exposures[next].0, exposureEndNanoseconds: exposures[next].1)
                     _ = try socket.send(parts: message.encoded())
                     rgbSequence += 1
                     next += 1
                 }
                 pace(endNs)
                 let last = global + i + n == total
-                let message = SpikeMessage(frames: try dat.read(i..<(i + n)), sequence: sequence, firstFrameIndex: UInt64(global + i),
-                                           spikeRateHz: rate, flags: last ? [.endOfStream] : [])
+                let message = SpikeMessage(
+                    frames: try dat.read(i..<(i + n)), sequence: sequence, firstFrameIndex: UInt64(global + i),
+                    spikeRateHz: rate, flags: last ? [.endOfStream] : [])
                 _ = try socket.send(parts: message.encoded())
                 sequence += 1
                 sentFrames += n
@@ -100,7 +105,8 @@ struct CameraCommand: ParsableCommand {
             }
             global += dat.frameCount
         }
-        print("camera: sent \(sentFrames) spike frames in \(sequence) messages and \(rgbSequence) RGB frames on \(bind)")
+        print(
+            "camera: sent \(sentFrames) spike frames in \(sequence) messages and \(rgbSequence) RGB frames on \(bind)")
         Thread.sleep(forTimeInterval: 0.2)  // let the last messages leave before the socket closes
         socket.close()
     }

@@ -13,8 +13,10 @@ enum ModelKind: String, ExpressibleByArgument, CaseIterable {
 /// Builds the method: SpkDeblurNet from `weights` (and `config`), or the classical baseline.
 /// Without weights the classical baseline is used and `note` is called with a one-line
 /// explanation (no trained model is embedded in the binary).
-func makeDeblurrer(model: ModelKind?, weights: String?, config: String?, threads: Int?,
-                   note: (String) -> Void) throws -> any Deblurrer {
+func makeDeblurrer(
+    model: ModelKind?, weights: String?, config: String?, threads: Int?,
+    note: (String) -> Void
+) throws -> any Deblurrer {
     switch (model, weights) {
     case (.classical, _):
         return ClassicalDeblurrer()
@@ -25,8 +27,9 @@ func makeDeblurrer(model: ModelKind?, weights: String?, config: String?, threads
         if let config, !FileManager.default.fileExists(atPath: config) {
             throw RunError("\(config): config file not found")
         }
-        return NetworkDeblurrer(model: try loadModel(weights: weights, config: config),
-                                backend: CPUBackend(threads: threads))
+        return NetworkDeblurrer(
+            model: try loadModel(weights: weights, config: config),
+            backend: CPUBackend(threads: threads))
     case (.spkdeblurnet, nil):
         throw RunError("--model spkdeblurnet needs --weights (no trained model is embedded)")
     case (nil, nil):
@@ -75,8 +78,9 @@ struct DeblurCommand: ParsableCommand {
     }
 
     func run() throws {
-        let deblurrer = try makeDeblurrer(model: model, weights: weights, config: config, threads: threads,
-                                          note: printError)
+        let deblurrer = try makeDeblurrer(
+            model: model, weights: weights, config: config, threads: threads,
+            note: printError)
         if let frames, let wanted = deblurrer.windowLength, frames != wanted {
             throw RunError("--frames \(frames) does not match the model's window of \(wanted) frames (S_in_chs)")
         }
@@ -90,7 +94,8 @@ struct DeblurCommand: ParsableCommand {
         let range = SpikeWindow.range(center: center, length: t)
         guard range.lowerBound >= 0, range.upperBound <= file.frameCount else {
             throw RunError(
-                "\(spikes): window \(range.lowerBound)..<\(range.upperBound) (--center \(center), \(t) frames) is outside the \(file.frameCount) frames of the stream")
+                "\(spikes): window \(range.lowerBound)..<\(range.upperBound) (--center \(center), \(t) frames) is outside the \(file.frameCount) frames of the stream"
+            )
         }
         let window = try file.read(range)
         let rgb = image.rgb().resizedBilinear(width: 2 * width, height: 2 * height)
@@ -102,7 +107,9 @@ struct DeblurCommand: ParsableCommand {
         let seconds = Date().timeIntervalSince(start)
         try ImageFile.writePNG(Evaluation.image(result.sharp), to: URL(fileURLWithPath: out))
         var written = [out]
-        for (path, map, what) in [(recon, result.spikeRecon, "spike reconstruction"), (quick, result.quickSharp, "quick estimate")] {
+        for (path, map, what) in [
+            (recon, result.spikeRecon, "spike reconstruction"), (quick, result.quickSharp, "quick estimate"),
+        ] {
             guard let path else { continue }
             guard let map else {
                 printError("note: \(deblurrer.name) makes no \(what); \(path) not written")
@@ -111,8 +118,10 @@ struct DeblurCommand: ParsableCommand {
             try ImageFile.writePNG(Evaluation.image(map), to: URL(fileURLWithPath: path))
             written.append(path)
         }
-        print(String(format: "%@: %dx%d, spike frames %d..<%d, %.3f s; wrote %@", deblurrer.name, rgb.width, rgb.height,
-                     range.lowerBound, range.upperBound, seconds, written.joined(separator: ", ")))
+        print(
+            String(
+                format: "%@: %dx%d, spike frames %d..<%d, %.3f s; wrote %@", deblurrer.name, rgb.width, rgb.height,
+                range.lowerBound, range.upperBound, seconds, written.joined(separator: ", ")))
     }
 }
 

@@ -41,8 +41,9 @@ struct EvalCommand: ParsableCommand {
     }
 
     func run() throws {
-        let deblurrer = try makeDeblurrer(model: model, weights: weights, config: config, threads: threads,
-                                          note: printError)
+        let deblurrer = try makeDeblurrer(
+            model: model, weights: weights, config: config, threads: threads,
+            note: printError)
         if let frames, let wanted = deblurrer.windowLength, frames != wanted {
             throw RunError("--frames \(frames) does not match the model's window of \(wanted) frames (S_in_chs)")
         }
@@ -56,14 +57,17 @@ struct EvalCommand: ParsableCommand {
             samples = try X4KDataset(root: root, split: split, spikeLength: t).samples
         }
         if let limit { samples = Array(samples.prefix(limit)) }
-        let evaluator = Evaluator(deblurrer: deblurrer, frames: t, saveDirectory: save.map { URL(fileURLWithPath: $0) },
-                                  previewCount: markdown == nil ? 0 : 3)
+        let evaluator = Evaluator(
+            deblurrer: deblurrer, frames: t, saveDirectory: save.map { URL(fileURLWithPath: $0) },
+            previewCount: markdown == nil ? 0 : 3)
         let (result, previews) = try evaluator.evaluate(
             samples, describe: (deblurrer.name, dataset, layout.rawValue, split)
         ) { done, total, elapsed in
             let eta = elapsed / Double(done) * Double(total - done)
-            printError(String(format: "eval: %d/%d frames, %.2f s/frame, ETA %.0f s", done, total,
-                              elapsed / Double(done), eta))
+            printError(
+                String(
+                    format: "eval: %d/%d frames, %.2f s/frame, ETA %.0f s", done, total,
+                    elapsed / Double(done), eta))
         }
         if let report {
             do { try result.json().write(to: URL(fileURLWithPath: report)) } catch {

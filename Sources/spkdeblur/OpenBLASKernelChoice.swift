@@ -12,8 +12,8 @@ enum OpenBLASKernelChoice {
     static func applyByReexec() {
         guard getenv("OPENBLAS_CORETYPE") == nil, getenv("SPKDEBLUR_NO_REEXEC") == nil else { return }
         guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let flagsLine = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
-              info.contains("AuthenticAMD")
+            let flagsLine = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
+            info.contains("AuthenticAMD")
         else { return }
         let flags = Set(flagsLine.split(separator: " ").map(String.init))
         guard ["avx512f", "avx512bw", "avx512vl", "avx512dq"].allSatisfy(flags.contains) else { return }

@@ -8,10 +8,13 @@ struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run a pipeline description file.",
-        discussion: "Ctrl-C (or SIGTERM) drains: sources stop, every accepted frame reaches the sinks, files close valid. A second Ctrl-C aborts.")
+        discussion:
+            "Ctrl-C (or SIGTERM) drains: sources stop, every accepted frame reaches the sinks, files close valid. A second Ctrl-C aborts."
+    )
 
     @Argument(help: "The pipeline description (YAML).") var file: String
-    @Option(name: .customLong("set"), help: "Override a stage parameter: stage.key=value (repeatable).") var overrides: [String] = []
+    @Option(name: .customLong("set"), help: "Override a stage parameter: stage.key=value (repeatable).") var overrides:
+        [String] = []
     @Option(help: "Replay speed: a factor (1 = real time) or max (overrides the file's clock).") var speed: String?
     @Option(help: "Start replay this many seconds into the recording.") var start: Double?
     @Option(help: "Replay this many seconds.") var duration: Double?
@@ -21,7 +24,11 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         var graph = try loadGraph(file, overrides)
         if let speed {
-            if speed == "max" { graph.clock.speed = nil } else if let s = Double(speed), s > 0 { graph.clock.speed = s } else {
+            if speed == "max" {
+                graph.clock.speed = nil
+            } else if let s = Double(speed), s > 0 {
+                graph.clock.speed = s
+            } else {
                 throw ValidationError("--speed must be a number > 0 or max")
             }
         }
@@ -60,19 +67,23 @@ struct RunCommand: AsyncParsableCommand {
 
 /// `spkdeblur validate FILE.yaml`: reports every problem of a description file.
 struct ValidateCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "validate", abstract: "Check a pipeline description file.")
+    static let configuration = CommandConfiguration(
+        commandName: "validate", abstract: "Check a pipeline description file.")
     @Argument(help: "The pipeline description (YAML).") var file: String
     @Option(name: .customLong("set"), help: "Override a stage parameter: stage.key=value.") var overrides: [String] = []
 
     func run() throws {
         let graph = try loadGraph(file, overrides)
-        print("\(file): OK: \(graph.stages.count) stages, \(graph.edges.count) edges, speed \(graph.clock.speed.map { "\($0)" } ?? "max")")
+        print(
+            "\(file): OK: \(graph.stages.count) stages, \(graph.edges.count) edges, speed \(graph.clock.speed.map { "\($0)" } ?? "max")"
+        )
     }
 }
 
 /// `spkdeblur stages`: the stage kinds and their parameters.
 struct StagesCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "stages", abstract: "List the stage kinds and their parameters.")
+    static let configuration = CommandConfiguration(
+        commandName: "stages", abstract: "List the stage kinds and their parameters.")
     func run() { print(StandardStages.registry().listing()) }
 }
 
@@ -83,7 +94,8 @@ func loadGraph(_ file: String, _ overrides: [String]) throws -> PipelineGraph {
     for i in graph.stages.indices {
         for spec in graph.stages[i].kind.parameters where spec.type == .path {
             if case .string(let p)? = graph.stages[i].parameters.values[spec.name], !p.hasPrefix("/") {
-                graph.stages[i].parameters.values[spec.name] = .string((directory as NSString).appendingPathComponent(p))
+                graph.stages[i].parameters.values[spec.name] = .string(
+                    (directory as NSString).appendingPathComponent(p))
             }
         }
     }
@@ -94,6 +106,7 @@ func loadGraph(_ file: String, _ overrides: [String]) throws -> PipelineGraph {
 func expectedFrames(_ graph: PipelineGraph) -> Int? {
     let folders = graph.stages.filter { $0.kind.name == "rgb-folder" }.compactMap { $0.parameters.string("path") }
     guard folders.count == 1, graph.clock.start == 0, graph.clock.duration == nil,
-          let names = try? FileManager.default.contentsOfDirectory(atPath: folders[0]) else { return nil }
+        let names = try? FileManager.default.contentsOfDirectory(atPath: folders[0])
+    else { return nil }
     return names.filter { ["png", "jpg", "jpeg"].contains(($0 as NSString).pathExtension.lowercased()) }.count
 }

@@ -37,7 +37,9 @@ struct ReconstructCommand: ParsableCommand {
     }
 
     func validate() throws {
-        if method != .raw && centers.isEmpty { throw ValidationError("--centers is required for --method \(method.rawValue)") }
+        if method != .raw && centers.isEmpty {
+            throw ValidationError("--centers is required for --method \(method.rawValue)")
+        }
         if window < 1 { throw ValidationError("--window must be at least 1") }
     }
 
@@ -50,12 +52,14 @@ struct ReconstructCommand: ParsableCommand {
             case .raw:
                 let n = count ?? max(dat.frameCount - start, 0)
                 let frames = try dat.read(start..<(start + n)).unpacked()
-                let ds = try hdf.root.createDataset("spikes", type: .uint8, shape: [n, h, w], chunk: n > 0 ? [1, h, w] : nil,
-                                                    filters: n > 0 ? [.deflate(level: 1)] : [])
+                let ds = try hdf.root.createDataset(
+                    "spikes", type: .uint8, shape: [n, h, w], chunk: n > 0 ? [1, h, w] : nil,
+                    filters: n > 0 ? [.deflate(level: 1)] : [])
                 if n > 0 { try ds.write(frames.values, start: [0, 0, 0], count: [n, h, w]) }
             case .tfi, .tfp:
-                let ds = try hdf.root.createDataset("recon", type: .float32, shape: [centers.count, h, w],
-                                                    chunk: [1, h, w], filters: [.deflate(level: 1)])
+                let ds = try hdf.root.createDataset(
+                    "recon", type: .float32, shape: [centers.count, h, w],
+                    chunk: [1, h, w], filters: [.deflate(level: 1)])
                 for (i, c) in centers.enumerated() {
                     guard c >= 0, c < dat.frameCount else {
                         throw ValidationError("\(file): centre \(c) is outside the \(dat.frameCount) frames")
@@ -66,7 +70,8 @@ struct ReconstructCommand: ParsableCommand {
                     let lo = max(c - window, 0)
                     let hi = min(c + window + 1, dat.frameCount)
                     let frames = try dat.read(lo..<hi)
-                    let image = method == .tfi
+                    let image =
+                        method == .tfi
                         ? TFI.middle(frames, middle: c - lo, window: window)
                         : TFP.middle(frames, middle: c - lo, window: window)
                     try ds.write(image, start: [i, 0, 0], count: [1, h, w])

@@ -32,20 +32,25 @@ struct VerifyCommand: ParsableCommand {
             return Tensor(shape: t.shape, data: try t.floats())
         }
         let start = Date()
-        let out = try model(blur: tensor("blur"), spike: tensor("spike"), tfi: tensor("tfi"),
-                            backend: CPUBackend(threads: threads))
+        let out = try model(
+            blur: tensor("blur"), spike: tensor("spike"), tfi: tensor("tfi"),
+            backend: CPUBackend(threads: threads))
         let seconds = Date().timeIntervalSince(start)
         var worst: Float = 0
         for (name, value) in [("sharp", out.sharp), ("spike_recon", out.spikeRecon), ("quick_sharp", out.quickSharp)] {
             let reference = try tensor(name)
             guard reference.shape == value.shape else {
-                throw ValidationError("\(io): '\(name)' has shape \(reference.shape), the model produced \(value.shape)")
+                throw ValidationError(
+                    "\(io): '\(name)' has shape \(reference.shape), the model produced \(value.shape)")
             }
             let error = value.maxAbsDifference(reference)
             worst = max(worst, error)
             print("\(name.padding(toLength: 12, withPad: " ", startingAt: 0)) max abs error \(error)")
         }
-        print(String(format: "forward pass %.3f s; tolerance %g: %@", seconds, Double(tolerance), worst <= tolerance ? "PASS" : "FAIL"))
+        print(
+            String(
+                format: "forward pass %.3f s; tolerance %g: %@", seconds, Double(tolerance),
+                worst <= tolerance ? "PASS" : "FAIL"))
         if !(worst <= tolerance) { throw ExitCode(1) }
     }
 }

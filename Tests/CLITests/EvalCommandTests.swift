@@ -6,7 +6,8 @@ import Testing
 @Suite struct EvalCommandTests {
     /// Writes two procedural 128x128 source images (coloured discs on grey) with Pillow.
     static func sourceImages(in dir: URL) throws {
-        let made = try python("""
+        let made = try python(
+            """
             import sys, numpy as np
             from PIL import Image
             rng = np.random.default_rng(1)
@@ -27,9 +28,11 @@ import Testing
         let images = dir.appendingPathComponent("images"), root = dir.appendingPathComponent("data")
         try FileManager.default.createDirectory(at: images, withIntermediateDirectories: true)
         try sourceImages(in: images)
-        let sim = try run(["simulate", "--images", images.path, "--out", root.path, "--split", "test",
-                           "--frames-per-sequence", "3", "--width", "64", "--height", "64", "--max-speed", "8",
-                           "--seed", "2"])
+        let sim = try run([
+            "simulate", "--images", images.path, "--out", root.path, "--split", "test",
+            "--frames-per-sequence", "3", "--width", "64", "--height", "64", "--max-speed", "8",
+            "--seed", "2",
+        ])
         #expect(sim.status == 0, "\(sim.err)")
         return root
     }
@@ -37,7 +40,8 @@ import Testing
     /// Reads width and height from a PNG's IHDR chunk.
     static func pngSize(_ path: String) throws -> (width: Int, height: Int) {
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-        try #require(bytes.count > 24 && bytes[1] == 0x50 && bytes[2] == 0x4E && bytes[3] == 0x47, "\(path) is not a PNG")
+        try #require(
+            bytes.count > 24 && bytes[1] == 0x50 && bytes[2] == 0x4E && bytes[3] == 0x47, "\(path) is not a PNG")
         func be32(_ o: Int) -> Int { bytes[o..<(o + 4)].reduce(0) { $0 << 8 | Int($1) } }
         return (be32(16), be32(20))
     }
@@ -49,8 +53,10 @@ import Testing
         let root = try Self.dataset(in: dir)
         let report = dir.appendingPathComponent("r.json"), markdown = dir.appendingPathComponent("r.md")
         let save = dir.appendingPathComponent("saved")
-        let result = try run(["eval", "--dataset", root.path, "--layout", "gopro", "--model", "classical",
-                              "--report", report.path, "--markdown", markdown.path, "--save", save.path])
+        let result = try run([
+            "eval", "--dataset", root.path, "--layout", "gopro", "--model", "classical",
+            "--report", report.path, "--markdown", markdown.path, "--save", save.path,
+        ])
         #expect(result.status == 0, "\(result.err)")
         #expect(result.err.contains("6/6 frames"), "progress lines: \(result.err)")
         #expect(result.out.contains("classical") && result.out.contains("blurry"))
@@ -80,15 +86,19 @@ import Testing
         let name = try #require(first["name"] as? String)
         let parts = name.split(separator: "/").map(String.init)
         let seq = root.appendingPathComponent("GOPRO_Large/test").appendingPathComponent(parts[0])
-        let check = try python("""
+        let check = try python(
+            """
             import sys, numpy as np
             from PIL import Image
             a = np.asarray(Image.open(sys.argv[1]).convert('RGB'), dtype=np.float32) / 255
             b = np.asarray(Image.open(sys.argv[2]).convert('RGB'), dtype=np.float32) / 255
             d = a - b
             print(repr(float(10 * np.log10(1 / np.mean(d * d, dtype=np.float64)))))
-            """, [seq.appendingPathComponent("sharp/\(parts[1]).png").path,
-                  seq.appendingPathComponent("blur_gamma/\(parts[1]).png").path])
+            """,
+            [
+                seq.appendingPathComponent("sharp/\(parts[1]).png").path,
+                seq.appendingPathComponent("blur_gamma/\(parts[1]).png").path,
+            ])
         #expect(check.status == 0, "\(check.err)")
         let expected = try #require(Double(check.out.trimmingCharacters(in: .whitespacesAndNewlines)))
         let got = try #require(first["psnr"] as? Double)
@@ -117,26 +127,33 @@ import Testing
 
         // Classical, no weights: a note says so; the output is the RGB size.
         let out = dir.appendingPathComponent("c.png").path
-        let classical = try run(["deblur", "--blur", blur, "--spikes", dat, "--height", "32", "--width", "32",
-                                 "--center", "28", "--out", out])
+        let classical = try run([
+            "deblur", "--blur", blur, "--spikes", dat, "--height", "32", "--width", "32",
+            "--center", "28", "--out", out,
+        ])
         #expect(classical.status == 0, "\(classical.err)")
         #expect(classical.err.contains("classical"), "note about the missing model: \(classical.err)")
         #expect(try Self.pngSize(out) == (64, 64))
 
         // A window out of range: one line naming the file.
-        let bad = try run(["deblur", "--blur", blur, "--spikes", dat, "--height", "32", "--width", "32",
-                           "--center", "10", "--out", out, "--model", "classical"])
+        let bad = try run([
+            "deblur", "--blur", blur, "--spikes", dat, "--height", "32", "--width", "32",
+            "--center", "10", "--out", out, "--model", "classical",
+        ])
         #expect(bad.status != 0)
         let errorLines = bad.err.split(separator: "\n").filter { $0.hasPrefix("Error:") }
         #expect(errorLines.count == 1 && errorLines[0].contains(dat) && errorLines[0].contains("outside"), "\(bad.err)")
-        let missing = try run(["deblur", "--blur", dir.appendingPathComponent("none.png").path, "--spikes", dat,
-                               "--height", "32", "--width", "32", "--center", "28", "--out", out, "--model", "classical"])
+        let missing = try run([
+            "deblur", "--blur", dir.appendingPathComponent("none.png").path, "--spikes", dat,
+            "--height", "32", "--width", "32", "--center", "28", "--out", out, "--model", "classical",
+        ])
         #expect(missing.status != 0 && missing.err.contains("none.png: image not found"), "\(missing.err)")
 
         // The tiny fixture network (S_in_chs 8) on a 128x128 image with 48x48 spikes: the image
         // is resized to 96x96; all three outputs are written at that size.
         let spikes = dir.appendingPathComponent("s48.dat").path
-        let made = try python("""
+        let made = try python(
+            """
             import sys, numpy as np
             np.random.default_rng(3).integers(0, 256, 20 * 48 * 48 // 8, dtype=np.uint8).tofile(sys.argv[1])
             """, [spikes])

@@ -40,9 +40,12 @@ private func startPipeline(_ file: URL, metrics: URL) throws -> (Process, Pipe) 
         // 10 exposures of 56 spike frames; spike message 20 (frames 160..167, inside exposure 2) is lost.
         let publisher = Process()
         publisher.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        publisher.arguments = ["python3", testsFixture("../tools/zmq_publisher.py").path, "--endpoint", endpoint, "--bind",
-                               "--socket", "pub", "--synthetic", "560", "--height", "24", "--width", "32", "--batch", "8",
-                               "--rgb-every", "56", "--speed", "0", "--warmup", "1.0", "--drop", "20", "--malformed", "zeroFrames,packedSizeMismatch"]
+        publisher.arguments = [
+            "python3", testsFixture("../tools/zmq_publisher.py").path, "--endpoint", endpoint, "--bind",
+            "--socket", "pub", "--synthetic", "560", "--height", "24", "--width", "32", "--batch", "8",
+            "--rgb-every", "56", "--speed", "4", "--sndhwm", "100000", "--warmup", "1.0", "--drop", "20", "--malformed",
+            "zeroFrames,packedSizeMismatch",
+        ]
         publisher.standardOutput = Pipe()
         publisher.standardError = Pipe()
         try publisher.run()
@@ -50,7 +53,8 @@ private func startPipeline(_ file: URL, metrics: URL) throws -> (Process, Pipe) 
         #expect(publisher.terminationStatus == 0)
         pipeline.waitUntilExit()
         #expect(pipeline.terminationStatus == 0)
-        let check = try python("""
+        let check = try python(
+            """
             import sys, json, h5py
             f = h5py.File(sys.argv[1], 'r'); m = json.load(open(sys.argv[2]))
             ids = list(f['frame_id'][:])
@@ -69,8 +73,10 @@ private func startPipeline(_ file: URL, metrics: URL) throws -> (Process, Pipe) 
         let dir = try temporaryDirectory("cli-live")
         defer { try? FileManager.default.removeItem(at: dir) }
         let scenes = testsFixture("../pipelines/assets/scenes")
-        let sim = try run(["simulate", "--images", scenes.path, "--out", dir.appendingPathComponent("data").path, "--split", "test",
-                           "--sequences", "1", "--frames-per-sequence", "4", "--width", "64", "--height", "48"])
+        let sim = try run([
+            "simulate", "--images", scenes.path, "--out", dir.appendingPathComponent("data").path, "--split", "test",
+            "--sequences", "1", "--frames-per-sequence", "4", "--width", "64", "--height", "48",
+        ])
         #expect(sim.status == 0, "\(sim.err)")
         let endpoint = "tcp://127.0.0.1:\(Int.random(in: 21_000...29_000))"
         let out = dir.appendingPathComponent("live.h5"), metrics = dir.appendingPathComponent("m.json")
@@ -78,14 +84,18 @@ private func startPipeline(_ file: URL, metrics: URL) throws -> (Process, Pipe) 
         try livePipeline(endpoint: endpoint, output: out.path).write(to: file, atomically: true, encoding: .utf8)
         let (pipeline, _) = try startPipeline(file, metrics: metrics)
         let seq = dir.appendingPathComponent("data").path
-        let camera = try run(["camera", "--spikes", "\(seq)/GOPRO_Large_spike_seq/test/SIM0000_07_00/spike", "--height", "24", "--width", "32",
-                              "--rgb", "\(seq)/GOPRO_Large/test/SIM0000_07_00/blur_gamma", "--exposure-spike-frames", "56",
-                              "--bind", endpoint, "--speed", "4", "--batch", "8", "--wait-ms", "800"])
+        let camera = try run([
+            "camera", "--spikes", "\(seq)/GOPRO_Large_spike_seq/test/SIM0000_07_00/spike", "--height", "24", "--width",
+            "32",
+            "--rgb", "\(seq)/GOPRO_Large/test/SIM0000_07_00/blur_gamma", "--exposure-spike-frames", "56",
+            "--bind", endpoint, "--speed", "4", "--batch", "8", "--wait-ms", "800",
+        ])
         #expect(camera.status == 0, "\(camera.err)")
         #expect(camera.out.contains("sent 224 spike frames"))
         pipeline.waitUntilExit()
         #expect(pipeline.terminationStatus == 0)
-        let check = try python("""
+        let check = try python(
+            """
             import sys, h5py
             f = h5py.File(sys.argv[1], 'r')
             assert list(f['frame_id'][:]) == [0, 1, 2, 3], list(f['frame_id'][:])
@@ -104,15 +114,15 @@ private func startPipeline(_ file: URL, metrics: URL) throws -> (Process, Pipe) 
         let out = dir.appendingPathComponent("slow.h5"), metrics = dir.appendingPathComponent("m.json")
         let file = dir.appendingPathComponent("slow.yaml")
         try """
-            clock: {speed: max, live: true}
-            stages:
-              spikes: {kind: zmq-spikes, endpoint: \(endpoint), hwm: 100000, idle_timeout_ms: 1500}
-              rgb: {kind: zmq-rgb, endpoint: \(endpoint), idle_timeout_ms: 1500}
-              windows: {kind: exposure-window, frames: 56, timeout_ms: 3000, inputs: {spikes: spikes, exposures: rgb}}
-              sync: {kind: rgb-sync, inputs: {windows: windows, rgb: rgb}}
-              model: {kind: passthrough, delay_ms: 150, inputs: {fused: {from: sync, capacity: 1, policy: drop-oldest}}}
-              sink: {kind: hdf5-sink, path: \(out.path), inputs: {frames: model}}
-            """.write(to: file, atomically: true, encoding: .utf8)
+        clock: {speed: max, live: true}
+        stages:
+          spikes: {kind: zmq-spikes, endpoint: \(endpoint), hwm: 100000, idle_timeout_ms: 1500}
+          rgb: {kind: zmq-rgb, endpoint: \(endpoint), idle_timeout_ms: 1500}
+          windows: {kind: exposure-window, frames: 56, timeout_ms: 3000, inputs: {spikes: spikes, exposures: rgb}}
+          sync: {kind: rgb-sync, inputs: {windows: windows, rgb: rgb}}
+          model: {kind: passthrough, delay_ms: 150, inputs: {fused: {from: sync, capacity: 1, policy: drop-oldest}}}
+          sink: {kind: hdf5-sink, path: \(out.path), inputs: {frames: model}}
+        """.write(to: file, atomically: true, encoding: .utf8)
         let process = Process()
         process.executableURL = try spkdeblurBinary()
         process.arguments = ["run", file.path, "--quiet", "--metrics-json", metrics.path]
@@ -120,13 +130,16 @@ private func startPipeline(_ file: URL, metrics: URL) throws -> (Process, Pipe) 
         process.standardError = Pipe()
         try process.run()
         // 20 exposures at 2x real time (28 ms apart): far faster than the 150 ms model.
-        let publisher = try Python.process([testsFixture("../tools/zmq_publisher.py").path, "--endpoint", endpoint, "--bind",
-                                            "--socket", "pub", "--synthetic", "1120", "--height", "24", "--width", "32",
-                                            "--batch", "8", "--rgb-every", "56", "--speed", "2", "--warmup", "1.0"])
+        let publisher = try Python.process([
+            testsFixture("../tools/zmq_publisher.py").path, "--endpoint", endpoint, "--bind",
+            "--socket", "pub", "--synthetic", "1120", "--height", "24", "--width", "32",
+            "--batch", "8", "--rgb-every", "56", "--speed", "2", "--warmup", "1.0",
+        ])
         #expect(publisher.status == 0, "\(publisher.err)")
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
-        let check = try python("""
+        let check = try python(
+            """
             import sys, json, h5py
             f = h5py.File(sys.argv[1], 'r'); m = json.load(open(sys.argv[2]))
             stage = {s['name']: s for s in m['stages']}

@@ -10,11 +10,14 @@ import Testing
         let dir = try temporaryDirectory("cli-recon")
         defer { try? FileManager.default.removeItem(at: dir) }
         let out = dir.appendingPathComponent("r.h5").path
-        let result = try run(["reconstruct", dat.path, "--height", "36", "--width", "52", "--centers", "1,20,38",
-                              "--window", "50", "--out", out])
+        let result = try run([
+            "reconstruct", dat.path, "--height", "36", "--width", "52", "--centers", "1,20,38",
+            "--window", "50", "--out", out,
+        ])
         #expect(result.status == 0, "\(result.err)")
         // h5py reads the file; the values equal the reference middleTFI at those centres.
-        let check = try python("""
+        let check = try python(
+            """
             import sys, json, struct, h5py, numpy as np
             f = h5py.File(sys.argv[1]); r = f['recon'][:]
             b = open(sys.argv[2], 'rb').read(); n = struct.unpack('<Q', b[:8])[0]; h = json.loads(b[8:8+n])
@@ -34,9 +37,12 @@ import Testing
         let dir = try temporaryDirectory("cli-recon")
         defer { try? FileManager.default.removeItem(at: dir) }
         let out = dir.appendingPathComponent("raw.h5").path
-        let result = try run(["reconstruct", dat.path, "--height", "36", "--width", "52", "--method", "raw", "--out", out])
+        let result = try run([
+            "reconstruct", dat.path, "--height", "36", "--width", "52", "--method", "raw", "--out", out,
+        ])
         #expect(result.status == 0, "\(result.err)")
-        let check = try python("""
+        let check = try python(
+            """
             import sys, json, struct, h5py, numpy as np
             s = h5py.File(sys.argv[1])['spikes'][:]
             b = open(sys.argv[2], 'rb').read(); n = struct.unpack('<Q', b[:8])[0]; h = json.loads(b[8:8+n])
@@ -49,7 +55,9 @@ import Testing
     }
 
     @Test func badGeometryIsOneClearLine() throws {
-        let result = try run(["reconstruct", dat.path, "--height", "36", "--width", "53", "--centers", "3", "--out", "/tmp/never.h5"])
+        let result = try run([
+            "reconstruct", dat.path, "--height", "36", "--width", "53", "--centers", "3", "--out", "/tmp/never.h5",
+        ])
         #expect(result.status != 0)
         #expect(result.err.contains("36x53: height*width must be a positive multiple of 8"))
         #expect(result.err.split(separator: "\n").count == 1)
@@ -60,8 +68,10 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         let cut = dir.appendingPathComponent("cut.dat")
         try Data(contentsOf: dat).dropLast(5).write(to: cut)
-        let result = try run(["reconstruct", cut.path, "--height", "36", "--width", "52", "--centers", "3", "--out",
-                              dir.appendingPathComponent("x.h5").path])
+        let result = try run([
+            "reconstruct", cut.path, "--height", "36", "--width", "52", "--centers", "3", "--out",
+            dir.appendingPathComponent("x.h5").path,
+        ])
         #expect(result.status != 0)
         #expect(result.err.contains(cut.path))
         #expect(result.err.contains("remainder"))

@@ -4,8 +4,10 @@ import Testing
 /// Writes a recording for the CLI: procedural scenes simulated by `spkdeblur simulate`.
 private func simulatedRecording(_ dir: URL, frames: Int) throws -> URL {
     let scenes = testsFixture("../pipelines/assets/scenes")
-    let result = try run(["simulate", "--images", scenes.path, "--out", dir.appendingPathComponent("data").path, "--split", "test",
-                          "--sequences", "1", "--frames-per-sequence", "\(frames)", "--width", "64", "--height", "48", "--seed", "2"])
+    let result = try run([
+        "simulate", "--images", scenes.path, "--out", dir.appendingPathComponent("data").path, "--split", "test",
+        "--sequences", "1", "--frames-per-sequence", "\(frames)", "--width", "64", "--height", "48", "--seed", "2",
+    ])
     #expect(result.status == 0, "\(result.err)")
     return dir.appendingPathComponent("data")
 }
@@ -31,13 +33,14 @@ private func pipeline(data: URL, output: URL, speed: String, rate: Int) -> Strin
         defer { try? FileManager.default.removeItem(at: dir) }
         let file = dir.appendingPathComponent("bad.yaml")
         try """
-            stages:
-              spikes: {kind: spike-fil, path: x.dat}
-              sink: {kind: hdf5-sink, inputs: {frames: nowhere}}
-            """.write(to: file, atomically: true, encoding: .utf8)
+        stages:
+          spikes: {kind: spike-fil, path: x.dat}
+          sink: {kind: hdf5-sink, inputs: {frames: nowhere}}
+        """.write(to: file, atomically: true, encoding: .utf8)
         let result = try run(["validate", file.path])
         #expect(result.status != 0)
-        #expect(result.err.contains("bad.yaml:2:18: stage 'spikes': unknown kind 'spike-fil' (did you mean 'spike-file'?)"))
+        #expect(
+            result.err.contains("bad.yaml:2:18: stage 'spikes': unknown kind 'spike-fil' (did you mean 'spike-file'?)"))
         #expect(result.err.contains("bad.yaml:3:44: stage 'sink': input 'frames' refers to unknown stage 'nowhere'"))
         #expect(result.err.contains("stage 'sink': missing required parameter 'path'"))
     }
@@ -57,7 +60,8 @@ private func pipeline(data: URL, output: URL, speed: String, rate: Int) -> Strin
         let out = dir.appendingPathComponent("out.h5")
         let file = dir.appendingPathComponent("p.yaml")
         // 2 kHz spike clock: each exposure lasts 28 ms, 30 exposures take ~0.84 s at speed 1.
-        try pipeline(data: data, output: out, speed: "1.0", rate: 2000).write(to: file, atomically: true, encoding: .utf8)
+        try pipeline(data: data, output: out, speed: "1.0", rate: 2000).write(
+            to: file, atomically: true, encoding: .utf8)
         let process = Process()
         process.executableURL = try spkdeblurBinary()
         process.arguments = ["run", file.path, "--quiet", "--metrics-json", dir.appendingPathComponent("m.json").path]
@@ -71,7 +75,8 @@ private func pipeline(data: URL, output: URL, speed: String, rate: Int) -> Strin
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
         #expect(text.contains("stopped early: SIGINT"))
-        let check = try python("""
+        let check = try python(
+            """
             import sys, json, h5py, numpy as np
             f = h5py.File(sys.argv[1], 'r')
             ids = f['frame_id'][:]
@@ -93,11 +98,13 @@ private func pipeline(data: URL, output: URL, speed: String, rate: Int) -> Strin
         let data = try simulatedRecording(dir, frames: 5)
         let out = dir.appendingPathComponent("out.h5")
         let file = dir.appendingPathComponent("p.yaml")
-        try pipeline(data: data, output: out, speed: "max", rate: 20000).write(to: file, atomically: true, encoding: .utf8)
+        try pipeline(data: data, output: out, speed: "max", rate: 20000).write(
+            to: file, atomically: true, encoding: .utf8)
         let result = try run(["run", file.path, "--quiet", "--set", "deblur.model=passthrough"])
         #expect(result.status == 0, "\(result.err)")
         #expect(result.out.contains("end-to-end latency"))
-        let check = try python("""
+        let check = try python(
+            """
             import sys, h5py
             f = h5py.File(sys.argv[1], 'r')
             assert list(f['frame_id'][:]) == [0, 1, 2, 3, 4]

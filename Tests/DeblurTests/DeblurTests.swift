@@ -27,7 +27,9 @@ private func psnr(_ a: FeatureMap, _ b: FeatureMap) -> Double {
 }
 
 /// Blurry frame, spike window and ground truth for a texture moving `speed` px per spike frame.
-private func exposure(width: Int = 64, height: Int = 48, frames: Int = 56, speed: Float = 0.25) throws -> (DeblurInput, FeatureMap) {
+private func exposure(width: Int = 64, height: Int = 48, frames: Int = 56, speed: Float = 0.25) throws -> (
+    DeblurInput, FeatureMap
+) {
     let g = try SpikeGeometry(height: height / 2, width: width / 2)
     var sim = try IntegrateAndFireSimulator(geometry: g, threshold: 1, seed: 5)
     var packed = PackedSpikeFrames(geometry: g)
@@ -36,7 +38,9 @@ private func exposure(width: Int = 64, height: Int = 48, frames: Int = 56, speed
         let s = scene(width: width, height: height, shift: Float(t) * speed)
         for i in 0..<blur.data.count { blur.data[i] += s.data[i] / Float(frames) }
         var grey = [Float](repeating: 0, count: width * height)
-        for p in 0..<grey.count { grey[p] = 0.299 * s.data[3 * p] + 0.587 * s.data[3 * p + 1] + 0.114 * s.data[3 * p + 2] }
+        for p in 0..<grey.count {
+            grey[p] = 0.299 * s.data[3 * p] + 0.587 * s.data[3 * p + 1] + 0.114 * s.data[3 * p + 2]
+        }
         packed.append(contentsOf: sim.step(grey: AreaResample.downsample2x(grey, width: width, height: height)))
     }
     let truth = scene(width: width, height: height, shift: Float(frames / 2) * speed)

@@ -35,14 +35,19 @@ private let hasPillow: Bool = {
 
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", "import sys; from PIL import Image; print(' '.join(map(str, Image.open(sys.argv[1]).convert('L').getdata())))", png.path]
+        p.arguments = [
+            "python3", "-c",
+            "import sys; from PIL import Image; print(' '.join(map(str, Image.open(sys.argv[1]).convert('L').getdata())))",
+            png.path,
+        ]
         let out = Pipe()
         p.standardOutput = out
         try p.run()
         let data = out.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         #expect(p.terminationStatus == 0)
-        let pillow = String(decoding: data, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { Int($0) }
+        let pillow = String(decoding: data, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap
+        { Int($0) }
         let ours = Evaluation.referenceGrey(image).pixels.map { Int(($0 * 255).rounded()) }
         #expect(pillow.count == 32 * 32)
         #expect(ours == pillow)
@@ -52,8 +57,9 @@ private let hasPillow: Bool = {
     @Test func reportRoundTripsThroughJSON() throws {
         let scores = [ImageScore(name: "a/0", psnr: 20, ssim: 0.5), ImageScore(name: "a/1", psnr: 30, ssim: 0.7)]
         let row = EvaluationRow(name: "blurry", reference: "rgb", psnr: 25, ssim: 0.6, per_image: scores)
-        let report = EvaluationReport(model: "classical", dataset: "d", layout: "gopro", split: "test", frames: 56,
-                                      samples: 2, seconds_per_sample: 0.1, order: ["blurry"], rows: ["blurry": row])
+        let report = EvaluationReport(
+            model: "classical", dataset: "d", layout: "gopro", split: "test", frames: 56,
+            samples: 2, seconds_per_sample: 0.1, order: ["blurry"], rows: ["blurry": row])
         let decoded = try JSONDecoder().decode(EvaluationReport.self, from: report.json())
         #expect(decoded.rows["blurry"] == row)
         #expect(report.markdownTable().contains("| blurry | 25.000 | 0.6000 |"))

@@ -1,6 +1,6 @@
 import Foundation
-import TestSupport
 import HDF5
+import TestSupport
 import Testing
 
 @Suite struct HDF5WrapperTests {

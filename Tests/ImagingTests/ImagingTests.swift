@@ -38,14 +38,18 @@ private func gradient(width: Int, height: Int, channels: Int) -> Image {
     }
 
     @Test func missingFileIsNamed() {
-        let error = #expect(throws: ImagingError.self) { try ImageFile.read(URL(fileURLWithPath: "/nonexistent/x.png")) }
+        let error = #expect(throws: ImagingError.self) {
+            try ImageFile.read(URL(fileURLWithPath: "/nonexistent/x.png"))
+        }
         #expect(error?.description.hasPrefix("/nonexistent/x.png: cannot read") == true)
     }
 
     @Test func corruptFilesAreRefused() throws {
         #expect(throws: ImagingError.self) { try ImageFile.decode(Array("hello".utf8), name: "t.txt") }
         let png = try ImageFile.encodePNG(gradient(width: 30, height: 30, channels: 3))
-        let error = #expect(throws: ImagingError.self) { try ImageFile.decode(Array(png.prefix(png.count / 2)), name: "cut.png") }
+        let error = #expect(throws: ImagingError.self) {
+            try ImageFile.decode(Array(png.prefix(png.count / 2)), name: "cut.png")
+        }
         #expect(error?.description.hasPrefix("cut.png: ") == true)
     }
 
@@ -73,7 +77,9 @@ private func gradient(width: Int, height: Int, channels: Int) -> Image {
         }
         let zlib: [UInt8] = [0x78, 0x01, 0x01, UInt8(raw.count), 0, ~UInt8(raw.count), 0xFF] + raw + be32(adler(raw))
         let ihdr = be32(2) + be32(1) + [16, 0, 0, 0, 0]
-        let png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + chunk("IHDR", ihdr) + chunk("IDAT", zlib) + chunk("IEND", [])
+        let png: [UInt8] =
+            [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + chunk("IHDR", ihdr) + chunk("IDAT", zlib)
+            + chunk("IEND", [])
         let img = try ImageFile.decode(png, name: "16.png")
         #expect(img.channels == 1 && img.width == 2)
         #expect(img.pixels == [0, 1])

@@ -18,7 +18,9 @@ private func fixtures() throws -> [Case] {
 private func floats(_ name: String) throws -> [Float] {
     let url = try #require(Bundle.module.url(forResource: name, withExtension: "f32", subdirectory: "Fixtures"))
     let data = try Data(contentsOf: url)
-    return data.withUnsafeBytes { raw in (0..<(data.count / 4)).map { raw.loadUnaligned(fromByteOffset: 4 * $0, as: Float.self) } }
+    return data.withUnsafeBytes { raw in
+        (0..<(data.count / 4)).map { raw.loadUnaligned(fromByteOffset: 4 * $0, as: Float.self) }
+    }
 }
 
 @Test func metricsMatchTheReferenceDefinitions() throws {
@@ -42,5 +44,8 @@ private func floats(_ name: String) throws -> [Float] {
 @Test func metricsAreSymmetric() throws {
     let a = try floats("case1_ref"), b = try floats("case1_test")
     #expect(ImageMetrics.psnr(a, b) == ImageMetrics.psnr(b, a))
-    #expect(abs(ImageMetrics.ssim(a, b, width: 64, height: 48, channels: 3) - ImageMetrics.ssim(b, a, width: 64, height: 48, channels: 3)) < 1e-12)
+    #expect(
+        abs(
+            ImageMetrics.ssim(a, b, width: 64, height: 48, channels: 3)
+                - ImageMetrics.ssim(b, a, width: 64, height: 48, channels: 3)) < 1e-12)
 }

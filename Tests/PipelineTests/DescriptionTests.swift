@@ -17,7 +17,11 @@ import Testing
             """
         let g = try PipelineDescription(registry: registry).parse(text: text, file: "t.yaml")
         #expect(g.name == "t" && g.clock.speed == 4)
-        #expect(g.edges == [PipelineGraph.Edge(fromStage: "src", fromPort: "out", toStage: "sink", toPort: "in", capacity: 3, policy: .dropOldest)])
+        #expect(
+            g.edges == [
+                PipelineGraph.Edge(
+                    fromStage: "src", fromPort: "out", toStage: "sink", toPort: "in", capacity: 3, policy: .dropOldest)
+            ])
         #expect(g.stages.first { $0.name == "src" }?.parameters.int("count") == 5)
         #expect(g.stages.first { $0.name == "src" }?.parameters.double("spacing_ms") == 1)
     }
@@ -37,29 +41,43 @@ import Testing
               words: {kind: speaker}
               sink3: {kind: collector}
             """
-        let error = #expect(throws: PipelineError.self) { try PipelineDescription(registry: registry).parse(text: text, file: "bad.yaml") }
+        let error = #expect(throws: PipelineError.self) {
+            try PipelineDescription(registry: registry).parse(text: text, file: "bad.yaml")
+        }
         guard case .invalid(let d)? = error else { Issue.record("expected diagnostics"); return }
         let lines = d.map(\.description)
         #expect(lines.contains("bad.yaml:2:15: stage 'src': unknown kind 'countr' (did you mean 'counter'?)"))
-        #expect(lines.contains { $0.hasPrefix("bad.yaml:3:32: stage 'src2': parameter 'count': -3 is outside 0...1000000") })
+        #expect(
+            lines.contains { $0.hasPrefix("bad.yaml:3:32: stage 'src2': parameter 'count': -3 is outside 0...1000000") }
+        )
         #expect(lines.contains { $0.hasPrefix("bad.yaml:3:44: stage 'src2': unknown parameter 'colour'") })
         #expect(lines.contains { $0.hasPrefix("bad.yaml:6:11: stage 'sink': parameter 'mode': expected one of a, b") })
-        #expect(lines.contains { $0.hasPrefix("bad.yaml:7:18: stage 'sink': input 'in' refers to unknown stage 'nowhere'") })
-        #expect(lines.contains { $0.hasPrefix("bad.yaml:10:18: stage 'sink2': input 'in' takes ticks but 'words.out' produces words") })
+        #expect(
+            lines.contains { $0.hasPrefix("bad.yaml:7:18: stage 'sink': input 'in' refers to unknown stage 'nowhere'") }
+        )
+        #expect(
+            lines.contains {
+                $0.hasPrefix("bad.yaml:10:18: stage 'sink2': input 'in' takes ticks but 'words.out' produces words")
+            })
         #expect(lines.contains { $0.hasPrefix("bad.yaml:12:3: stage 'sink3': input 'in' (ticks) is not connected") })
         #expect(d.count == 7)
     }
 
     @Test func cyclesAndBadYAMLAreReported() {
         var r = registry
-        r.register(StageKind(name: "relay", summary: "", parameters: [], inputs: [PortSpec("in", ticks)], outputs: [PortSpec("out", ticks)],
-                             make: { _, _ in Collector() }))
+        r.register(
+            StageKind(
+                name: "relay", summary: "", parameters: [], inputs: [PortSpec("in", ticks)],
+                outputs: [PortSpec("out", ticks)],
+                make: { _, _ in Collector() }))
         let cyclic = """
             stages:
               a: {kind: relay, inputs: {in: b.out}}
               b: {kind: relay, inputs: {in: a.out}}
             """
-        let e1 = #expect(throws: PipelineError.self) { try PipelineDescription(registry: r).parse(text: cyclic, file: "c.yaml") }
+        let e1 = #expect(throws: PipelineError.self) {
+            try PipelineDescription(registry: r).parse(text: cyclic, file: "c.yaml")
+        }
         #expect(e1?.description.contains("the pipeline has a cycle: a -> b -> a") == true)
         let e2 = #expect(throws: PipelineError.self) {
             try PipelineDescription(registry: r).parse(text: "stages:\n  a: {kind: relay\n", file: "y.yaml")
@@ -79,7 +97,9 @@ import Testing
         #expect(g.stages.first { $0.name == "src" }?.parameters.int("count") == 7)
         #expect(g.stages.first { $0.name == "src" }?.parameters.string("label") == "hello")
         #expect(g.clock.speed == nil)
-        let e = #expect(throws: PipelineError.self) { try d.parse(text: text, file: "t.yaml", overrides: ["src.count=many", "nope.x=1"]) }
+        let e = #expect(throws: PipelineError.self) {
+            try d.parse(text: text, file: "t.yaml", overrides: ["src.count=many", "nope.x=1"])
+        }
         #expect(e?.description.contains("stage 'src': parameter 'count': expected an integer, got 'many'") == true)
         #expect(e?.description.contains("--set: stage 'nope': no such stage in t.yaml") == true)
     }

@@ -10,7 +10,8 @@ import Testing
     @Test(arguments: [1, 4, 16])
     func everyItemArrivesInOrderUnderBackpressure(capacity: Int) async throws {
         let collector = Collector()
-        let g = try graph("""
+        let g = try graph(
+            """
             stages:
               src: {kind: counter, count: 200}
               sink: {kind: collector, inputs: {in: {from: src.out, capacity: \(capacity)}}}
@@ -26,7 +27,8 @@ import Testing
 
     @Test func aFailingStageStopsThePipelineNamingIt() async throws {
         let collector = Collector(failAt: 5)
-        let g = try graph("""
+        let g = try graph(
+            """
             stages:
               src: {kind: counter, count: 100000}
               sink: {kind: collector, inputs: {in: {from: src.out, capacity: 2}}}
@@ -41,7 +43,8 @@ import Testing
     @Test func shutdownDrainsWhatWasAccepted() async throws {
         let collector = Collector()
         let clock = ManualPipelineClock()
-        let g = try graph("""
+        let g = try graph(
+            """
             clock: {speed: 1}
             stages:
               src: {kind: counter, count: 1000, spacing_ms: 10}
@@ -68,7 +71,8 @@ import Testing
     func pacingFollowsTheSpeed(speed: Double) async throws {
         let collector = Collector()
         let clock = ManualPipelineClock()
-        let g = try graph("""
+        let g = try graph(
+            """
             clock: {speed: \(speed)}
             stages:
               src: {kind: counter, count: 3, spacing_ms: 100}

@@ -49,18 +49,26 @@ struct CollectorError: Error, CustomStringConvertible {
 
 func testRegistry(collector: Collector) -> StageRegistry {
     var r = StageRegistry()
-    r.register(StageKind(
-        name: "counter", summary: "emits ticks",
-        parameters: [ParameterSpec("count", .int(0...1_000_000), default: .int(10), "ticks"),
-                     ParameterSpec("spacing_ms", .double(0...1000), default: .double(1), "media spacing"),
-                     ParameterSpec("label", .string, optional: true, "free text")],
-        inputs: [], outputs: [PortSpec("out", ticks)],
-        make: { p, _ in CountingSource(count: p.int("count") ?? 10, spacing: Int64((p.double("spacing_ms") ?? 1) * 1e6)) }))
-    r.register(StageKind(
-        name: "collector", summary: "collects", parameters: [ParameterSpec("mode", .choice(["a", "b"]), default: .string("a"), "mode")],
-        inputs: [PortSpec("in", ticks)], outputs: [], make: { _, _ in collector }))
-    r.register(StageKind(
-        name: "speaker", summary: "emits words", parameters: [], inputs: [], outputs: [PortSpec("out", words)],
-        make: { _, _ in CountingSource(count: 1, spacing: 1) }))
+    r.register(
+        StageKind(
+            name: "counter", summary: "emits ticks",
+            parameters: [
+                ParameterSpec("count", .int(0...1_000_000), default: .int(10), "ticks"),
+                ParameterSpec("spacing_ms", .double(0...1000), default: .double(1), "media spacing"),
+                ParameterSpec("label", .string, optional: true, "free text"),
+            ],
+            inputs: [], outputs: [PortSpec("out", ticks)],
+            make: { p, _ in
+                CountingSource(count: p.int("count") ?? 10, spacing: Int64((p.double("spacing_ms") ?? 1) * 1e6))
+            }))
+    r.register(
+        StageKind(
+            name: "collector", summary: "collects",
+            parameters: [ParameterSpec("mode", .choice(["a", "b"]), default: .string("a"), "mode")],
+            inputs: [PortSpec("in", ticks)], outputs: [], make: { _, _ in collector }))
+    r.register(
+        StageKind(
+            name: "speaker", summary: "emits words", parameters: [], inputs: [], outputs: [PortSpec("out", words)],
+            make: { _, _ in CountingSource(count: 1, spacing: 1) }))
     return r
 }

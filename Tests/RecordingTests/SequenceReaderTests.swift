@@ -1,6 +1,6 @@
 import Foundation
-import TestSupport
 import Recording
+import TestSupport
 import Testing
 
 @Suite struct SequenceReaderTests {

@@ -1,6 +1,6 @@
 import Foundation
-import TestSupport
 import Recording
+import TestSupport
 import Testing
 
 let hasH5py = Python.has("h5py", "numpy")

@@ -1,7 +1,7 @@
 import Foundation
-import TestSupport
 import Glibc
 import Recording
+import TestSupport
 import Testing
 
 @Suite struct StreamingTests {

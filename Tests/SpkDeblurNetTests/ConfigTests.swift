@@ -22,7 +22,8 @@ import Testing
 @Test func randomWeightsBuildAModel() throws {
     var config = SpkDeblurNetConfig.published
     config.D_embed_dim = 12; config.S_embed_dim = 8; config.D_depths = [2, 2]; config.D_num_heads = [2, 2]
-    config.S_depths = [2, 2]; config.S_num_heads = [2, 2]; config.D_anchor_num_layers = 1; config.S_anchor_num_layers = 1
+    config.S_depths = [2, 2]; config.S_num_heads = [2, 2]; config.D_anchor_num_layers = 1;
+    config.S_anchor_num_layers = 1
     config.S_in_chs = 4
     let weights = SpkDeblurNet.randomWeights(config: config, seed: 1)
     let model = try SpkDeblurNet(config: config, weights: weights)

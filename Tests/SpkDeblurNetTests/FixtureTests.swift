@@ -25,14 +25,17 @@ func tensor(_ dict: StateDict, _ key: String) throws -> Tensor {
         #expect(config.D_embed_dim == 24 && config.S_in_chs == 8 && config.D_anchor_num_layers == 2)
         let model = try SpkDeblurNet.load(weights: fixtureURL(weights), config: config)
         let io = try SafeTensors.read(contentsOf: fixtureURL("tiny.io.safetensors"))
-        let out = try model(blur: tensor(io, "blur"), spike: tensor(io, "spike"), tfi: tensor(io, "tfi"),
-                            backend: CPUBackend(threads: 2))
+        let out = try model(
+            blur: tensor(io, "blur"), spike: tensor(io, "spike"), tfi: tensor(io, "tfi"),
+            backend: CPUBackend(threads: 2))
         let errors = [
             out.sharp.maxAbsDifference(try tensor(io, "sharp")),
             out.spikeRecon.maxAbsDifference(try tensor(io, "spike_recon")),
             out.quickSharp.maxAbsDifference(try tensor(io, "quick_sharp")),
         ]
-        print("tiny fixture (\(weights)) max abs errors: sharp \(errors[0]), spike_recon \(errors[1]), quick_sharp \(errors[2])")
+        print(
+            "tiny fixture (\(weights)) max abs errors: sharp \(errors[0]), spike_recon \(errors[1]), quick_sharp \(errors[2])"
+        )
         #expect(errors.allSatisfy { $0 <= 1e-3 })
     }
 
@@ -65,7 +68,9 @@ func tensor(_ dict: StateDict, _ key: String) throws -> Tensor {
     @Test func wrongInputShapesAreNamed() throws {
         let model = try SpkDeblurNet.load(weights: fixtureURL("tiny.weights.safetensors"), config: try tinyConfig())
         let error = #expect(throws: SpkDeblurNetError.self) {
-            try model(blur: Tensor(zeros: [1, 3, 72, 104]), spike: Tensor(zeros: [1, 7, 36, 52]), tfi: Tensor(zeros: [1, 1, 36, 52]))
+            try model(
+                blur: Tensor(zeros: [1, 3, 72, 104]), spike: Tensor(zeros: [1, 7, 36, 52]),
+                tfi: Tensor(zeros: [1, 1, 36, 52]))
         }
         #expect(error?.description.hasPrefix("model input 'spike'") == true)
     }

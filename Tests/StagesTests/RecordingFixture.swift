@@ -17,12 +17,15 @@ struct SyntheticRecording {
         self.exposures = exposures
         self.framesPerExposure = framesPerExposure
         geometry = try SpikeGeometry(height: height / 2, width: width / 2)
-        try FileManager.default.createDirectory(at: root.appendingPathComponent("spike"), withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(at: root.appendingPathComponent("blur_gamma"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: root.appendingPathComponent("spike"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: root.appendingPathComponent("blur_gamma"), withIntermediateDirectories: true)
         var sim = try IntegrateAndFireSimulator(geometry: geometry, threshold: 2, seed: 3)
         for e in 0..<exposures {
             var blur = Image(width: width, height: height, channels: 3)
-            let writer = try DatWriter(path: spikeDirectory.appendingPathComponent(String(format: "%06d.dat", e)).path, geometry: geometry)
+            let writer = try DatWriter(
+                path: spikeDirectory.appendingPathComponent(String(format: "%06d.dat", e)).path, geometry: geometry)
             for t in 0..<framesPerExposure {
                 let shift = Float(e * framesPerExposure + t) * 0.2
                 var grey = [Float](repeating: 0, count: width * height)
@@ -41,8 +44,10 @@ struct SyntheticRecording {
     }
 
     /// A pipeline description replaying this recording into `output`.
-    func pipeline(output: String, model: String = "passthrough", speed: String = "max", rateHz: Int = 20_000,
-                  policy: String = "block") -> String {
+    func pipeline(
+        output: String, model: String = "passthrough", speed: String = "max", rateHz: Int = 20_000,
+        policy: String = "block"
+    ) -> String {
         """
         pipeline: test
         clock: {speed: \(speed)}

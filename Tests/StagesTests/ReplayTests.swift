@@ -23,7 +23,8 @@ private func run(_ text: String) async throws -> PipelineMetrics.Report {
             defer { try? f.close() }
             let n = 6, per = 16
             #expect(try f.root.openDataset("frame_id").readInt64() == (0..<n).map(Int64.init))
-            #expect(try f.root.openDataset("spike_center_index").readInt64() == (0..<n).map { Int64($0 * per + per / 2) })
+            #expect(
+                try f.root.openDataset("spike_center_index").readInt64() == (0..<n).map { Int64($0 * per + per / 2) })
             let start = try f.root.openDataset("exposure_start_ns").readInt64()
             let end = try f.root.openDataset("exposure_end_ns").readInt64()
             #expect(start == (0..<n).map { Int64(Double($0 * per) / 20_000 * 1e9) })
@@ -41,7 +42,8 @@ private func run(_ text: String) async throws -> PipelineMetrics.Report {
         defer { rec.remove() }
         let out = rec.root.appendingPathComponent("slice.h5").path
         // Exposures are 0.8 ms long: start at 1.6 ms (exposure 2) and replay 2.4 ms (3 exposures).
-        let text = rec.pipeline(output: out).replacingOccurrences(of: "clock: {speed: max}", with: "clock: {speed: max, start: 0.0016, duration: 0.0024}")
+        let text = rec.pipeline(output: out).replacingOccurrences(
+            of: "clock: {speed: max}", with: "clock: {speed: max, start: 0.0016, duration: 0.0024}")
         _ = try await run(text)
         let f = try File.open(path: out)
         defer { try? f.close() }
@@ -54,9 +56,12 @@ private func run(_ text: String) async throws -> PipelineMetrics.Report {
         let out = rec.root.appendingPathComponent("x.h5").path
         let text = rec.pipeline(output: out, model: "spkdeblurnet")
         let error = #expect(throws: PipelineError.self) {
-            _ = try PipelineRunner(graph: try PipelineDescription(registry: StandardStages.registry()).parse(text: text, file: "t.yaml"))
+            _ = try PipelineRunner(
+                graph: try PipelineDescription(registry: StandardStages.registry()).parse(text: text, file: "t.yaml"))
         }
-        #expect(error?.description.contains("stage 'deblur' failed: stage 'deblur': model spkdeblurnet needs 'weights'") == true)
+        #expect(
+            error?.description.contains("stage 'deblur' failed: stage 'deblur': model spkdeblurnet needs 'weights'")
+                == true)
     }
 
     @Test func missingRecordingIsNamed() async throws {
@@ -70,7 +75,8 @@ private func run(_ text: String) async throws -> PipelineMetrics.Report {
               sink: {kind: hdf5-sink, path: /tmp/never.h5, inputs: {frames: deblur}}
             """
         let error = #expect(throws: PipelineError.self) {
-            _ = try PipelineRunner(graph: try PipelineDescription(registry: StandardStages.registry()).parse(text: text, file: "t.yaml"))
+            _ = try PipelineRunner(
+                graph: try PipelineDescription(registry: StandardStages.registry()).parse(text: text, file: "t.yaml"))
         }
         #expect(error?.description == "stage 'spikes' failed: /nonexistent/rec.dat: no such file or directory")
     }
@@ -90,7 +96,9 @@ private func run(_ text: String) async throws -> PipelineMetrics.Report {
         text = text.replacingOccurrences(of: "\n    frames: 16\n", with: "\n    frames: 8\n")
         text = text.replacingOccurrences(
             of: "model: spkdeblurnet,",
-            with: "model: spkdeblurnet, weights: \(fixtures.path)/tiny.pth, config: \(fixtures.path)/tiny.json, threads: 2,")
+            with:
+                "model: spkdeblurnet, weights: \(fixtures.path)/tiny.pth, config: \(fixtures.path)/tiny.json, threads: 2,"
+        )
         let report = try await run(text)
         #expect(report.stages.first { $0.name == "deblur" }?.itemsOut == 3)
         let f = try File.open(path: out)

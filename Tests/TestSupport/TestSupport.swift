@@ -20,8 +20,9 @@ public func runProcess(_ executable: URL, _ arguments: [String]) throws -> Proce
     let o = out.fileHandleForReading.readDataToEndOfFile()
     let e = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    return ProcessResult(status: process.terminationStatus, out: String(decoding: o, as: UTF8.self),
-                         err: String(decoding: e, as: UTF8.self))
+    return ProcessResult(
+        status: process.terminationStatus, out: String(decoding: o, as: UTF8.self),
+        err: String(decoding: e, as: UTF8.self))
 }
 
 /// Runs python3 scripts as the independent peer of the tests.

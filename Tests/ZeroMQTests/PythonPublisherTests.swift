@@ -1,7 +1,7 @@
 import Foundation
-import TestSupport
 import SpikeCore
 import Synchronization
+import TestSupport
 import Testing
 import WireProtocol
 import ZeroMQ
