@@ -82,7 +82,7 @@ struct ExposureWindowStage: Stage {
             while let first = pending.first {
                 let range = SpikeWindow.range(center: first.center, length: length)
                 let available = buffer.available
-                if !buffer.isEmpty, range.lowerBound >= available.lowerBound, range.upperBound <= available.upperBound {
+                if !buffer.isEmpty, buffer.contains(range) {
                     let frames = try buffer.frames(range)
                     let tfi = TFI.trainingInput(frames, tfiWindow: tfiWindow)
                     pending.removeFirst()
@@ -94,7 +94,9 @@ struct ExposureWindowStage: Stage {
                             ingestedAt: max(first.frame.ingestedAt, context.clock.now())))
                     continue
                 }
-                let tooEarly = range.lowerBound < available.lowerBound && !buffer.isEmpty
+                // Frames already passed (or lost in a gap, with later frames arrived) never come.
+                let tooEarly = !buffer.isEmpty
+                    && (range.lowerBound < available.lowerBound || range.upperBound <= available.upperBound)
                 let timedOut = timeout.map { context.clock.now() - first.since > $0 } ?? false
                 if tooEarly || range.lowerBound < 0 || (spikesDone && !available.contains(range.upperBound - 1))
                     || timedOut
@@ -182,19 +184,32 @@ struct SpikeBuffer {
 
     var count: Int { available.count }
 
-    /// Appends a batch; a batch that does not continue the stream restarts the buffer.
-    /// - Returns: false on such a discontinuity.
+    /// Appends a batch. A gap (lost frames) is kept as a gap: windows across it cannot be
+    /// cut, the others still can. A batch that goes back in time (a restarted source)
+    /// restarts the buffer.
+    /// - Returns: false when the batch does not continue the stream.
     mutating func append(_ b: SpikeBatch) -> Bool {
         let continuous = isEmpty || b.firstIndex == available.upperBound
-        if !continuous {
+        if !isEmpty && b.firstIndex < available.upperBound {
             batches.removeAll()
             head = 0
         }
         batches.append(b)
-        return continuous || isEmpty
+        return continuous
     }
 
-    /// The frames `range` (which must lie inside ``available``).
+    /// Whether every frame of `range` is held.
+    func contains(_ range: Range<Int>) -> Bool {
+        var next = range.lowerBound
+        for b in batches[head...] where b.firstIndex + b.frames.count > next {
+            if b.firstIndex > next { return false }
+            next = b.firstIndex + b.frames.count
+            if next >= range.upperBound { return true }
+        }
+        return false
+    }
+
+    /// The frames `range` (every one of them held: see ``contains(_:)``).
     func frames(_ range: Range<Int>) throws -> PackedSpikeFrames {
         var out: PackedSpikeFrames?
         for b in batches[head...] {
