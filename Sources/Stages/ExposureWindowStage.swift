@@ -95,7 +95,8 @@ struct ExposureWindowStage: Stage {
                     continue
                 }
                 // Frames already passed (or lost in a gap, with later frames arrived) never come.
-                let tooEarly = !buffer.isEmpty
+                let tooEarly =
+                    !buffer.isEmpty
                     && (range.lowerBound < available.lowerBound || range.upperBound <= available.upperBound)
                 let timedOut = timeout.map { context.clock.now() - first.since > $0 } ?? false
                 if tooEarly || range.lowerBound < 0 || (spikesDone && !available.contains(range.upperBound - 1))

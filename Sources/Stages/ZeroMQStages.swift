@@ -89,11 +89,11 @@ struct ZMQSpikeSource: Stage {
             context, parameters: parameters, subscription: "SPK1",
             decode: { receiver, out in
                 StreamReceiver(
-                    onSpikes: { message, gap in
-                        if gap.lostFrames > 0 {}  // counted by the receiver; the windowing stage resyncs on the index jump
+                    onSpikes: { message, _ in
+                        // Lost frames are counted by the receiver; the windowing stage sees the gap.
                         let batch = SpikeBatch(
                             frames: message.frames, firstIndex: Int(message.header.firstFrameIndex), ingestedAt: .zero)
-                        if case .dropped = out.yield(batch) {}
+                        if case .dropped = out.yield(batch) { context.metrics.count("dropped-bridge-full") }
                     },
                     onFirstProblem: { error in
                         FileHandle.standardError.write(Data("zmq-spikes: \(error) (further ones are counted)\n".utf8))
@@ -121,7 +121,9 @@ struct ZMQRGBSource: Stage {
             context, parameters: parameters, subscription: "RGB1",
             decode: { _, out in
                 StreamReceiver(
-                    onRGB: { message, _ in _ = out.yield(message) },
+                    onRGB: { message, _ in
+                        if case .dropped = out.yield(message) { context.metrics.count("dropped-bridge-full") }
+                    },
                     onFirstProblem: { error in
                         FileHandle.standardError.write(Data("zmq-rgb: \(error) (further ones are counted)\n".utf8))
                     })

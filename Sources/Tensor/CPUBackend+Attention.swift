@@ -4,7 +4,8 @@ extension CPUBackend {
     public func windowAttention(_ x: FeatureMap, _ w: WindowAttentionWeights, shift: Int) -> FeatureMap {
         let (h, wd, c) = (x.height, x.width, x.channels)
         let win = w.window
-        precondition(h % win == 0 && wd % win == 0, "windowAttention: \(h)x\(wd) is not a multiple of the window \(win)")
+        precondition(
+            h % win == 0 && wd % win == 0, "windowAttention: \(h)x\(wd) is not a multiple of the window \(win)")
         precondition((win * win) % 16 == 0, "windowAttention: windows of \(win * win) tokens are not a multiple of 16")
         let heads = w.heads
         let d = c / heads
@@ -72,22 +73,26 @@ extension CPUBackend {
                                 }
                                 let bm = bp.baseAddress! + (kind * heads + head) * n * n
                                 if n == 64 && dp == 32 {
-                                    Self.attend64(q: q, kT: kT, v: v, biasMask: bm, d: d, tokens: tokens, out: ap.baseAddress!,
-                                                  channels: c, headOffset: head * d, scratch: scores)
+                                    Self.attend64(
+                                        q: q, kT: kT, v: v, biasMask: bm, d: d, tokens: tokens, out: ap.baseAddress!,
+                                        channels: c, headOffset: head * d, scratch: scores)
                                     continue
                                 }
                                 for i in 0..<n {
                                     // scores = q_i K^T + bias + mask, 16 keys per vector.
                                     let biasRow = UnsafeRawPointer(bm + i * n)
                                     for jv in 0..<nv {
-                                        scores[jv] = biasRow.loadUnaligned(fromByteOffset: jv * 64, as: SIMD16<Float>.self)
+                                        scores[jv] = biasRow.loadUnaligned(
+                                            fromByteOffset: jv * 64, as: SIMD16<Float>.self)
                                     }
                                     for e in 0..<d {
                                         let qe = q[i * d + e]
                                         for jv in 0..<nv { scores[jv] += qe * kT[e * nv + jv] }
                                     }
                                     var maxV = scores[0]
-                                    for jv in 1..<max(nv, 1) { maxV = maxV.replacing(with: scores[jv], where: scores[jv] .> maxV) }
+                                    for jv in 1..<max(nv, 1) {
+                                        maxV = maxV.replacing(with: scores[jv], where: scores[jv] .> maxV)
+                                    }
                                     let m = maxV.max()
                                     var sumV = SIMD16<Float>()
                                     for jv in 0..<nv {
@@ -117,8 +122,11 @@ extension CPUBackend {
         return out
     }
 
-    public func channelAttention(q: FeatureMap, k: FeatureMap, v: FeatureMap, heads: Int, temperature: [Float]) -> FeatureMap {
-        precondition(q.pixelCount == k.pixelCount && k.pixelCount == v.pixelCount, "channelAttention: pixel counts differ")
+    public func channelAttention(q: FeatureMap, k: FeatureMap, v: FeatureMap, heads: Int, temperature: [Float])
+        -> FeatureMap
+    {
+        precondition(
+            q.pixelCount == k.pixelCount && k.pixelCount == v.pixelCount, "channelAttention: pixel counts differ")
         let p = q.pixelCount
         let (c1, c2) = (q.channels, k.channels)
         let (d1, d2) = (c1 / heads, c2 / heads)
@@ -136,8 +144,9 @@ extension CPUBackend {
             q.data.withUnsafeBufferPointer { qp in
                 k.data.withUnsafeBufferPointer { kp in
                     gram.withUnsafeMutableBufferPointer { gp in
-                        cblasGemmTN(m: d1, n: d2, k: p, a: qp.baseAddress! + h * d1, lda: c1,
-                                    b: kp.baseAddress! + h * d2, ldb: c2, c: gp.baseAddress!, ldc: d2)
+                        cblasGemmTN(
+                            m: d1, n: d2, k: p, a: qp.baseAddress! + h * d1, lda: c1,
+                            b: kp.baseAddress! + h * d2, ldb: c2, c: gp.baseAddress!, ldc: d2)
                     }
                 }
             }
@@ -156,8 +165,9 @@ extension CPUBackend {
             v.data.withUnsafeBufferPointer { vp in
                 gram.withUnsafeBufferPointer { gp in
                     out.data.withUnsafeMutableBufferPointer { op in
-                        gemm(m: p, n: d1, k: d2, a: vp.baseAddress! + h * d2, lda: c2, b: gp.baseAddress!, ldb: d2,
-                             transposeB: true, c: op.baseAddress! + h * d1, ldc: c1)
+                        gemm(
+                            m: p, n: d1, k: d2, a: vp.baseAddress! + h * d2, lda: c2, b: gp.baseAddress!, ldb: d2,
+                            transposeB: true, c: op.baseAddress! + h * d1, ldc: c1)
                     }
                 }
             }
@@ -174,10 +184,12 @@ extension CPUBackend {
     ///   - v: `[64, 2]` vectors (values, head dim padded to 32); `biasMask`: `[64, 64]`;
     ///   - scratch: room for 16 vectors (4 rows of 64 probabilities).
     @inline(__always)
-    static func attend64(q: UnsafeMutablePointer<Float>, kT: UnsafeMutablePointer<SIMD16<Float>>,
-                         v: UnsafeMutablePointer<SIMD16<Float>>, biasMask: UnsafePointer<Float>, d: Int,
-                         tokens: [Int], out: UnsafeMutablePointer<Float>, channels c: Int, headOffset: Int,
-                         scratch: UnsafeMutablePointer<SIMD16<Float>>) {
+    static func attend64(
+        q: UnsafeMutablePointer<Float>, kT: UnsafeMutablePointer<SIMD16<Float>>,
+        v: UnsafeMutablePointer<SIMD16<Float>>, biasMask: UnsafePointer<Float>, d: Int,
+        tokens: [Int], out: UnsafeMutablePointer<Float>, channels c: Int, headOffset: Int,
+        scratch: UnsafeMutablePointer<SIMD16<Float>>
+    ) {
         typealias V = SIMD16<Float>
         let bias = UnsafeRawPointer(biasMask)
         for i0 in stride(from: 0, to: 64, by: 4) {

@@ -1,7 +1,6 @@
+internal import COpenBLAS
 import Dispatch
 import Foundation
-
-internal import COpenBLAS
 
 /// The CPU backend: GEMMs through OpenBLAS `cblas_sgemm`, everything else in Swift loops
 /// spread over the cores with `DispatchQueue.concurrentPerform`.
@@ -38,8 +37,10 @@ public struct CPUBackend: TensorBackend {
     }
 
     /// `C[m, n] = A[m, k] * B (B is [k, n], or [n, k] when transposeB) (+ C when accumulate)`.
-    func gemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-              transposeB: Bool, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false) {
+    func gemm(
+        m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        transposeB: Bool, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false
+    ) {
         // Row blocks of at least 64 rows per worker; small products stay on one thread.
         let workers = max(1, min(threads, m / 64, (m * n * k) / (1 << 18)))
         let rows = (m + workers - 1) / workers
@@ -49,22 +50,27 @@ public struct CPUBackend: TensorBackend {
             for wi in range {
                 let lo = wi * rows, hi = min(m, lo + rows)
                 guard lo < hi else { continue }
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                            Int32(hi - lo), Int32(n), Int32(k), 1, a + lo * lda, Int32(lda), b, Int32(ldb),
-                            accumulate ? 1 : 0, c + lo * ldc, Int32(ldc))
+                cblas_sgemm(
+                    CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                    Int32(hi - lo), Int32(n), Int32(k), 1, a + lo * lda, Int32(lda), b, Int32(ldb),
+                    accumulate ? 1 : 0, c + lo * ldc, Int32(ldc))
             }
         }
     }
 
     /// `C[m, n] = A^T B` with `A` stored `[k, m]` and `B` stored `[k, n]`.
-    func cblasGemmTN(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                     c: UnsafeMutablePointer<Float>, ldc: Int) {
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b,
-                    Int32(ldb), 0, c, Int32(ldc))
+    func cblasGemmTN(
+        m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        cblas_sgemm(
+            CblasRowMajor, CblasTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b,
+            Int32(ldb), 0, c, Int32(ldc))
     }
 
     public func conv2d(_ x: FeatureMap, _ w: ConvWeights) -> FeatureMap {
-        precondition(x.channels == w.inChannels, "conv2d: input has \(x.channels) channels, weights expect \(w.inChannels)")
+        precondition(
+            x.channels == w.inChannels, "conv2d: input has \(x.channels) channels, weights expect \(w.inChannels)")
         let (k, s, p) = (w.kernel, w.stride, w.padding)
         let ho = (x.height + 2 * p - k) / s + 1
         let wo = (x.width + 2 * p - k) / s + 1
@@ -72,7 +78,9 @@ public struct CPUBackend: TensorBackend {
         if w.groups == 1 {
             convGEMM(x, w, &out)
         } else {
-            precondition(w.groups == w.inChannels && w.outChannels == w.inChannels, "conv2d: only depthwise grouping is supported")
+            precondition(
+                w.groups == w.inChannels && w.outChannels == w.inChannels,
+                "conv2d: only depthwise grouping is supported")
             convDepthwise(x, w, &out)
         }
         return out
@@ -92,8 +100,9 @@ public struct CPUBackend: TensorBackend {
             x.data.withUnsafeBufferPointer { xp in
                 w.gemmWeight.withUnsafeBufferPointer { wp in
                     out.data.withUnsafeMutableBufferPointer { op in
-                        gemm(m: pixels, n: cout, k: cin, a: xp.baseAddress!, lda: cin, b: wp.baseAddress!, ldb: cout,
-                             transposeB: false, c: op.baseAddress!, ldc: cout, accumulate: true)
+                        gemm(
+                            m: pixels, n: cout, k: cin, a: xp.baseAddress!, lda: cin, b: wp.baseAddress!, ldb: cout,
+                            transposeB: false, c: op.baseAddress!, ldc: cout, accumulate: true)
                     }
                 }
             }
@@ -133,8 +142,10 @@ public struct CPUBackend: TensorBackend {
             col.withUnsafeBufferPointer { cp in
                 w.gemmWeight.withUnsafeBufferPointer { wp in
                     out.data.withUnsafeMutableBufferPointer { op in
-                        gemm(m: rows * wo, n: cout, k: patch, a: cp.baseAddress!, lda: patch, b: wp.baseAddress!, ldb: cout,
-                             transposeB: false, c: op.baseAddress! + y0 * wo * cout, ldc: cout, accumulate: true)
+                        gemm(
+                            m: rows * wo, n: cout, k: patch, a: cp.baseAddress!, lda: patch, b: wp.baseAddress!,
+                            ldb: cout,
+                            transposeB: false, c: op.baseAddress! + y0 * wo * cout, ldc: cout, accumulate: true)
                     }
                 }
             }
@@ -175,7 +186,8 @@ public struct CPUBackend: TensorBackend {
     }
 
     public func linear(_ x: FeatureMap, _ w: LinearWeights) -> FeatureMap {
-        precondition(x.channels == w.inFeatures, "linear: input has \(x.channels) features, weights expect \(w.inFeatures)")
+        precondition(
+            x.channels == w.inFeatures, "linear: input has \(x.channels) features, weights expect \(w.inFeatures)")
         var out = FeatureMap(height: x.height, width: x.width, channels: w.outFeatures)
         linear(rows: x.pixelCount, x.data, w, into: &out.data)
         return out
@@ -189,8 +201,9 @@ public struct CPUBackend: TensorBackend {
             }
             x.withUnsafeBufferPointer { xp in
                 w.weight.withUnsafeBufferPointer { wp in
-                    gemm(m: rows, n: n, k: k, a: xp.baseAddress!, lda: k, b: wp.baseAddress!, ldb: k, transposeB: true,
-                         c: op.baseAddress!, ldc: n, accumulate: w.bias != nil)
+                    gemm(
+                        m: rows, n: n, k: k, a: xp.baseAddress!, lda: k, b: wp.baseAddress!, ldb: k, transposeB: true,
+                        c: op.baseAddress!, ldc: n, accumulate: w.bias != nil)
                 }
             }
         }
@@ -205,7 +218,8 @@ public struct CPUBackend: TensorBackend {
                 n.weight.withUnsafeBufferPointer { wp in
                     n.bias.withUnsafeBufferPointer { bp in
                         parallel(x.pixelCount, minimumChunk: 256) { range in
-                            Self.layerNormRows(range, xp.baseAddress!, op.baseAddress!, c, wp.baseAddress!, bp.baseAddress!, n.epsilon)
+                            Self.layerNormRows(
+                                range, xp.baseAddress!, op.baseAddress!, c, wp.baseAddress!, bp.baseAddress!, n.epsilon)
                         }
                     }
                 }
@@ -215,8 +229,10 @@ public struct CPUBackend: TensorBackend {
     }
 
     /// LayerNorm of rows `range` of `[rows, c]`, 16 channels per vector.
-    static func layerNormRows(_ range: Range<Int>, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ c: Int,
-                              _ weight: UnsafePointer<Float>, _ bias: UnsafePointer<Float>, _ epsilon: Float) {
+    static func layerNormRows(
+        _ range: Range<Int>, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ c: Int,
+        _ weight: UnsafePointer<Float>, _ bias: UnsafePointer<Float>, _ epsilon: Float
+    ) {
         typealias V = SIMD16<Float>
         let vectors = c / 16
         let wRaw = UnsafeRawPointer(weight), bRaw = UnsafeRawPointer(bias)
@@ -239,7 +255,9 @@ public struct CPUBackend: TensorBackend {
             let out = UnsafeMutableRawPointer(y + p * c)
             for k in 0..<vectors {
                 let v = (row.loadUnaligned(fromByteOffset: 64 * k, as: V.self) - mean) * inv
-                let r = v * wRaw.loadUnaligned(fromByteOffset: 64 * k, as: V.self) + bRaw.loadUnaligned(fromByteOffset: 64 * k, as: V.self)
+                let r =
+                    v * wRaw.loadUnaligned(fromByteOffset: 64 * k, as: V.self)
+                    + bRaw.loadUnaligned(fromByteOffset: 64 * k, as: V.self)
                 out.storeBytes(of: r, toByteOffset: 64 * k, as: V.self)
             }
             for i in (vectors * 16)..<c { y[p * c + i] = (x[p * c + i] - mean) * inv * weight[i] + bias[i] }
@@ -316,7 +334,9 @@ public struct CPUBackend: TensorBackend {
         let ph = (m - x.height % m) % m
         let pw = (m - x.width % m) % m
         if ph == 0 && pw == 0 { return x }
-        precondition(ph < x.height && pw < x.width, "reflectPad: padding \(ph)x\(pw) must be smaller than the input \(x.height)x\(x.width)")
+        precondition(
+            ph < x.height && pw < x.width,
+            "reflectPad: padding \(ph)x\(pw) must be smaller than the input \(x.height)x\(x.width)")
         let (h2, w2, c) = (x.height + ph, x.width + pw, x.channels)
         var out = FeatureMap(height: h2, width: w2, channels: c)
         for y in 0..<h2 {
@@ -362,7 +382,8 @@ public struct CPUBackend: TensorBackend {
                 for i in 0..<c {
                     let a = x.data[(y0 * x.width + x0) * c + i], b = x.data[(y0 * x.width + x1) * c + i]
                     let d = x.data[(y1 * x.width + x0) * c + i], e = x.data[(y1 * x.width + x1) * c + i]
-                    out.data[(y * width + xx) * c + i] = (1 - ly) * ((1 - lx) * a + lx * b) + ly * ((1 - lx) * d + lx * e)
+                    out.data[(y * width + xx) * c + i] =
+                        (1 - ly) * ((1 - lx) * a + lx * b) + ly * ((1 - lx) * d + lx * e)
                 }
             }
         }

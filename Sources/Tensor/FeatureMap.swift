@@ -21,7 +21,9 @@ public struct FeatureMap: Sendable, Equatable {
 
     /// Wraps values laid out `[height, width, channels]`.
     public init(height: Int, width: Int, channels: Int, data: [Float]) {
-        precondition(data.count == height * width * channels, "FeatureMap: \(data.count) values for \(height)x\(width)x\(channels)")
+        precondition(
+            data.count == height * width * channels,
+            "FeatureMap: \(data.count) values for \(height)x\(width)x\(channels)")
         self.height = height
         self.width = width
         self.channels = channels
@@ -30,7 +32,9 @@ public struct FeatureMap: Sendable, Equatable {
 
     /// Converts from channels-first `[channels, height, width]` (PyTorch's NCHW for one image).
     public init(chw: [Float], channels: Int, height: Int, width: Int) {
-        precondition(chw.count == channels * height * width, "FeatureMap: \(chw.count) values for \(channels)x\(height)x\(width)")
+        precondition(
+            chw.count == channels * height * width, "FeatureMap: \(chw.count) values for \(channels)x\(height)x\(width)"
+        )
         var out = [Float](repeating: 0, count: chw.count)
         let plane = height * width
         for c in 0..<channels {

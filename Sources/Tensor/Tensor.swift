@@ -33,7 +33,9 @@ public struct Tensor: Sendable, Equatable {
         var data: [Float] = []
         data.reserveCapacity(maps.count * first.data.count)
         for m in maps {
-            precondition(m.height == first.height && m.width == first.width && m.channels == first.channels, "stack: sizes differ")
+            precondition(
+                m.height == first.height && m.width == first.width && m.channels == first.channels,
+                "stack: sizes differ")
             data += m.chw()
         }
         self.init(shape: [maps.count, first.channels, first.height, first.width], data: data)

@@ -20,8 +20,10 @@ public struct ConvWeights: Sendable {
     let gemmWeight: [Float]
 
     /// Creates a convolution from PyTorch-layout weights.
-    public init(outChannels: Int, inChannels: Int, kernel: Int, stride: Int = 1, padding: Int? = nil,
-                groups: Int = 1, weight: [Float], bias: [Float]?) {
+    public init(
+        outChannels: Int, inChannels: Int, kernel: Int, stride: Int = 1, padding: Int? = nil,
+        groups: Int = 1, weight: [Float], bias: [Float]?
+    ) {
         precondition(weight.count == outChannels * (inChannels / groups) * kernel * kernel, "conv weight size")
         precondition(bias == nil || bias?.count == outChannels, "conv bias size")
         self.outChannels = outChannels

@@ -31,8 +31,9 @@ private let backend = CPUBackend(threads: 2)
         let x = randomMap(h, w, cin, seed: 1)
         let weight = randomFloats(cout * (cin / groups) * kernel * kernel, seed: 2)
         let bias = randomFloats(cout, seed: 3)
-        let conv = ConvWeights(outChannels: cout, inChannels: cin, kernel: kernel, stride: stride, padding: padding,
-                               groups: groups, weight: weight, bias: bias)
+        let conv = ConvWeights(
+            outChannels: cout, inChannels: cin, kernel: kernel, stride: stride, padding: padding,
+            groups: groups, weight: weight, bias: bias)
         let y = backend.conv2d(x, conv)
         let ho = (h + 2 * padding - kernel) / stride + 1, wo = (w + 2 * padding - kernel) / stride + 1
         #expect(y.height == ho && y.width == wo && y.channels == cout)
@@ -48,7 +49,9 @@ private let backend = CPUBackend(threads: 2)
                             for kx in 0..<kernel {
                                 let iy = oy * stride - padding + ky, ix = ox * stride - padding + kx
                                 guard iy >= 0, iy < h, ix >= 0, ix < w else { continue }
-                                s += Double(x[iy, ix, ic]) * Double(weight[((o * perGroup + i) * kernel + ky) * kernel + kx])
+                                s +=
+                                    Double(x[iy, ix, ic])
+                                    * Double(weight[((o * perGroup + i) * kernel + ky) * kernel + kx])
                             }
                         }
                     }
@@ -120,12 +123,15 @@ private let backend = CPUBackend(threads: 2)
         let (h, w, c, heads, win) = (16, 24, 12, 3, 8)
         let n = win * win, d = c / heads
         let x = randomMap(h, w, c, seed: 11)
-        let qkv = LinearWeights(outFeatures: 3 * c, inFeatures: c, weight: randomFloats(3 * c * c, seed: 12),
-                                bias: randomFloats(3 * c, seed: 13))
-        let proj = LinearWeights(outFeatures: c, inFeatures: c, weight: randomFloats(c * c, seed: 14), bias: randomFloats(c, seed: 15))
+        let qkv = LinearWeights(
+            outFeatures: 3 * c, inFeatures: c, weight: randomFloats(3 * c * c, seed: 12),
+            bias: randomFloats(3 * c, seed: 13))
+        let proj = LinearWeights(
+            outFeatures: c, inFeatures: c, weight: randomFloats(c * c, seed: 14), bias: randomFloats(c, seed: 15))
         let table = randomFloats((2 * win - 1) * (2 * win - 1) * heads, seed: 16)
         let index = WindowAttentionWeights.relativePositionIndex(window: win)
-        let weights = WindowAttentionWeights(qkv: qkv, proj: proj, heads: heads, window: win, table: table, index: index)
+        let weights = WindowAttentionWeights(
+            qkv: qkv, proj: proj, heads: heads, window: win, table: table, index: index)
         let y = backend.windowAttention(x, weights, shift: shift)
         // Naive: roll, partition, attend with bias and the shifted-window mask, merge, roll back.
         func region(_ v: Int, _ size: Int) -> Int { v < size - win ? 0 : (v < size - shift ? 1 : 2) }
@@ -142,17 +148,21 @@ private let backend = CPUBackend(threads: 2)
                         for j in 0..<n {
                             var s = 0.0
                             for e in 0..<d {
-                                s += Double(qkvAll[token[i] * 3 * c + head * d + e]) / Double(d).squareRoot()
+                                s +=
+                                    Double(qkvAll[token[i] * 3 * c + head * d + e]) / Double(d).squareRoot()
                                     * Double(qkvAll[token[j] * 3 * c + c + head * d + e])
                             }
-                            scores[j] = s + Double(table[index[i * n + j] * heads + head]) + (label[i] != label[j] ? -100 : 0)
+                            scores[j] =
+                                s + Double(table[index[i * n + j] * heads + head]) + (label[i] != label[j] ? -100 : 0)
                         }
                         let m = scores.max() ?? 0
                         let ex = scores.map { exp($0 - m) }
                         let sum = ex.reduce(0, +)
                         for e in 0..<d {
                             var o = 0.0
-                            for j in 0..<n { o += ex[j] / sum * Double(qkvAll[token[j] * 3 * c + 2 * c + head * d + e]) }
+                            for j in 0..<n {
+                                o += ex[j] / sum * Double(qkvAll[token[j] * 3 * c + 2 * c + head * d + e])
+                            }
                             attended[token[i] * c + head * d + e] = Float(o)
                         }
                     }
