@@ -4,23 +4,25 @@ import Foundation
     import Glibc
 #endif
 
-/// Debian's OpenBLAS (0.3.21) gives AMD Zen 4 its AVX2 "Haswell" kernels although the CPU has
-/// AVX-512; its "SkylakeX" kernels are ~7% faster there (measured, docs/performance.md).
-/// OpenBLAS reads `OPENBLAS_CORETYPE` only when the library loads, so the process re-executes
-/// itself once with the variable set. A user's own setting is never overridden.
+/// Lets OpenBLAS pick the kernels for the CPU it runs on.
+///
+/// OpenBLAS reads `OPENBLAS_CORETYPE` once, when the library loads. Environments often carry
+/// one set for other programs (this project's development machines had `Haswell`, the AVX2
+/// kernels, on an AVX-512 CPU whose auto-detected `Cooperlake` kernels run SpkDeblurNet about
+/// 28% faster: docs/performance.md). So `spkdeblur` runs with `SPKDEBLUR_BLAS_CORETYPE` when
+/// that is set, and otherwise with OpenBLAS's own detection, re-executing itself once when
+/// the inherited environment says otherwise.
 enum OpenBLASKernelChoice {
     static func applyByReexec() {
-        guard getenv("OPENBLAS_CORETYPE") == nil, getenv("SPKDEBLUR_NO_REEXEC") == nil else { return }
-        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-            let flagsLine = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
-            info.contains("AuthenticAMD")
-        else { return }
-        let flags = Set(flagsLine.split(separator: " ").map(String.init))
-        guard ["avx512f", "avx512bw", "avx512vl", "avx512dq"].allSatisfy(flags.contains) else { return }
-        setenv("OPENBLAS_CORETYPE", "SkylakeX", 1)
+        guard getenv("SPKDEBLUR_REEXECUTED") == nil else { return }
+        let wanted = getenv("SPKDEBLUR_BLAS_CORETYPE").map { String(cString: $0) }
+        let current = getenv("OPENBLAS_CORETYPE").map { String(cString: $0) }
+        guard wanted != current else { return }
+        if let wanted { setenv("OPENBLAS_CORETYPE", wanted, 1) } else { unsetenv("OPENBLAS_CORETYPE") }
+        setenv("SPKDEBLUR_REEXECUTED", "1", 1)
         var args = CommandLine.arguments.map { strdup($0) }
         args.append(nil)
         execv("/proc/self/exe", &args)
-        // execv returns only on failure: carry on with the default kernels.
+        // execv returns only on failure: carry on with the kernels already loaded.
     }
 }
