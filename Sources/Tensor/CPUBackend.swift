@@ -93,7 +93,7 @@ public struct CPUBackend: TensorBackend {
         let patch = k * k * cin
         if let bias = w.bias {
             out.data.withUnsafeMutableBufferPointer { o in
-                for q in 0..<pixels { for c in 0..<cout { o[q * cout + c] = bias[c] } }
+                Self.broadcastRows(bias, into: o.baseAddress!, rows: pixels, backend: self)
             }
         }
         if k == 1 && s == 1 && p == 0 {
@@ -197,7 +197,7 @@ public struct CPUBackend: TensorBackend {
         let (n, k) = (w.outFeatures, w.inFeatures)
         out.withUnsafeMutableBufferPointer { op in
             if let bias = w.bias {
-                for r in 0..<rows { for c in 0..<n { op[r * n + c] = bias[c] } }
+                Self.broadcastRows(bias, into: op.baseAddress!, rows: rows, backend: self)
             }
             x.withUnsafeBufferPointer { xp in
                 w.weight.withUnsafeBufferPointer { wp in
@@ -285,11 +285,26 @@ public struct CPUBackend: TensorBackend {
         for i in 0..<x.data.count { x.data[i] = 1 / (1 + expf(-x.data[i])) }
     }
 
+    /// Writes `row` into every row of `[rows, row.count]` at `out`, rows split over the workers.
+    static func broadcastRows(_ row: [Float], into out: UnsafeMutablePointer<Float>, rows: Int, backend: CPUBackend) {
+        let n = row.count
+        let target = UncheckedSendableBox(out)
+        row.withUnsafeBufferPointer { src in
+            let source = UncheckedSendableBox(src.baseAddress!)
+            backend.parallel(rows, minimumChunk: max(1, (1 << 16) / max(n, 1))) { range in
+                for r in range { (target.value + r * n).update(from: source.value, count: n) }
+            }
+        }
+    }
+
     public func add(_ a: inout FeatureMap, _ b: FeatureMap) {
         precondition(a.data.count == b.data.count, "add: shapes differ")
         a.data.withUnsafeMutableBufferPointer { ap in
             b.data.withUnsafeBufferPointer { bp in
-                for i in 0..<ap.count { ap[i] += bp[i] }
+                let (a, b) = (UncheckedSendableBox(ap.baseAddress!), UncheckedSendableBox(bp.baseAddress!))
+                parallel(ap.count, minimumChunk: 1 << 16) { range in
+                    for i in range { a.value[i] += b.value[i] }
+                }
             }
         }
     }
@@ -297,7 +312,15 @@ public struct CPUBackend: TensorBackend {
     public func scaleChannels(_ x: inout FeatureMap, by scale: [Float]) {
         let c = x.channels
         precondition(scale.count == c, "scaleChannels: sizes differ")
-        for p in 0..<x.pixelCount { for i in 0..<c { x.data[p * c + i] *= scale[i] } }
+        let pixels = x.pixelCount
+        x.data.withUnsafeMutableBufferPointer { xp in
+            scale.withUnsafeBufferPointer { sp in
+                let (d, f) = (UncheckedSendableBox(xp.baseAddress!), UncheckedSendableBox(sp.baseAddress!))
+                parallel(pixels, minimumChunk: 4096) { range in
+                    for p in range { for i in 0..<c { d.value[p * c + i] *= f.value[i] } }
+                }
+            }
+        }
     }
 
     public func multiplyPixels(_ x: inout FeatureMap, by mask: FeatureMap) {
@@ -316,13 +339,21 @@ public struct CPUBackend: TensorBackend {
         precondition(x.channels % (r * r) == 0, "pixelShuffle: channels not divisible by \(r * r)")
         let c = x.channels / (r * r)
         var out = FeatureMap(height: x.height * r, width: x.width * r, channels: c)
-        for h in 0..<x.height {
-            for w in 0..<x.width {
-                let src = (h * x.width + w) * x.channels
-                for i in 0..<r {
-                    for j in 0..<r {
-                        let dst = ((h * r + i) * out.width + w * r + j) * c
-                        for ch in 0..<c { out.data[dst + ch] = x.data[src + ch * r * r + i * r + j] }
+        let (inW, inC, outW) = (x.width, x.channels, out.width)
+        out.data.withUnsafeMutableBufferPointer { op in
+            x.data.withUnsafeBufferPointer { xp in
+                let (dst, src) = (UncheckedSendableBox(op.baseAddress!), UncheckedSendableBox(xp.baseAddress!))
+                parallel(x.height, minimumChunk: 8) { rows in
+                    for h in rows {
+                        for w in 0..<inW {
+                            let s = src.value + (h * inW + w) * inC
+                            for i in 0..<r {
+                                for j in 0..<r {
+                                    let d = dst.value + ((h * r + i) * outW + w * r + j) * c
+                                    for ch in 0..<c { d[ch] = s[ch * r * r + i * r + j] }
+                                }
+                            }
+                        }
                     }
                 }
             }
