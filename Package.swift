@@ -6,7 +6,7 @@ let package = Package(
     name: "spkdeblur",
     platforms: [.macOS(.v14)],
     products: [
-        .executable(name: "spkdeblur", targets: ["spkdeblur"]),
+        .executable(name: "spkdeblur", targets: ["spkdeblur"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -46,7 +46,9 @@ let package = Package(
         .target(name: "Checkpoint"),
         .target(name: "SpkDeblurNet", dependencies: ["Tensor", "Checkpoint"]),
         .target(name: "Datasets", dependencies: ["SpikeCore", "Imaging"]),
-        .target(name: "Deblur", dependencies: ["SpkDeblurNet", "Tensor", "Checkpoint", "SpikeCore", "Datasets", "Metrics", "Imaging"]),
+        .target(
+            name: "Deblur",
+            dependencies: ["SpkDeblurNet", "Tensor", "Checkpoint", "SpikeCore", "Datasets", "Metrics", "Imaging"]),
         .target(name: "WireProtocol", dependencies: ["SpikeCore"]),
         .target(name: "Recording", dependencies: ["HDF5", "CCompression", "Imaging"]),
 
@@ -90,7 +92,9 @@ let package = Package(
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol", "SpikeCore"]),
         .testTarget(name: "RecordingTests", dependencies: ["TestSupport", "Recording", "HDF5"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
-        .testTarget(name: "StagesTests", dependencies: ["Stages", "Pipeline", "SpikeCore", "HDF5", "ZeroMQ", "Imaging"]),
+        .testTarget(
+            name: "StagesTests",
+            dependencies: ["Stages", "Checkpoint", "Pipeline", "SpikeCore", "HDF5", "ZeroMQ", "Imaging"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "spkdeblur"]),
     ]
 )

@@ -9,6 +9,7 @@ import Tensor
 struct DeblurStage: Stage {
     let method: any Deblurrer
     var delay: Duration = .zero
+    var info: ModelInfo
 
     static let kind = StageKind(
         name: "deblur", summary: "deblurs each fused exposure (SpkDeblurNet, the classical baseline, or passthrough)",
@@ -21,7 +22,15 @@ struct DeblurStage: Stage {
             ParameterSpec("threads", .int(1...1024), optional: true, "CPU threads (default: all cores)"),
         ],
         inputs: [PortSpec("fused", Ports.fused)], outputs: [PortSpec("frames", Ports.deblurred)],
-        make: { p, env in try DeblurStage(method: makeMethod(p, stage: env.stageName)) })
+        make: { p, env in
+            let method = try makeMethod(p, stage: env.stageName)
+            var info = ModelInfo(name: method.name)
+            if let network = method as? NetworkDeblurrer, let weights = p.string("weights") {
+                info.configJSON = network.model.config.jsonString()
+                info.weightsSHA256 = (try? StateDict.sha256(of: URL(fileURLWithPath: weights))) ?? ""
+            }
+            return DeblurStage(method: method, info: info)
+        })
 
     static let passthroughKind = StageKind(
         name: "passthrough", summary: "returns the RGB frame unchanged (testing, overhead measurement)",
@@ -32,7 +41,9 @@ struct DeblurStage: Stage {
         ],
         inputs: [PortSpec("fused", Ports.fused)], outputs: [PortSpec("frames", Ports.deblurred)],
         make: { p, _ in
-            DeblurStage(method: PassthroughDeblurrer(), delay: .milliseconds(Int64(p.double("delay_ms") ?? 0)))
+            DeblurStage(
+                method: PassthroughDeblurrer(), delay: .milliseconds(Int64(p.double("delay_ms") ?? 0)),
+                info: ModelInfo(name: "passthrough"))
         })
 
     static func makeMethod(_ p: Parameters, stage: String) throws -> any Deblurrer {
@@ -73,7 +84,7 @@ struct DeblurStage: Stage {
                     frameID: item.rgb.id, sharp: result.sharp, spikeRecon: result.spikeRecon,
                     quickSharp: result.quickSharp,
                     blur: blur, centerIndex: item.window.centerIndex, exposureStart: item.rgb.exposureStart,
-                    exposureEnd: item.rgb.exposureEnd, ingestedAt: item.ingestedAt))
+                    exposureEnd: item.rgb.exposureEnd, ingestedAt: item.ingestedAt, model: info))
         }
     }
 }

@@ -80,6 +80,10 @@ struct HDF5SinkStage: Stage {
                         }
                     }
                     var meta = metadata
+                    // The frames say which model made them, unless the file's settings do.
+                    if meta.modelName.isEmpty { meta.modelName = f.model.name }
+                    if meta.weightsSHA256.isEmpty { meta.weightsSHA256 = f.model.weightsSHA256 }
+                    if meta.modelConfigJSON == "{}" { meta.modelConfigJSON = f.model.configJSON }
                     if meta.sensorHeight == 0 {
                         meta.sensorHeight = f.sharp.height / 2; meta.sensorWidth = f.sharp.width / 2
                     }

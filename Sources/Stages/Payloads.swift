@@ -78,6 +78,20 @@ public struct DeblurredFrame: Sendable, LatencyTracked {
     public var exposureStart: Int64
     public var exposureEnd: Int64
     public var ingestedAt: Duration
+    /// What produced the frame, recorded by sinks.
+    public var model: ModelInfo
+}
+
+/// The deblur method behind a frame: name, config and weights fingerprint.
+public struct ModelInfo: Sendable, Equatable {
+    public var name: String
+    public var configJSON: String
+    public var weightsSHA256: String
+    public init(name: String, configJSON: String = "{}", weightsSHA256: String = "") {
+        self.name = name
+        self.configJSON = configJSON
+        self.weightsSHA256 = weightsSHA256
+    }
 }
 
 /// A stage failure, one line naming the stage's resource and the problem.

@@ -1,3 +1,4 @@
+import Checkpoint
 import Foundation
 import HDF5
 import Pipeline
@@ -106,6 +107,11 @@ private func run(_ text: String) async throws -> PipelineMetrics.Report {
         #expect(try f.root.openDataset("frame_id").readInt64() == [0, 1, 2])
         #expect(try f.root.openDataset("sharp").shape() == [3, 72, 104, 3])
         #expect(try f.root.openDataset("spike_recon").shape() == [3, 72, 104])
+        // The file records which model made the frames.
+        #expect(try f.root.attribute("model_name").stringValue == "spkdeblurnet")
+        let sha = try StateDict.sha256(of: fixtures.appendingPathComponent("tiny.pth"))
+        #expect(try f.root.attribute("weights_sha256").stringValue == sha)
+        #expect(try f.root.attribute("model_config").stringValue?.contains("\"D_embed_dim\":24") == true)
         // The windows are the 8 frames around each exposure's centre frame 16 i + 8.
         #expect(try f.root.openDataset("spike_center_index").readInt64() == [8, 24, 40])
     }
