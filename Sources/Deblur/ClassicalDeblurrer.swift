@@ -22,7 +22,7 @@ public struct ClassicalDeblurrer: Deblurrer {
     public var tfpHalfWindow: Int
 
     /// Creates the baseline.
-    public init(tfiWeight: Float = 0.5, tfiWindow: Int = 50, tfpHalfWindow: Int = 4) {
+    public init(tfiWeight: Float = 0.5, tfiWindow: Int = 50, tfpHalfWindow: Int = 8) {
         self.tfiWeight = tfiWeight
         self.tfiWindow = tfiWindow
         self.tfpHalfWindow = tfpHalfWindow
