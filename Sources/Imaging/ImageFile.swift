@@ -1,11 +1,16 @@
 internal import CImageCodecs
 import Foundation
 
-/// Reading and writing PNG (libpng's simplified API) and JPEG (libjpeg-turbo) files.
+/// Reading and writing PNG (libpng: the low-level API to read, the simplified API to write)
+/// and JPEG (libjpeg-turbo's TurboJPEG API) files.
 public enum ImageFile {
-    /// Reads a PNG or JPEG file (the format is sniffed from the bytes). Grey images stay
-    /// one-channel; colour (and palette) images become RGB; alpha is dropped; 16-bit PNGs
-    /// keep their precision.
+    /// Reads a PNG or JPEG file (the format is sniffed from the bytes).
+    ///
+    /// Grey images stay one-channel; colour (and palette) images become RGB; alpha is
+    /// dropped, not composited; gamma and colour-profile chunks are ignored. 8-bit samples
+    /// become `v / 255`, as PIL plus `ToTensor` give them to the reference; 16-bit PNG
+    /// samples become `v / 65535` (PIL's `convert("RGB")` would not keep them; the reference
+    /// datasets are 8-bit).
     /// - Throws: ``ImagingError`` naming the file: missing, not an image, truncated.
     public static func read(_ url: URL) throws(ImagingError) -> Image {
         let data: Data
@@ -42,7 +47,9 @@ public enum ImageFile {
         var size = 0
         // First call sizes the output, second writes it.
         let ok1 = pixels.withUnsafeBytes { png_image_write_to_memory(&png, nil, &size, 0, $0.baseAddress, 0, nil) }
-        guard ok1 != 0, size > 0 else { throw ImagingError(file: "png", problem: "encoding failed: \(message(png))") }
+        guard ok1 != 0, size > 0 else {
+            throw ImagingError(file: "png", problem: "encoding failed: \(string(fromCharArray: png.message))")
+        }
         var out = [UInt8](repeating: 0, count: size)
         let ok2 = out.withUnsafeMutableBytes { dst in
             pixels.withUnsafeBytes {
@@ -83,36 +90,33 @@ public enum ImageFile {
         return Array(UnsafeBufferPointer(start: buffer, count: Int(size)))
     }
 
-    static func message(_ png: png_image) -> String {
-        withUnsafeBytes(of: png.message) { raw in
-            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-        }
+    /// A NUL-terminated C `char` array (imported as a tuple) as a string.
+    static func string<Tuple>(fromCharArray tuple: Tuple) -> String {
+        withUnsafeBytes(of: tuple) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
     }
 
+    /// PNG samples as stored, the way PIL's `Image.open(path).convert("RGB")` (or `"L"`) and
+    /// `cv2.imread` see them: no gamma or colour-profile conversion, alpha dropped rather than
+    /// composited, palettes looked up (libpng's low-level API, through the shim).
     static func decodePNG(_ bytes: [UInt8], name: String) throws(ImagingError) -> Image {
-        var png = png_image()
-        png.version = UInt32(PNG_IMAGE_VERSION)
-        let begun = bytes.withUnsafeBytes { png_image_begin_read_from_memory(&png, $0.baseAddress, $0.count) }
-        guard begun != 0 else { throw ImagingError(file: name, problem: "not a readable PNG: \(message(png))") }
-        let colour =
-            png.format & UInt32(PNG_FORMAT_FLAG_COLOR) != 0 || png.format & UInt32(PNG_FORMAT_FLAG_COLORMAP) != 0
-        let sixteen = png.format & UInt32(PNG_FORMAT_FLAG_LINEAR) != 0
-        let channels = colour ? 3 : 1
-        // 16-bit files are read as linear 16-bit (no gamma conversion: values as stored).
-        png.format =
-            (colour ? UInt32(PNG_FORMAT_RGB) : UInt32(PNG_FORMAT_GRAY)) | (sixteen ? UInt32(PNG_FORMAT_FLAG_LINEAR) : 0)
-        let (w, h) = (Int(png.width), Int(png.height))
-        let count = w * h * channels
-        if sixteen {
-            var buffer = [UInt16](repeating: 0, count: count)
-            let ok = buffer.withUnsafeMutableBytes { png_image_finish_read(&png, nil, $0.baseAddress, 0, nil) }
-            guard ok != 0 else { throw ImagingError(file: name, problem: "truncated or corrupt PNG: \(message(png))") }
-            return Image(width: w, height: h, channels: channels, pixels: buffer.map { Float($0) / 65535 })
+        var decoded = cimagecodecs_png_decoded()
+        let ok = bytes.withUnsafeBufferPointer { cimagecodecs_png_decode($0.baseAddress, $0.count, &decoded) }
+        guard ok != 0, let samples = decoded.pixels else {
+            throw ImagingError(
+                file: name, problem: "not a readable PNG: \(string(fromCharArray: decoded.message))")
         }
-        var buffer = [UInt8](repeating: 0, count: count)
-        let ok = buffer.withUnsafeMutableBytes { png_image_finish_read(&png, nil, $0.baseAddress, 0, nil) }
-        guard ok != 0 else { throw ImagingError(file: name, problem: "truncated or corrupt PNG: \(message(png))") }
-        return Image(uint8: buffer, width: w, height: h, channels: channels)
+        defer { free(samples) }
+        let (w, h, channels) = (Int(decoded.width), Int(decoded.height), Int(decoded.channels))
+        let count = w * h * channels
+        if decoded.bit_depth == 16 {
+            // Big-endian 16-bit samples, full scale 65535.
+            let values = (0..<count).map { i -> Float in
+                Float(UInt16(samples[2 * i]) << 8 | UInt16(samples[2 * i + 1])) / 65535
+            }
+            return Image(width: w, height: h, channels: channels, pixels: values)
+        }
+        return Image(
+            uint8: Array(UnsafeBufferPointer(start: samples, count: count)), width: w, height: h, channels: channels)
     }
 
     static func decodeJPEG(_ bytes: [UInt8], name: String) throws(ImagingError) -> Image {

@@ -53,6 +53,14 @@ private func gradient(width: Int, height: Int, channels: Int) -> Image {
         #expect(error?.description.hasPrefix("cut.png: ") == true)
     }
 
+    @Test func truncatedJPEGIsRefused() throws {
+        let jpeg = try ImageFile.encodeJPEG(gradient(width: 40, height: 30, channels: 3))
+        let error = #expect(throws: ImagingError.self) {
+            try ImageFile.decode(Array(jpeg.prefix(jpeg.count / 2)), name: "cut.jpg")
+        }
+        #expect(error?.description.hasPrefix("cut.jpg: truncated or corrupt JPEG") == true)
+    }
+
     @Test func sixteenBitPNGKeepsItsValues() throws {
         // A 16-bit grey PNG: IHDR + one IDAT written with zlib via Python would be simplest;
         // build it here: 2x1 pixels 0x0000 and 0xFFFF, filter 0, stored (uncompressed) deflate.
