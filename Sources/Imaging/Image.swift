@@ -28,7 +28,12 @@ public struct Image: Sendable, Equatable {
             pixels: [Float](repeating: 0, count: width * height * channels))
     }
 
-    /// From 8-bit values (`v / 255`, as the reference loaders divide `cv2.imread` output).
+    /// From 8-bit values, `Float(v) / 255`.
+    ///
+    /// This is the reference's input conversion: its datasets read frames with
+    /// `PIL.Image.open(path).convert("RGB")` and `torchvision.transforms.ToTensor()`, a
+    /// float32 division by 255 of RGB samples. (Its `test_real.py` instead feeds
+    /// `cv2.imread(...) / 255` to the model without swapping OpenCV's BGR order; we keep RGB.)
     public init(uint8 values: [UInt8], width: Int, height: Int, channels: Int) {
         self.init(width: width, height: height, channels: channels, pixels: values.map { Float($0) / 255 })
     }
@@ -39,11 +44,15 @@ public struct Image: Sendable, Equatable {
         set { pixels[(y * width + x) * channels + c] = newValue }
     }
 
-    /// 8-bit values: clamped to [0, 1], times 255, rounded half away from zero (what
-    /// `np.round(np.clip(x, 0, 1) * 255)` gives for these non-negative values except exact
-    /// halves, which are rare in practice).
+    /// 8-bit values: clamped to [0, 1], times 255 in float32, rounded half to even.
+    ///
+    /// This is how the reference saves images: `tensor2img` in `codes/utils/misc_utils.py`
+    /// clamps to [0, 1] and takes `(x * 255.0).round()` (numpy rounds half to even), and
+    /// `cv2.imwrite` of a float array saturates with `cvRound`, also half to even. NaN
+    /// becomes 0.
     public func toUInt8() -> [UInt8] {
-        pixels.map { UInt8((min(max($0, 0), 1) * 255).rounded()) }
+        // `v > 0` is false for NaN, which would otherwise trap in the UInt8 conversion.
+        pixels.map { UInt8((($0 > 0 ? min($0, 1) : 0) * 255).rounded(.toNearestOrEven)) }
     }
 
     /// The grey level `0.2989 R + 0.587 G + 0.114 B` (torchvision's `Grayscale`), or the

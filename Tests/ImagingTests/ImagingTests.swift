@@ -61,6 +61,23 @@ private func gradient(width: Int, height: Int, channels: Int) -> Image {
         #expect(error?.description.hasPrefix("cut.jpg: truncated or corrupt JPEG") == true)
     }
 
+    @Test func eightBitConversionRoundsHalfToEvenLikeNumPy() throws {
+        // Values whose float32 product with 255 is exactly k + 0.5.
+        let halves = (0..<20).map { (Float($0) + 0.5) / 255 }.filter { (v: Float) in
+            let scaled = v * 255
+            return scaled.rounded(.down) + 0.5 == scaled
+        }
+        try #require(halves.count > 10)
+        let image = Image(width: halves.count, height: 1, channels: 1, pixels: halves)
+        let expected = halves.map { v -> UInt8 in
+            let k = UInt8(v * 255)  // truncates k + 0.5 to k
+            return k % 2 == 0 ? k : k + 1
+        }
+        #expect(image.toUInt8() == expected)
+        let extremes = Image(width: 4, height: 1, channels: 1, pixels: [-0.2, 1.7, .nan, .infinity])
+        #expect(extremes.toUInt8() == [0, 255, 0, 255])
+    }
+
     @Test func sixteenBitPNGKeepsItsValues() throws {
         // A 16-bit grey PNG: IHDR + one IDAT written with zlib via Python would be simplest;
         // build it here: 2x1 pixels 0x0000 and 0xFFFF, filter 0, stored (uncompressed) deflate.
