@@ -2,7 +2,7 @@
 """Expected PSNR/SSIM values for the Swift metric tests.
 
 Generates seeded test images, computes PSNR with scikit-image and SSIM with the reference
-evaluation's formula (Y channel of BT.601 YCbCr on x255 images, 11x11 Gaussian sigma 1.5,
+evaluation's formula (Y channel of BT.601 YCbCr on x255 RGB images, grey images as they are, 11x11 Gaussian sigma 1.5,
 OpenCV-style kernel, 'valid' region = the reference's 5-pixel crop of cv2.filter2D output),
 and writes the images (raw little-endian float32, HWC) and a JSON of the expected numbers to
 Tests/MetricsTests/Fixtures. scikit-image's own SSIM on the same Y channel is recorded as a
@@ -21,8 +21,11 @@ OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "M
 
 
 def to_y(img_hwc):
+    """batch_SSIM's `* 255`, then to_y_channel: Y of RGB images, grey planes as they are."""
     img = (img_hwc * 255).astype(np.float32)
     img = img.astype(np.float32) / 255.0
+    if img.shape[2] == 1:
+        return img[..., 0] * 255.0  # float32, as to_y_channel returns one-channel images
     img = img * 255.0  # float32, as rgb2ycbcr does in place
     y = np.dot(img, [65.481, 128.553, 24.966]) / 255.0 + 16.0
     return (y / 255.0) * 255.0
@@ -66,6 +69,16 @@ def main():
                                    use_sample_covariance=False, data_range=255)
         cases.append({"name": name, "height": h, "width": w, "channels": 3, "noise_sigma": sigma,
                       "psnr": float(psnr), "ssim": float(ssim), "skimage_ssim_y": float(sk)})
+    # A grey pair, like the spike reconstruction scored against the grey ground truth.
+    grey = base[..., :1].copy()
+    noisy = (grey + rng.normal(0, 0.05, grey.shape)).astype(np.float32)
+    grey.tofile(os.path.join(OUT, "case3_ref.f32"))
+    noisy.tofile(os.path.join(OUT, "case3_test.f32"))
+    sk = structural_similarity(to_y(grey), to_y(noisy), gaussian_weights=True, sigma=1.5,
+                               use_sample_covariance=False, data_range=255)
+    cases.append({"name": "case3", "height": h, "width": w, "channels": 1, "noise_sigma": 0.05,
+                  "psnr": float(peak_signal_noise_ratio(grey, noisy, data_range=1)),
+                  "ssim": float(ssim_plane(to_y(grey), to_y(noisy))), "skimage_ssim_y": float(sk)})
     with open(os.path.join(OUT, "expected.json"), "w") as f:
         json.dump({"cases": cases}, f, indent=1)
     print(json.dumps(cases, indent=1))

@@ -34,12 +34,12 @@ public enum ImageMetrics {
         if channels == 3 {
             planes = [(luma(reference, width * height), luma(test, width * height))]
         } else {
-            planes = (0..<channels).map { c in
-                (
-                    (0..<(width * height)).map { Double(reference[$0 * channels + c] * 255) },
-                    (0..<(width * height)).map { Double(test[$0 * channels + c] * 255) }
-                )
+            // Other channel counts are scored per channel, as `to_y_channel` returns them:
+            // times 255, then `/ 255. * 255.` again, all in float32.
+            func plane(_ image: [Float], _ c: Int) -> [Double] {
+                (0..<(width * height)).map { Double(image[$0 * channels + c] * 255 / 255 * 255) }
             }
+            planes = (0..<channels).map { c in (plane(reference, c), plane(test, c)) }
         }
         let scores = planes.map { ssimPlane($0.0, $0.1, width: width, height: height) }
         return scores.reduce(0, +) / Double(scores.count)

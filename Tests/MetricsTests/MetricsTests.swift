@@ -25,7 +25,7 @@ private func floats(_ name: String) throws -> [Float] {
 
 @Test func metricsMatchTheReferenceDefinitions() throws {
     let cases = try fixtures()
-    #expect(cases.count == 3)
+    #expect(cases.count == 4)
     for c in cases {
         let a = try floats("\(c.name)_ref"), b = try floats("\(c.name)_test")
         let psnr = ImageMetrics.psnr(a, b)
