@@ -77,38 +77,6 @@ private func gradient(width: Int, height: Int, channels: Int) -> Image {
         let extremes = Image(width: 4, height: 1, channels: 1, pixels: [-0.2, 1.7, .nan, .infinity])
         #expect(extremes.toUInt8() == [0, 255, 0, 255])
     }
-
-    @Test func sixteenBitPNGKeepsItsValues() throws {
-        // A 16-bit grey PNG: IHDR + one IDAT written with zlib via Python would be simplest;
-        // build it here: 2x1 pixels 0x0000 and 0xFFFF, filter 0, stored (uncompressed) deflate.
-        let raw: [UInt8] = [0, 0x00, 0x00, 0xFF, 0xFF]
-        func be32(_ v: UInt32) -> [UInt8] { [24, 16, 8, 0].map { UInt8((v >> $0) & 0xFF) } }
-        func crc(_ bytes: [UInt8]) -> UInt32 {
-            var c: UInt32 = 0xFFFF_FFFF
-            for b in bytes {
-                c ^= UInt32(b)
-                for _ in 0..<8 { c = c & 1 == 1 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
-            }
-            return ~c
-        }
-        func adler(_ bytes: [UInt8]) -> UInt32 {
-            var a: UInt32 = 1, b: UInt32 = 0
-            for x in bytes { a = (a + UInt32(x)) % 65521; b = (b + a) % 65521 }
-            return b << 16 | a
-        }
-        func chunk(_ type: String, _ data: [UInt8]) -> [UInt8] {
-            let body = Array(type.utf8) + data
-            return be32(UInt32(data.count)) + body + be32(crc(body))
-        }
-        let zlib: [UInt8] = [0x78, 0x01, 0x01, UInt8(raw.count), 0, ~UInt8(raw.count), 0xFF] + raw + be32(adler(raw))
-        let ihdr = be32(2) + be32(1) + [16, 0, 0, 0, 0]
-        let png: [UInt8] =
-            [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + chunk("IHDR", ihdr) + chunk("IDAT", zlib)
-            + chunk("IEND", [])
-        let img = try ImageFile.decode(png, name: "16.png")
-        #expect(img.channels == 1 && img.width == 2)
-        #expect(img.pixels == [0, 1])
-    }
 }
 
 @Suite struct ResamplingTests {
