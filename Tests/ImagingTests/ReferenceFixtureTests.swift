@@ -8,6 +8,8 @@ private struct Expected: Decodable {
     struct File: Decodable {
         let file: String
         let width: Int, height: Int, channels: Int
+        /// PNGs only: 8 or 16.
+        let bitDepth: Int?
         let samples: [Int]
     }
     struct Source: Decodable {
@@ -32,7 +34,9 @@ private struct Expected: Decodable {
         guard let url = Bundle.module.url(forResource: "expected", withExtension: "json", subdirectory: "Fixtures"),
             let data = try? Data(contentsOf: url)
         else { return nil }
-        return try? JSONDecoder().decode(Expected.self, from: data)
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return try? decoder.decode(Expected.self, from: data)
     }()
 }
 
@@ -55,7 +59,7 @@ private func maxDifference(_ a: [Float], _ b: [Float]) -> Float {
         let image = try ImageFile.read(try fixture(expected.file))
         #expect(image.width == expected.width && image.height == expected.height)
         #expect(image.channels == expected.channels, "\(expected.file)")
-        let scale: Float = expected.file.contains("16") ? 65535 : 255
+        let scale: Float = expected.bitDepth == 16 ? 65535 : 255
         let samples = image.pixels.map { Int(($0 * scale).rounded()) }
         #expect(samples == expected.samples, "\(expected.file)")
     }
