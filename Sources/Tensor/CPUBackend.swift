@@ -11,6 +11,9 @@ public struct CPUBackend: TensorBackend {
     public let threads: Int
     /// The GEMM arithmetic of linears and convolutions (fp32 unless asked otherwise).
     public let precision: Precision
+    /// Whether the AVX-512 kernels of CKernels run (window attention); false falls back to
+    /// the portable Swift SIMD code (CPUs without AVX-512, and tests of the fallback).
+    var avx512Kernels = Precision.cpuHasAVX512
 
     /// Creates an fp32 CPU backend using `threads` cores (default: all active cores).
     public init(threads: Int? = nil) {

@@ -20,6 +20,7 @@ public enum Precision: String, Sendable, CaseIterable, CustomStringConvertible {
     }
 
     static let cpuHasBF16: Bool = ck_has_avx512bf16() != 0
+    static let cpuHasAVX512: Bool = ck_has_avx512f() != 0
 }
 
 /// Why a ``CPUBackend`` could not be created.

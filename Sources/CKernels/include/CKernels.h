@@ -29,6 +29,18 @@ void ck_bf16_pack_b(const float *b, int k, int n, int transposed, uint16_t *pack
 void ck_gemm_bf16(int m, int n, int k, const float *a, int lda, const uint16_t *packed, float *c, int ldc,
                   const float *bias, int accumulate);
 
+/// 1 when the CPU and OS support AVX-512F/DQ/BW/VL, else 0.
+int ck_has_avx512f(void);
+
+/// Swin window attention over 8x8 windows `first ..< first + count` (row-major window order)
+/// of a `height x width` token grid rolled by `-shift`: `qkv` `[tokens, 3c]` (q, k, v), `out`
+/// `[tokens, c]` gets softmax(scale q k^T + bias_mask) v per head at the original token rows.
+/// `bias_mask` is `[4 kinds][heads][64][64]` (interior, last row, last column, corner
+/// windows; only kind 0 is read when shift is 0). Needs `ck_has_avx512f()`.
+/// Returns 0 without writing when the shape is unsupported (head size above 32).
+int ck_window_attention_f32(const float *qkv, float *out, int height, int width, int c, int heads, int shift,
+                            const float *bias_mask, float scale, int first, int count);
+
 /// Rounds fp32 to bf16 (nearest even) and back: what `ck_gemm_bf16` sees of its inputs.
 float ck_bf16_round(float x);
 
