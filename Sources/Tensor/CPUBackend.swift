@@ -355,6 +355,15 @@ public struct CPUBackend: TensorBackend {
     }
 
     public func gelu(_ x: inout FeatureMap) {
+        if avx512Kernels {
+            x.data.withUnsafeMutableBufferPointer { xp in
+                let base = UncheckedSendableBox(xp.baseAddress!)
+                parallel(xp.count, minimumChunk: 1 << 14) { range in
+                    ck_gelu_f32(base.value + range.lowerBound, range.count)
+                }
+            }
+            return
+        }
         x.data.withUnsafeMutableBufferPointer { xp in
             let vectors = xp.count / 16
             parallel(vectors, minimumChunk: 256) { range in

@@ -88,7 +88,11 @@ private let backend = CPUBackend(threads: 2)
         }
     }
 
-    @Test func geluAndSigmoidMatchTheirDefinitions() {
+    @Test(arguments: [true, false])
+    func geluAndSigmoidMatchTheirDefinitions(avx512: Bool) {
+        var backend = backend
+        backend.avx512Kernels = avx512 && Precision.cpuHasAVX512
+        // Every lane position and a masked tail (203 values), -8.4 ... 8.4.
         var x = FeatureMap(height: 1, width: 1, channels: 203, data: (0..<203).map { Float($0 - 101) / 12 })
         let original = x.data
         backend.gelu(&x)

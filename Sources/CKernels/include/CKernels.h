@@ -41,6 +41,10 @@ int ck_has_avx512f(void);
 int ck_window_attention_f32(const float *qkv, float *out, int height, int width, int c, int heads, int shift,
                             const float *bias_mask, float scale, int first, int count);
 
+/// Exact-form GELU in place, `0.5 x (1 + erf(x / sqrt 2))` (erf to 1.5e-7). Needs
+/// `ck_has_avx512f()`.
+void ck_gelu_f32(float *x, size_t count);
+
 /// Rounds fp32 to bf16 (nearest even) and back: what `ck_gemm_bf16` sees of its inputs.
 float ck_bf16_round(float x);
 
