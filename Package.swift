@@ -42,7 +42,11 @@ let package = Package(
         .target(name: "Metrics"),
         // The numeric kernels are compiled optimised even in debug builds: unoptimised SIMD
         // code is ~50x slower, which would make the model tests crawl.
-        .target(name: "Tensor", dependencies: ["COpenBLAS"], swiftSettings: [.unsafeFlags(["-O"])]),
+        .target(
+            name: "Tensor", dependencies: ["COpenBLAS", "CKernels"], swiftSettings: [.unsafeFlags(["-O"])]),
+        // C SIMD kernels (AVX-512 BF16 GEMM) with per-function target attributes and runtime
+        // CPU checks, so the binary still runs on CPUs without those instructions.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
         .target(name: "Checkpoint"),
         .target(name: "SpkDeblurNet", dependencies: ["Tensor", "Checkpoint"]),
         .target(name: "Datasets", dependencies: ["SpikeCore", "Imaging"]),

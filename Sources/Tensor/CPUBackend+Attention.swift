@@ -1,3 +1,4 @@
+internal import CKernels
 import Foundation
 
 extension CPUBackend {
@@ -36,6 +37,31 @@ extension CPUBackend {
                     }
                 }
             }
+        }
+        if win == 8 && d <= 32 && avx512Kernels {
+            // The AVX-512 kernel of CKernels, windows split over the workers.
+            let done = qkv.withUnsafeBufferPointer { qp in
+                attended.withUnsafeMutableBufferPointer { ap in
+                    biasMask.withUnsafeBufferPointer { bp in
+                        let pointers = UncheckedSendableBox((qp.baseAddress!, ap.baseAddress!, bp.baseAddress!))
+                        let all = UncheckedSendableBox(UnsafeMutablePointer<Int32>.allocate(capacity: 1))
+                        all.value.initialize(to: 1)
+                        defer { all.value.deallocate() }
+                        parallel(windowsY * windowsX) { range in
+                            let (q, a, b) = pointers.value
+                            let ok = ck_window_attention_f32(
+                                q, a, Int32(h), Int32(wd), Int32(c), Int32(heads), Int32(shift), b, scale,
+                                Int32(range.lowerBound), Int32(range.count))
+                            if ok == 0 { all.value.pointee = 0 }
+                        }
+                        return all.value.pointee == 1
+                    }
+                }
+            }
+            precondition(done, "windowAttention: the AVX-512 kernel refused \(c) channels in \(heads) heads")
+            var out = FeatureMap(height: h, width: wd, channels: c)
+            linear(rows: x.pixelCount, attended, w.proj, into: &out.data)
+            return out
         }
         // Head dim padded to whole vectors (to 32 for the blocked 64-token kernel).
         let dp = d <= 32 && n == 64 ? 32 : (d + 15) / 16 * 16

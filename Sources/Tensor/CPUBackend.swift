@@ -1,17 +1,40 @@
+internal import CKernels
 internal import COpenBLAS
 import Dispatch
 import Foundation
 
-/// The CPU backend: GEMMs through OpenBLAS `cblas_sgemm`, everything else in Swift loops
-/// spread over the cores with `DispatchQueue.concurrentPerform`.
+/// The CPU backend: GEMMs through OpenBLAS `cblas_sgemm` (fp32) or the AVX-512 BF16 kernel
+/// of CKernels (bf16), everything else in Swift loops spread over the cores with
+/// `DispatchQueue.concurrentPerform`.
 public struct CPUBackend: TensorBackend {
     /// Worker threads for the non-GEMM loops (and OpenBLAS).
     public let threads: Int
+    /// The GEMM arithmetic of linears and convolutions (fp32 unless asked otherwise).
+    public let precision: Precision
+    /// Whether the AVX-512 kernels of CKernels run (window attention); false falls back to
+    /// the portable Swift SIMD code (CPUs without AVX-512, and tests of the fallback).
+    var avx512Kernels = Precision.cpuHasAVX512
 
-    /// Creates a CPU backend using `threads` cores (default: all active cores).
+    /// Creates an fp32 CPU backend using `threads` cores (default: all active cores).
     public init(threads: Int? = nil) {
+        self.init(checkedThreads: threads, precision: .fp32)
+    }
+
+    /// Creates a CPU backend with the given GEMM precision.
+    /// - Throws: ``CPUBackendError/unsupportedPrecision(_:reason:)`` for bf16 on a CPU
+    ///   without AVX512_BF16 (use fp32 there).
+    public init(threads: Int? = nil, precision: Precision) throws(CPUBackendError) {
+        guard precision.isSupported else {
+            throw .unsupportedPrecision(
+                precision, reason: "bf16 needs the AVX512_BF16 instructions (vdpbf16ps) with AVX-512 enabled")
+        }
+        self.init(checkedThreads: threads, precision: precision)
+    }
+
+    private init(checkedThreads threads: Int?, precision: Precision) {
         let n = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
         self.threads = n
+        self.precision = precision
         // OpenBLAS runs single-threaded: its idle workers spin and yield while our own
         // parallel loops run, which on 2 cores cost ~20% in scheduling. Large GEMMs are split
         // by rows across our workers instead (see `gemm`).
@@ -71,6 +94,27 @@ public struct CPUBackend: TensorBackend {
         }
     }
 
+    /// `C[m, n] = A[m, k] * B (+ bias) (+ C when accumulate)` with `B` packed by
+    /// `ck_bf16_pack_b`: the bf16 GEMM, rows split over the workers like `gemm`.
+    func gemmBF16(
+        m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, packed: UnsafePointer<UInt16>,
+        c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>?, accumulate: Bool
+    ) {
+        let workers = max(1, min(threads, m / 64, (m * n * k) / (1 << 18)))
+        let rows = (m + workers - 1) / workers
+        let pointers = UncheckedSendableBox((a, packed, c, bias))
+        parallel(workers) { range in
+            let (a, packed, c, bias) = pointers.value
+            for wi in range {
+                let lo = wi * rows, hi = min(m, lo + rows)
+                guard lo < hi else { continue }
+                ck_gemm_bf16(
+                    Int32(hi - lo), Int32(n), Int32(k), a + lo * lda, Int32(lda), packed, c + lo * ldc, Int32(ldc),
+                    bias, accumulate ? 1 : 0)
+            }
+        }
+    }
+
     /// `C[m, n] = A^T B` with `A` stored `[k, m]` and `B` stored `[k, n]`.
     func cblasGemmTN(
         m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
@@ -104,19 +148,41 @@ public struct CPUBackend: TensorBackend {
         let (ho, wo) = (out.height, out.width)
         let pixels = ho * wo
         let patch = k * k * cin
-        if let bias = w.bias {
+        let bf16 = precision == .bf16
+        let packed = bf16 ? w.bf16GEMMWeight : []
+        /// `out[rows at y0...] = col * W + bias`.
+        func product(_ a: UnsafePointer<Float>, rows: Int, outRow: Int, _ op: UnsafeMutablePointer<Float>) {
+            if bf16 {
+                packed.withUnsafeBufferPointer { pp in
+                    if let bias = w.bias {
+                        bias.withUnsafeBufferPointer { bp in
+                            gemmBF16(
+                                m: rows, n: cout, k: patch, a: a, lda: patch, packed: pp.baseAddress!,
+                                c: op + outRow * cout, ldc: cout, bias: bp.baseAddress!, accumulate: false)
+                        }
+                    } else {
+                        gemmBF16(
+                            m: rows, n: cout, k: patch, a: a, lda: patch, packed: pp.baseAddress!,
+                            c: op + outRow * cout, ldc: cout, bias: nil, accumulate: false)
+                    }
+                }
+            } else {
+                w.gemmWeight.withUnsafeBufferPointer { wp in
+                    gemm(
+                        m: rows, n: cout, k: patch, a: a, lda: patch, b: wp.baseAddress!, ldb: cout,
+                        transposeB: false, c: op + outRow * cout, ldc: cout, accumulate: w.bias != nil)
+                }
+            }
+        }
+        if !bf16, let bias = w.bias {
             out.data.withUnsafeMutableBufferPointer { o in
                 Self.broadcastRows(bias, into: o.baseAddress!, rows: pixels, backend: self)
             }
         }
         if k == 1 && s == 1 && p == 0 {
             x.data.withUnsafeBufferPointer { xp in
-                w.gemmWeight.withUnsafeBufferPointer { wp in
-                    out.data.withUnsafeMutableBufferPointer { op in
-                        gemm(
-                            m: pixels, n: cout, k: cin, a: xp.baseAddress!, lda: cin, b: wp.baseAddress!, ldb: cout,
-                            transposeB: false, c: op.baseAddress!, ldc: cout, accumulate: true)
-                    }
+                out.data.withUnsafeMutableBufferPointer { op in
+                    product(xp.baseAddress!, rows: pixels, outRow: 0, op.baseAddress!)
                 }
             }
             return
@@ -153,13 +219,8 @@ public struct CPUBackend: TensorBackend {
                 }
             }
             col.withUnsafeBufferPointer { cp in
-                w.gemmWeight.withUnsafeBufferPointer { wp in
-                    out.data.withUnsafeMutableBufferPointer { op in
-                        gemm(
-                            m: rows * wo, n: cout, k: patch, a: cp.baseAddress!, lda: patch, b: wp.baseAddress!,
-                            ldb: cout,
-                            transposeB: false, c: op.baseAddress! + y0 * wo * cout, ldc: cout, accumulate: true)
-                    }
+                out.data.withUnsafeMutableBufferPointer { op in
+                    product(cp.baseAddress!, rows: rows * wo, outRow: y0 * wo, op.baseAddress!)
                 }
             }
             y0 += rows
@@ -208,6 +269,22 @@ public struct CPUBackend: TensorBackend {
 
     func linear(rows: Int, _ x: [Float], _ w: LinearWeights, into out: inout [Float]) {
         let (n, k) = (w.outFeatures, w.inFeatures)
+        if precision == .bf16 {
+            let packed = w.bf16Weight
+            out.withUnsafeMutableBufferPointer { op in
+                x.withUnsafeBufferPointer { xp in
+                    packed.withUnsafeBufferPointer { pp in
+                        func run(_ bias: UnsafePointer<Float>?) {
+                            gemmBF16(
+                                m: rows, n: n, k: k, a: xp.baseAddress!, lda: k, packed: pp.baseAddress!,
+                                c: op.baseAddress!, ldc: n, bias: bias, accumulate: false)
+                        }
+                        if let bias = w.bias { bias.withUnsafeBufferPointer { run($0.baseAddress!) } } else { run(nil) }
+                    }
+                }
+            }
+            return
+        }
         out.withUnsafeMutableBufferPointer { op in
             if let bias = w.bias {
                 Self.broadcastRows(bias, into: op.baseAddress!, rows: rows, backend: self)
@@ -278,6 +355,15 @@ public struct CPUBackend: TensorBackend {
     }
 
     public func gelu(_ x: inout FeatureMap) {
+        if avx512Kernels {
+            x.data.withUnsafeMutableBufferPointer { xp in
+                let base = UncheckedSendableBox(xp.baseAddress!)
+                parallel(xp.count, minimumChunk: 1 << 14) { range in
+                    ck_gelu_f32(base.value + range.lowerBound, range.count)
+                }
+            }
+            return
+        }
         x.data.withUnsafeMutableBufferPointer { xp in
             let vectors = xp.count / 16
             parallel(vectors, minimumChunk: 256) { range in

@@ -18,6 +18,13 @@ public struct ConvWeights: Sendable {
     public let bias: [Float]?
     /// The weight re-laid for the GEMM: `[kernel, kernel, inChannels, outChannels]` (groups == 1).
     let gemmWeight: [Float]
+    /// `gemmWeight` packed for the bf16 GEMM, on first use.
+    let bf16 = BF16PackedOperand()
+
+    /// `gemmWeight` as the bf16 GEMM's packed operand.
+    var bf16GEMMWeight: [UInt16] {
+        bf16.get(gemmWeight, k: kernel * kernel * inChannels, n: outChannels, transposed: false)
+    }
 
     /// Creates a convolution from PyTorch-layout weights.
     public init(
@@ -63,6 +70,11 @@ public struct LinearWeights: Sendable {
     public let weight: [Float]
     /// `[outFeatures]`, or nil.
     public let bias: [Float]?
+    /// `weight` packed for the bf16 GEMM, on first use.
+    let bf16 = BF16PackedOperand()
+
+    /// `weight` as the bf16 GEMM's packed operand.
+    var bf16Weight: [UInt16] { bf16.get(weight, k: inFeatures, n: outFeatures, transposed: true) }
 
     /// Creates a linear layer.
     public init(outFeatures: Int, inFeatures: Int, weight: [Float], bias: [Float]?) {

@@ -18,7 +18,11 @@ struct BenchModelCommand: ParsableCommand {
     @Option(help: "Spike frames per window (S_in_chs).") var frames = 56
     @Option(help: "Timed runs (after one warm-up).") var runs = 3
     @Option(help: "CPU threads.") var threads: Int?
-    @Option(help: "Precision: fp32.") var precision = "fp32"
+    @Option(
+        help:
+            "GEMM precision: fp32, or bf16 (AVX-512 BF16 dot products with fp32 sums; needs a CPU with avx512_bf16)."
+    )
+    var precision = "fp32"
     @Option(help: "Model config JSON instead of the default config.") var config: String?
     @Flag(
         help:
@@ -28,8 +32,14 @@ struct BenchModelCommand: ParsableCommand {
     @Option(help: "The peer script.") var peerScript = "tools/peers/bench_model.py"
 
     func validate() throws {
-        guard precision == "fp32" else {
-            throw ValidationError("--precision: only fp32 is implemented on this backend")
+        guard let p = Precision(rawValue: precision) else {
+            throw ValidationError(
+                "--precision: '\(precision)' is not one of \(Precision.allCases.map(\.rawValue).joined(separator: ", "))"
+            )
+        }
+        guard p.isSupported else {
+            throw ValidationError(
+                "--precision \(p): this CPU lacks AVX512_BF16 (vdpbf16ps); use --precision fp32")
         }
         guard height > 0, width > 0, height % 2 == 0, width % 2 == 0 else {
             throw ValidationError("--height/--width must be positive and even (RGB is twice the spike size)")
@@ -53,7 +63,7 @@ struct BenchModelCommand: ParsableCommand {
             data: (0..<(frames * height * width / 4)).map { _ in Float.random(in: 0...1, using: &rng) < 0.2 ? 1 : 0 })
         let tfi = Tensor(
             shape: [1, 1, height / 2, width / 2], data: [Float](repeating: 0.2, count: height * width / 4))
-        let backend = CPUBackend(threads: threads)
+        let backend = try CPUBackend(threads: threads, precision: Precision(rawValue: precision) ?? .fp32)
         let flops = cfg.flops(height: height, width: width)
         print(
             "spkdeblur bench model: \(height)x\(width), T=\(frames), \(precision), \(backend.threads) threads, "

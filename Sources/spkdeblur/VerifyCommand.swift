@@ -21,8 +21,16 @@ struct VerifyCommand: ParsableCommand {
     @Option(help: "Reference inputs and outputs (.safetensors).") var io: String
     @Option(help: "Largest allowed max abs error.") var tolerance: Float = 1e-3
     @Option(help: "CPU threads.") var threads: Int?
+    @Option(help: "GEMM precision: fp32, or bf16 (needs a CPU with avx512_bf16).") var precision = "fp32"
 
     func run() throws {
+        guard let precision = Precision(rawValue: precision) else {
+            throw ValidationError("--precision: '\(self.precision)' is not fp32 or bf16")
+        }
+        let backend: CPUBackend
+        do { backend = try CPUBackend(threads: threads, precision: precision) } catch {
+            throw ValidationError("--precision: \(error)")
+        }
         let model = try loadModel(weights: weights, config: config)
         let tensors = try SafeTensors.read(contentsOf: URL(fileURLWithPath: io))
         func tensor(_ key: String) throws -> Tensor {
@@ -33,8 +41,7 @@ struct VerifyCommand: ParsableCommand {
         }
         let start = Date()
         let out = try model(
-            blur: tensor("blur"), spike: tensor("spike"), tfi: tensor("tfi"),
-            backend: CPUBackend(threads: threads))
+            blur: tensor("blur"), spike: tensor("spike"), tfi: tensor("tfi"), backend: backend)
         let seconds = Date().timeIntervalSince(start)
         var worst: Float = 0
         for (name, value) in [("sharp", out.sharp), ("spike_recon", out.spikeRecon), ("quick_sharp", out.quickSharp)] {
@@ -49,7 +56,7 @@ struct VerifyCommand: ParsableCommand {
         }
         print(
             String(
-                format: "forward pass %.3f s; tolerance %g: %@", seconds, Double(tolerance),
+                format: "forward pass %.3f s (%@); tolerance %g: %@", seconds, precision.rawValue, Double(tolerance),
                 worst <= tolerance ? "PASS" : "FAIL"))
         if !(worst <= tolerance) { throw ExitCode(1) }
     }

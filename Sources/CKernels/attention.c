@@ -1,0 +1,166 @@
+// Swin window attention for 64-token (8x8) windows and head sizes up to 32, in fp32 with
+// AVX-512F. Per window and head: keys transposed through 16x16 in-register transposes,
+// scores four query rows at a time in 16 zmm accumulators, softmax with a scalef-based exp,
+// then P V eight rows at a time. Queries and values are read straight from the qkv rows.
+
+#include "CKernels.h"
+
+#include <cpuid.h>
+#include <immintrin.h>
+
+#define CK_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
+
+int ck_has_avx512f(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    if (!(c & (1u << 27))) return 0;  // OSXSAVE
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    if ((lo & 0xE6) != 0xE6) return 0;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    return ((b >> 16) & 1) && ((b >> 17) & 1) && ((b >> 30) & 1) && ((b >> 31) & 1);  // F, DQ, BW, VL
+}
+
+// exp(x) for x <= ~88: 2^(x log2 e) = 2^n * 2^f, |f| <= 1/2, 2^f by its degree-7 Taylor
+// polynomial (relative error ~5e-9 before rounding), 2^n applied by vscalefps (which
+// underflows to 0 for very negative n).
+CK_AVX512 static inline __m512 exp_ps(__m512 x) {
+    __m512 t = _mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f));
+    t = _mm512_max_ps(t, _mm512_set1_ps(-200.0f));
+    __m512 n = _mm512_roundscale_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 f = _mm512_sub_ps(t, n);
+    __m512 p = _mm512_set1_ps(1.5252733804059838e-05f);
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.5403530393381606e-04f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.3333558146428441e-03f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(9.6181291076284770e-03f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(5.5504108664821576e-02f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(2.4022650695910071e-01f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(6.9314718055994531e-01f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(p, n);
+}
+
+// In-place transpose of 16 rows of 16 floats: four butterfly stages, each swapping the
+// off-diagonal h x h blocks of every 2h x 2h block.
+CK_AVX512 static inline void transpose16(__m512 r[16]) {
+    for (int h = 8; h >= 1; h >>= 1) {
+        int lo[16], hi[16];
+        for (int j = 0; j < 16; j++) {
+            lo[j] = (j & h) ? 16 + j - h : j;
+            hi[j] = (j & h) ? 16 + j : j + h;
+        }
+        __m512i ilo = _mm512_loadu_si512((const void *)lo), ihi = _mm512_loadu_si512((const void *)hi);
+        for (int i = 0; i < 16; i++) {
+            if (i & h) continue;
+            __m512 a = r[i], b = r[i + h];
+            r[i] = _mm512_permutex2var_ps(a, ilo, b);
+            r[i + h] = _mm512_permutex2var_ps(a, ihi, b);
+        }
+    }
+}
+
+static inline __mmask16 lanes(int n) {
+    return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
+}
+
+// One window, one head. DV = head vectors (1: d <= 16, 2: d <= 32).
+#define ATTEND_HEAD(DV)                                                                                     \
+    CK_AVX512 static void attend_head_##DV(const float *qkv, float *out, int c, int d, int head,           \
+                                           const int *tok, const float *bm, float scale, float *kT,         \
+                                           float *P, float *inv) {                                          \
+        const int row3 = 3 * c;                                                                             \
+        __mmask16 m[2] = {lanes(d), lanes(d - 16)};                                                         \
+        /* K^T: kT[e * 64 + t] for e < 16 * DV (zero beyond d). */                                          \
+        for (int tb = 0; tb < 4; tb++) {                                                                    \
+            for (int eb = 0; eb < DV; eb++) {                                                               \
+                __m512 r[16];                                                                               \
+                for (int t = 0; t < 16; t++)                                                                \
+                    r[t] = _mm512_maskz_loadu_ps(                                                           \
+                        m[eb], qkv + (size_t)tok[tb * 16 + t] * row3 + c + head * d + 16 * eb);             \
+                transpose16(r);                                                                             \
+                for (int e = 0; e < 16; e++) _mm512_storeu_ps(kT + (16 * eb + e) * 64 + 16 * tb, r[e]);     \
+            }                                                                                               \
+        }                                                                                                   \
+        /* Scores and softmax numerators, four query rows at a time. */                                     \
+        const __m512 vscale = _mm512_set1_ps(scale);                                                        \
+        for (int i0 = 0; i0 < 64; i0 += 4) {                                                                \
+            __m512 acc[4][4];                                                                               \
+            const float *q[4];                                                                              \
+            for (int r = 0; r < 4; r++) {                                                                   \
+                q[r] = qkv + (size_t)tok[i0 + r] * row3 + head * d;                                         \
+                for (int v = 0; v < 4; v++) acc[r][v] = _mm512_setzero_ps();                                \
+            }                                                                                               \
+            for (int e = 0; e < d; e++) {                                                                   \
+                __m512 k[4];                                                                                \
+                for (int v = 0; v < 4; v++) k[v] = _mm512_loadu_ps(kT + e * 64 + 16 * v);                   \
+                for (int r = 0; r < 4; r++) {                                                               \
+                    __m512 x = _mm512_set1_ps(q[r][e]);                                                     \
+                    for (int v = 0; v < 4; v++) acc[r][v] = _mm512_fmadd_ps(x, k[v], acc[r][v]);            \
+                }                                                                                           \
+            }                                                                                               \
+            for (int r = 0; r < 4; r++) {                                                                   \
+                const float *b = bm + (i0 + r) * 64;                                                        \
+                __m512 s[4];                                                                                \
+                for (int v = 0; v < 4; v++) s[v] = _mm512_fmadd_ps(acc[r][v], vscale, _mm512_loadu_ps(b + 16 * v)); \
+                float top = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(s[0], s[1]), _mm512_max_ps(s[2], s[3]))); \
+                __m512 vt = _mm512_set1_ps(top), sum = _mm512_setzero_ps();                                 \
+                for (int v = 0; v < 4; v++) {                                                               \
+                    __m512 e = exp_ps(_mm512_sub_ps(s[v], vt));                                             \
+                    sum = _mm512_add_ps(sum, e);                                                            \
+                    _mm512_storeu_ps(P + (i0 + r) * 64 + 16 * v, e);                                        \
+                }                                                                                           \
+                inv[i0 + r] = 1.0f / _mm512_reduce_add_ps(sum);                                             \
+            }                                                                                               \
+        }                                                                                                   \
+        /* Output rows: P V, eight rows at a time, scaled by 1 / row sum. */                                \
+        for (int i0 = 0; i0 < 64; i0 += 8) {                                                                \
+            __m512 o[8][DV];                                                                                \
+            for (int r = 0; r < 8; r++)                                                                     \
+                for (int v = 0; v < DV; v++) o[r][v] = _mm512_setzero_ps();                                 \
+            for (int j = 0; j < 64; j++) {                                                                  \
+                const float *vr = qkv + (size_t)tok[j] * row3 + 2 * c + head * d;                           \
+                __m512 vv[DV];                                                                              \
+                for (int v = 0; v < DV; v++) vv[v] = _mm512_maskz_loadu_ps(m[v], vr + 16 * v);              \
+                for (int r = 0; r < 8; r++) {                                                               \
+                    __m512 p = _mm512_set1_ps(P[(i0 + r) * 64 + j]);                                        \
+                    for (int v = 0; v < DV; v++) o[r][v] = _mm512_fmadd_ps(p, vv[v], o[r][v]);              \
+                }                                                                                           \
+            }                                                                                               \
+            for (int r = 0; r < 8; r++) {                                                                   \
+                float *dst = out + (size_t)tok[i0 + r] * c + head * d;                                      \
+                __m512 s = _mm512_set1_ps(inv[i0 + r]);                                                     \
+                for (int v = 0; v < DV; v++) _mm512_mask_storeu_ps(dst + 16 * v, m[v], _mm512_mul_ps(o[r][v], s)); \
+            }                                                                                               \
+        }                                                                                                   \
+    }
+
+ATTEND_HEAD(1)
+ATTEND_HEAD(2)
+
+CK_AVX512 int ck_window_attention_f32(const float *qkv, float *out, int height, int width, int c, int heads,
+                                      int shift, const float *bias_mask, float scale, int first, int count) {
+    const int win = 8, n = 64;
+    int d = c / heads;
+    if (d < 1 || d > 32 || d * heads != c || height % win || width % win) return 0;
+    int windows_x = width / win, windows_y = height / win;
+    float kT[32 * 64] __attribute__((aligned(64)));
+    float P[64 * 64] __attribute__((aligned(64)));
+    float inv[64];
+    int tok[64];
+    for (int wi = first; wi < first + count; wi++) {
+        int wy = wi / windows_x, wx = wi % windows_x;
+        int kind = shift > 0 ? (wy == windows_y - 1 ? 1 : 0) + (wx == windows_x - 1 ? 2 : 0) : 0;
+        for (int t = 0; t < n; t++) {
+            int sy = wy * win + t / win, sx = wx * win + t % win;
+            tok[t] = ((sy + shift) % height) * width + (sx + shift) % width;
+        }
+        for (int head = 0; head < heads; head++) {
+            const float *bm = bias_mask + ((size_t)kind * heads + head) * n * n;
+            if (d <= 16)
+                attend_head_1(qkv, out, c, d, head, tok, bm, scale, kT, P, inv);
+            else
+                attend_head_2(qkv, out, c, d, head, tok, bm, scale, kT, P, inv);
+        }
+    }
+    return 1;
+}

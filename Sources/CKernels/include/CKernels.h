@@ -1,0 +1,55 @@
+#ifndef SPKDEBLUR_CKERNELS_H
+#define SPKDEBLUR_CKERNELS_H
+
+// SIMD kernels the Swift compiler cannot emit (AVX-512 BF16 dot products). Every kernel is
+// compiled for its instruction set with per-function target attributes, so the library
+// loads on any x86-64 CPU; call a kernel only after its `ck_has_*` check returned 1.
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// 1 when the CPU and OS support AVX-512F/BW/VL and AVX512_BF16 (`vdpbf16ps`), else 0.
+int ck_has_avx512bf16(void);
+
+/// Number of uint16 values `ck_bf16_pack_b` writes for a `k x n` right-hand matrix.
+size_t ck_bf16_packed_count(int k, int n);
+
+/// Packs the right-hand GEMM operand into bf16 column panels (round to nearest even).
+/// `b` is `[k, n]` row-major, or `[n, k]` row-major when `transposed` is non-zero (a linear
+/// layer's `[out, in]` weight). Portable C: needs no special instructions.
+void ck_bf16_pack_b(const float *b, int k, int n, int transposed, uint16_t *packed);
+
+/// `C[m, n] = A[m, k] * B (+ bias[n] when bias is non-null) (+ C when accumulate)` with A
+/// converted to bf16 on the fly, `B` packed by `ck_bf16_pack_b`, products summed in fp32
+/// by `vdpbf16ps`. Single-threaded; callers split the rows. Needs `ck_has_avx512bf16()`.
+void ck_gemm_bf16(int m, int n, int k, const float *a, int lda, const uint16_t *packed, float *c, int ldc,
+                  const float *bias, int accumulate);
+
+/// 1 when the CPU and OS support AVX-512F/DQ/BW/VL, else 0.
+int ck_has_avx512f(void);
+
+/// Swin window attention over 8x8 windows `first ..< first + count` (row-major window order)
+/// of a `height x width` token grid rolled by `-shift`: `qkv` `[tokens, 3c]` (q, k, v), `out`
+/// `[tokens, c]` gets softmax(scale q k^T + bias_mask) v per head at the original token rows.
+/// `bias_mask` is `[4 kinds][heads][64][64]` (interior, last row, last column, corner
+/// windows; only kind 0 is read when shift is 0). Needs `ck_has_avx512f()`.
+/// Returns 0 without writing when the shape is unsupported (head size above 32).
+int ck_window_attention_f32(const float *qkv, float *out, int height, int width, int c, int heads, int shift,
+                            const float *bias_mask, float scale, int first, int count);
+
+/// Exact-form GELU in place, `0.5 x (1 + erf(x / sqrt 2))` (erf to 1.5e-7). Needs
+/// `ck_has_avx512f()`.
+void ck_gelu_f32(float *x, size_t count);
+
+/// Rounds fp32 to bf16 (nearest even) and back: what `ck_gemm_bf16` sees of its inputs.
+float ck_bf16_round(float x);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
