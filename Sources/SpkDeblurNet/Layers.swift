@@ -1,17 +1,26 @@
 import Tensor
 
 /// One Swin transformer block: `x + WMSA(LN1(x))`, then `x + MLP(LN2(x))`.
+///
+/// With `use_conv` the attention's `qkv` and `proj` are 3x3 convolutions on the (rolled)
+/// image instead of linears, and the MLP runs a depthwise 3x3 convolution and a GELU between
+/// `fc1`'s GELU and `fc2`, as in the reference.
 struct SwinBlock: Sendable {
     let norm1: NormWeights
     let attention: WindowAttentionWeights
+    /// `use_conv`: the 3x3 `qkv` and `proj` convolutions (then `attention`'s linears are unused).
+    let qkvConv: ConvWeights?
+    let projConv: ConvWeights?
     let norm2: NormWeights?
     let fc1: LinearWeights?
     let fc2: LinearWeights?
+    /// `use_conv`: `mlp.conv_layer.0`, depthwise 3x3 over the hidden features.
+    let mlpConv: ConvWeights?
     let shift: Int
 
     init(
         _ r: WeightReader, _ prefix: String, dim: Int, heads: Int, window configured: Int, index j: Int,
-        inputResolution: Int, useMLP: Bool
+        inputResolution: Int, useMLP: Bool, useConv: Bool
     ) {
         // Reference quirk: a block whose input_resolution is not larger than the window uses
         // that resolution as its window and no shift.
@@ -28,10 +37,23 @@ struct SwinBlock: Sendable {
         let index =
             r.indices("\(prefix).attn.relative_position_index", [n, n])
             ?? WindowAttentionWeights.relativePositionIndex(window: window)
+        let qkv: LinearWeights, proj: LinearWeights
+        if useConv {
+            let q = r.conv("\(prefix).attn.qkv", out: 3 * dim, in: dim, kernel: 3)
+            let p = r.conv("\(prefix).attn.proj", out: dim, in: dim, kernel: 3)
+            qkvConv = q
+            projConv = p
+            // Placeholders with the right sizes: the attention core never reads them.
+            qkv = LinearWeights(outFeatures: 3 * dim, inFeatures: 0, weight: [], bias: nil)
+            proj = LinearWeights(outFeatures: dim, inFeatures: 0, weight: [], bias: nil)
+        } else {
+            qkvConv = nil
+            projConv = nil
+            qkv = r.linear("\(prefix).attn.qkv", out: 3 * dim, in: dim)
+            proj = r.linear("\(prefix).attn.proj", out: dim, in: dim)
+        }
         attention = WindowAttentionWeights(
-            qkv: r.linear("\(prefix).attn.qkv", out: 3 * dim, in: dim),
-            proj: r.linear("\(prefix).attn.proj", out: dim, in: dim),
-            heads: heads, window: window, table: table, index: index)
+            qkv: qkv, proj: proj, heads: heads, window: window, table: table, index: index)
         if shift > 0 {
             // The stored mask is for input_resolution; the forward pass recomputes it for the
             // actual padded size, exactly as the reference does when the sizes differ.
@@ -42,77 +64,84 @@ struct SwinBlock: Sendable {
             norm2 = r.norm("\(prefix).norm2", dim)
             fc1 = r.linear("\(prefix).mlp.fc1", out: 2 * dim, in: dim)
             fc2 = r.linear("\(prefix).mlp.fc2", out: dim, in: 2 * dim)
+            mlpConv =
+                useConv
+                ? r.conv("\(prefix).mlp.conv_layer.0", out: 2 * dim, in: 2 * dim, kernel: 3, groups: 2 * dim) : nil
         } else {
-            norm2 = nil; fc1 = nil; fc2 = nil
+            norm2 = nil; fc1 = nil; fc2 = nil; mlpConv = nil
         }
         self.shift = shift
     }
 
     func callAsFunction(_ x: FeatureMap, _ b: any TensorBackend) -> FeatureMap {
         var x = x
-        let attended = b.windowAttention(b.layerNorm(x, norm1), attention, shift: shift)
-        b.add(&x, attended)
+        let normed = b.layerNorm(x, norm1)
+        if let qkvConv, let projConv {
+            // The reference convolves the rolled image (window_reverse of the shifted
+            // windows), zero-padded at its borders; the attention core reads unrolled tokens.
+            let qkv = b.roll(b.conv2d(b.roll(normed, by: -shift), qkvConv), by: shift)
+            let attended = b.windowAttention(qkv: qkv, attention, shift: shift)
+            b.add(&x, b.roll(b.conv2d(b.roll(attended, by: -shift), projConv), by: shift))
+        } else {
+            b.add(&x, b.windowAttention(normed, attention, shift: shift))
+        }
         if let norm2, let fc1, let fc2 {
             var hidden = b.linear(b.layerNorm(x, norm2), fc1)
             b.gelu(&hidden)
+            if let mlpConv {
+                hidden = b.conv2d(hidden, mlpConv)
+                b.gelu(&hidden)
+            }
             b.add(&x, b.linear(hidden, fc2))
         }
         return x
     }
 }
 
-/// Residual Swin group (RSTB, `ms = false`): `x + conv3x3(blocks(x))`.
+/// Residual Swin group (RSTB): `x + conv3x3(blocks(x))`; with `ms` (multi-scale) the blocks
+/// also run on bilinear half- and quarter-size copies (sides rounded down to whole windows),
+/// upsampled back and fused by a 1x1 convolution before the 3x3 one.
 struct ResidualSwinGroup: Sendable {
     let blocks: [SwinBlock]
     let lastLayer: ConvWeights
+    /// `ms`: `fuse_layer`, 1x1 from the three scales' `3C` channels to `C`.
+    let fuseLayer: ConvWeights?
+    let window: Int
 
-    init(_ r: WeightReader, _ prefix: String, dim: Int, depth: Int, heads: Int, window: Int, imgSize: Int, useMLP: Bool)
-    {
+    init(
+        _ r: WeightReader, _ prefix: String, dim: Int, depth: Int, heads: Int, window: Int, imgSize: Int,
+        useMLP: Bool, useConv: Bool, multiScale: Bool
+    ) {
         blocks = (0..<depth).map {
             SwinBlock(
                 r, "\(prefix).residual_group.blocks.\($0)", dim: dim, heads: heads, window: window, index: $0,
-                inputResolution: imgSize / window, useMLP: useMLP)
+                inputResolution: imgSize / window, useMLP: useMLP, useConv: useConv)
         }
+        fuseLayer = multiScale ? r.conv("\(prefix).fuse_layer", out: dim, in: 3 * dim, kernel: 1) : nil
         lastLayer = r.conv("\(prefix).last_layer", out: dim, in: dim, kernel: 3)
-    }
-
-    /// Parameter names and shapes, for layers whose output the reference discards.
-    static func parameterShapes(
-        _ prefix: String, dim: Int, depth: Int, heads: Int, window: Int, imgSize: Int,
-        useMLP: Bool
-    ) -> [(String, [Int])] {
-        var out: [(String, [Int])] = []
-        let inputResolution = imgSize / window
-        for j in 0..<depth {
-            let p = "\(prefix).residual_group.blocks.\(j)"
-            var win = window
-            var shifted = j % 2 == 1
-            if inputResolution <= window { win = inputResolution; shifted = false }
-            let n = win * win
-            out += [
-                ("\(p).norm1.weight", [dim]), ("\(p).norm1.bias", [dim]),
-                ("\(p).attn.relative_position_bias_table", [(2 * win - 1) * (2 * win - 1), heads]),
-                ("\(p).attn.relative_position_index", [n, n]),
-                ("\(p).attn.qkv.weight", [3 * dim, dim]), ("\(p).attn.qkv.bias", [3 * dim]),
-                ("\(p).attn.proj.weight", [dim, dim]), ("\(p).attn.proj.bias", [dim]),
-            ]
-            if shifted { out.append(("\(p).attn_mask", [(inputResolution / win) * (inputResolution / win), n, n])) }
-            if useMLP {
-                out += [
-                    ("\(p).norm2.weight", [dim]), ("\(p).norm2.bias", [dim]),
-                    ("\(p).mlp.fc1.weight", [2 * dim, dim]), ("\(p).mlp.fc1.bias", [2 * dim]),
-                    ("\(p).mlp.fc2.weight", [dim, 2 * dim]), ("\(p).mlp.fc2.bias", [dim]),
-                ]
-            }
-        }
-        out += [("\(prefix).last_layer.weight", [dim, dim, 3, 3]), ("\(prefix).last_layer.bias", [dim])]
-        return out
+        self.window = window
     }
 
     func callAsFunction(_ x: FeatureMap, _ b: any TensorBackend) -> FeatureMap {
-        var y = x
-        for block in blocks { y = block(y, b) }
-        var out = b.conv2d(y, lastLayer)
+        func group(_ input: FeatureMap) -> FeatureMap {
+            var y = input
+            for block in blocks { y = block(y, b) }
+            return y
+        }
+        var out: FeatureMap
+        if let fuseLayer {
+            let (h, w) = (x.height, x.width)
+            func scaled(_ divisor: Int) -> FeatureMap {
+                let (sh, sw) = (h / divisor - (h / divisor) % window, w / divisor - (w / divisor) % window)
+                let y = group(b.resizeBilinear(x, height: sh, width: sw))
+                return b.resizeBilinear(y, height: h, width: w)
+            }
+            let full = group(x)
+            let fused = b.concatChannels(b.concatChannels(full, scaled(2)), scaled(4))
+            out = b.conv2d(b.conv2d(fused, fuseLayer), lastLayer)
+        } else {
+            out = b.conv2d(group(x), lastLayer)
+        }
         b.add(&out, x)
         return out
     }

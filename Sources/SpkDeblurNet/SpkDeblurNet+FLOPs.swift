@@ -14,13 +14,25 @@ extension SpkDeblurNetConfig {
         let tokens = Double(ph * pw)
         func rstb(dim: Int, depth: Int, window: Int) -> Double {
             let c = Double(dim), n = Double(window * window)
-            var f = 0.0
-            for _ in 0..<depth {
-                f += 2 * tokens * c * 3 * c  // qkv
-                f += 2 * 2 * tokens * n * c  // q k^T and A v
-                f += 2 * tokens * c * c  // proj
-                if use_mlp { f += 2 * 2 * tokens * c * 2 * c }  // fc1, fc2
+            // The sides the blocks run at: the full grid, and with `ms` also the half and
+            // quarter sizes rounded down to whole windows.
+            var sides = [(ph, pw)]
+            if ms {
+                for d in [2, 4] { sides.append((ph / d - (ph / d) % window, pw / d - (pw / d) % window)) }
             }
+            var f = 0.0
+            for (sh, sw) in sides {
+                let t = Double(sh * sw)
+                let k = use_conv ? 9.0 : 1.0  // use_conv: qkv and proj are 3x3 convolutions
+                for _ in 0..<depth {
+                    f += 2 * t * c * 3 * c * k  // qkv
+                    f += 2 * 2 * t * n * c  // q k^T and A v
+                    f += 2 * t * c * c * k  // proj
+                    if use_mlp { f += 2 * 2 * t * c * 2 * c }  // fc1, fc2
+                    if use_mlp && use_conv { f += 2 * t * 2 * c * 9 }  // depthwise 3x3 in the MLP
+                }
+            }
+            if ms { f += conv(ph, pw, 3 * dim, dim, 1) }  // fuse_layer
             return f + conv(ph, pw, dim, dim, 3)
         }
         func tcaf(_ c1: Int, _ c2: Int) -> Double {

@@ -42,12 +42,6 @@ public struct SpkDeblurNet: Sendable {
 
     init(config: SpkDeblurNetConfig, reader r: WeightReader) throws(SpkDeblurNetError) {
         try config.validate()
-        guard !config.use_conv else {
-            throw .invalidConfig(field: "use_conv", problem: "convolutional qkv/proj variant is not implemented yet")
-        }
-        guard !config.ms else {
-            throw .invalidConfig(field: "ms", problem: "the multi-scale RSTB variant is not implemented yet")
-        }
         self.config = config
         let (cd, cs) = (config.D_embed_dim, config.S_embed_dim)
         dStem1 = r.conv("D_conv_down.0", out: cd, in: config.D_in_chs, kernel: 3, stride: 2)
@@ -58,24 +52,23 @@ public struct SpkDeblurNet: Sendable {
             ("D_conv_reduce.0.weight", [cd, cd + cs, 3, 3]), ("D_conv_reduce.0.bias", [cd]),
             ("S_conv_reduce.0.weight", [cs, 2 * cs, 3, 3]), ("S_conv_reduce.0.bias", [cs]),
         ])
-        dLayers = (0..<config.D_depths.count).map { i in
+        func group(_ prefix: String, dim: Int, depth: Int, heads: Int, window: Int, imgSize: Int) -> ResidualSwinGroup {
             ResidualSwinGroup(
-                r, "D_layers.\(i)", dim: cd, depth: config.D_depths[i], heads: config.D_num_heads[i],
-                window: config.D_window_size, imgSize: config.D_img_size, useMLP: config.use_mlp)
+                r, prefix, dim: dim, depth: depth, heads: heads, window: window, imgSize: imgSize,
+                useMLP: config.use_mlp, useConv: config.use_conv, multiScale: config.ms)
+        }
+        dLayers = (0..<config.D_depths.count).map { i in
+            group(
+                "D_layers.\(i)", dim: cd, depth: config.D_depths[i], heads: config.D_num_heads[i],
+                window: config.D_window_size, imgSize: config.D_img_size)
         }
         sLayers = (0..<config.S_depths.count).map { i in
-            let prefix = "S_layers.\(i)"
-            if i < config.S_anchor_num_layers - 1 {
-                // Reference quirk: these anchor layers' outputs are overwritten; check only.
-                r.checkAll(
-                    ResidualSwinGroup.parameterShapes(
-                        prefix, dim: cs, depth: config.S_depths[i], heads: config.S_num_heads[i],
-                        window: config.S_window_size, imgSize: config.S_img_size, useMLP: config.use_mlp))
-                return nil
-            }
-            return ResidualSwinGroup(
-                r, prefix, dim: cs, depth: config.S_depths[i], heads: config.S_num_heads[i],
-                window: config.S_window_size, imgSize: config.S_img_size, useMLP: config.use_mlp)
+            let layer = group(
+                "S_layers.\(i)", dim: cs, depth: config.S_depths[i], heads: config.S_num_heads[i],
+                window: config.S_window_size, imgSize: config.S_img_size)
+            // Reference quirk: the anchor layers before the last have their outputs
+            // overwritten; their weights are read (and checked) but not kept.
+            return i < config.S_anchor_num_layers - 1 ? nil : layer
         }
         dMidShuffle = r.conv("D_mid_shuffle_up.0", out: config.D_out_chs * 16, in: cd, kernel: 3)
         dLastShuffle = r.conv("D_last_shuffle_up.0", out: config.D_out_chs * 16, in: cd, kernel: 3)

@@ -3,7 +3,17 @@ import Foundation
 
 extension CPUBackend {
     public func windowAttention(_ x: FeatureMap, _ w: WindowAttentionWeights, shift: Int) -> FeatureMap {
-        let (h, wd, c) = (x.height, x.width, x.channels)
+        // qkv for every token at once (the roll and window partition only permute tokens).
+        let qkv = linear(x, w.qkv)
+        let attended = windowAttention(qkv: qkv, w, shift: shift)
+        var out = FeatureMap(height: x.height, width: x.width, channels: w.proj.outFeatures)
+        linear(rows: x.pixelCount, attended.data, w.proj, into: &out.data)
+        return out
+    }
+
+    public func windowAttention(qkv: FeatureMap, _ w: WindowAttentionWeights, shift: Int) -> FeatureMap {
+        let (h, wd, c) = (qkv.height, qkv.width, qkv.channels / 3)
+        precondition(qkv.channels == 3 * c, "windowAttention: qkv has \(qkv.channels) channels, not 3C")
         let win = w.window
         precondition(
             h % win == 0 && wd % win == 0, "windowAttention: \(h)x\(wd) is not a multiple of the window \(win)")
@@ -12,10 +22,8 @@ extension CPUBackend {
         let d = c / heads
         let n = win * win
         let scale = Float(1.0 / Double(d).squareRoot())
-        // qkv for every token at once (the roll and window partition only permute tokens).
-        var qkv = [Float](repeating: 0, count: x.pixelCount * 3 * c)
-        linear(rows: x.pixelCount, x.data, w.qkv, into: &qkv)
-        var attended = [Float](repeating: 0, count: x.pixelCount * c)
+        let qkv = qkv.data
+        var attended = [Float](repeating: 0, count: h * wd * c)
         let windowsY = h / win, windowsX = wd / win
         // Region labels of the shifted-window mask, per rolled row/column.
         func region(_ v: Int, _ size: Int) -> Int { v < size - win ? 0 : (v < size - shift ? 1 : 2) }
@@ -59,9 +67,7 @@ extension CPUBackend {
                 }
             }
             precondition(done, "windowAttention: the AVX-512 kernel refused \(c) channels in \(heads) heads")
-            var out = FeatureMap(height: h, width: wd, channels: c)
-            linear(rows: x.pixelCount, attended, w.proj, into: &out.data)
-            return out
+            return FeatureMap(height: h, width: wd, channels: c, data: attended)
         }
         // Head dim padded to whole vectors (to 32 for the blocked 64-token kernel).
         let dp = d <= 32 && n == 64 ? 32 : (d + 15) / 16 * 16
@@ -143,9 +149,7 @@ extension CPUBackend {
                 }
             }
         }
-        var out = FeatureMap(height: h, width: wd, channels: c)
-        linear(rows: x.pixelCount, attended, w.proj, into: &out.data)
-        return out
+        return FeatureMap(height: h, width: wd, channels: c, data: attended)
     }
 
     public func channelAttention(q: FeatureMap, k: FeatureMap, v: FeatureMap, heads: Int, temperature: [Float])

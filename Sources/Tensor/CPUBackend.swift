@@ -494,6 +494,28 @@ public struct CPUBackend: TensorBackend {
         return out
     }
 
+    public func roll(_ x: FeatureMap, by shift: Int) -> FeatureMap {
+        let (h, w, c) = (x.height, x.width, x.channels)
+        let sy = ((shift % h) + h) % h, sx = ((shift % w) + w) % w
+        if sy == 0 && sx == 0 { return x }
+        var out = FeatureMap(height: h, width: w, channels: c)
+        out.data.withUnsafeMutableBufferPointer { op in
+            x.data.withUnsafeBufferPointer { xp in
+                let (dst, src) = (UncheckedSendableBox(op.baseAddress!), UncheckedSendableBox(xp.baseAddress!))
+                parallel(h, minimumChunk: 8) { rows in
+                    for y in rows {
+                        // Output row y reads input row y - shift; columns wrap in two runs.
+                        let s = src.value + ((y - sy + h) % h) * w * c
+                        let d = dst.value + y * w * c
+                        (d + sx * c).update(from: s, count: (w - sx) * c)
+                        d.update(from: s + (w - sx) * c, count: sx * c)
+                    }
+                }
+            }
+        }
+        return out
+    }
+
     public func resizeBilinear(_ x: FeatureMap, height: Int, width: Int) -> FeatureMap {
         var out = FeatureMap(height: height, width: width, channels: x.channels)
         let c = x.channels

@@ -27,6 +27,14 @@ public protocol TensorBackend: Sendable {
     /// relative position bias (and the shifted-window mask when `shift > 0`), roll back.
     /// `[H, W, C] -> [H, W, C]`; `H` and `W` must be multiples of the window.
     func windowAttention(_ x: FeatureMap, _ w: WindowAttentionWeights, shift: Int) -> FeatureMap
+    /// The attention core of ``windowAttention(_:_:shift:)`` on precomputed `qkv`
+    /// `[H, W, 3C]` (channels `[3, heads, C / heads]`, in the unrolled image's coordinates),
+    /// without the `qkv` and `proj` layers: `[H, W, C]`, also in unrolled coordinates. The
+    /// `use_conv` variant computes `qkv` and `proj` with 3x3 convolutions around it.
+    func windowAttention(qkv: FeatureMap, _ w: WindowAttentionWeights, shift: Int) -> FeatureMap
+    /// Cyclic shift of rows and columns by `shift` (torch.roll over both spatial axes):
+    /// `out[y, x] = in[(y - shift) mod H, (x - shift) mod W]`.
+    func roll(_ x: FeatureMap, by shift: Int) -> FeatureMap
     /// Transposed (channel) attention: per head, L2-normalise the channel vectors of `q`
     /// `[H, W, C1]` and `k` `[H, W, C2]` over the pixels, `A = softmax(q k^T * t[h])`
     /// (`[C1/heads, C2/heads]`), output `A v`: `[H, W, C1]`.

@@ -122,6 +122,23 @@ private let backend = CPUBackend(threads: 2)
         #expect(backend.resizeBilinear(line, height: 1, width: 4).data == [0, 0.25, 0.75, 1])
     }
 
+    // torch.roll over both spatial axes: out[y, x] = in[(y - s) mod H, (x - s) mod W].
+    @Test(arguments: [-4, -1, 0, 3, 9])
+    func rollMatchesNaive(shift: Int) {
+        let x = randomMap(5, 7, 3, seed: 41)
+        let y = backend.roll(x, by: shift)
+        var expected = x
+        for yy in 0..<5 {
+            for xx in 0..<7 {
+                for c in 0..<3 {
+                    expected[yy, xx, c] = x[((yy - shift) % 5 + 5) % 5, ((xx - shift) % 7 + 7) % 7, c]
+                }
+            }
+        }
+        #expect(y == expected)
+        #expect(backend.roll(y, by: -shift) == x)
+    }
+
     // Head sizes 4 and 20 (one and two vectors in the AVX-512 kernel), 36 (Swift only), with
     // and without the shifted-window mask, through the AVX-512 kernel and the Swift fallback.
     @Test(arguments: [(0, 12, true), (4, 12, true), (4, 60, true), (0, 12, false), (4, 60, false), (4, 108, true)])

@@ -13,7 +13,9 @@ The forward pass reproduces the published function including its quirks:
   strided stems and the outputs are cropped back to the input size;
 * ``D_conv_reduce`` and ``S_conv_reduce`` exist (so checkpoints load) but are never used.
 
-Only ``use_conv=False`` and ``ms=False`` (the published configuration) are implemented.
+Every constructor option of the reference is implemented, including ``use_conv`` (3x3
+convolutions for the attention's qkv/proj and a depthwise 3x3 inside the MLP) and ``ms``
+(multi-scale residual groups); the published checkpoints use neither.
 """
 
 from __future__ import annotations
@@ -79,31 +81,55 @@ def _shift_mask(h: int, w: int, window: int, shift: int) -> torch.Tensor:
 
 
 class Mlp(nn.Module):
-    def __init__(self, dim: int, hidden: int):
+    def __init__(self, dim: int, hidden: int, use_conv: bool = False):
         super().__init__()
         self.fc1 = nn.Linear(dim, hidden)
         self.fc2 = nn.Linear(hidden, dim)
+        self.use_conv = use_conv
+        if use_conv:  # depthwise 3x3 + GELU on the hidden features, on the image view
+            self.conv_layer = nn.Sequential(nn.Conv2d(hidden, hidden, 3, 1, 1, groups=hidden), nn.GELU())
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc2(F.gelu(self.fc1(x)))
+    def forward(self, x: torch.Tensor, size: Optional[Tuple[int, int]] = None) -> torch.Tensor:
+        x = F.gelu(self.fc1(x))
+        if self.use_conv:
+            x = _image_to_tokens(self.conv_layer(_tokens_to_image(x, size[0], size[1])))
+        return self.fc2(x)
 
 
 class WindowAttention(nn.Module):
-    def __init__(self, dim: int, window: int, heads: int):
+    def __init__(self, dim: int, window: int, heads: int, use_conv: bool = False):
         super().__init__()
         self.window = window
         self.heads = heads
         self.scale = (dim // heads) ** -0.5
         self.relative_position_bias_table = nn.Parameter(torch.zeros((2 * window - 1) ** 2, heads))
         self.register_buffer("relative_position_index", _relative_index(window))
-        self.qkv = nn.Linear(dim, 3 * dim)
-        self.proj = nn.Linear(dim, dim)
+        self.use_conv = use_conv
+        if use_conv:  # 3x3 convolutions on the (rolled) image instead of per-token linears
+            self.qkv = _conv3(dim, 3 * dim)
+            self.proj = _conv3(dim, dim)
+        else:
+            self.qkv = nn.Linear(dim, 3 * dim)
+            self.proj = nn.Linear(dim, dim)
         nn.init.trunc_normal_(self.relative_position_bias_table, std=0.02)
 
-    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor]) -> torch.Tensor:
+    def _on_image(self, layer: nn.Module, x: torch.Tensor, size: Tuple[int, int]) -> torch.Tensor:
+        """Applies a convolution to windowed tokens: windows -> image -> conv -> windows."""
+        h, w = size
+        ws = self.window
+        c = x.shape[-1]
+        img = x.reshape(-1, h // ws, w // ws, ws, ws, c).permute(0, 5, 1, 3, 2, 4).reshape(-1, c, h, w)
+        y = layer(img)
+        co = y.shape[1]
+        y = y.reshape(-1, co, h // ws, ws, w // ws, ws).permute(0, 2, 4, 3, 5, 1)
+        return y.reshape(-1, ws * ws, co)
+
+    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor],
+                size: Optional[Tuple[int, int]] = None) -> torch.Tensor:
         bw, n, c = x.shape
         hd = c // self.heads
-        qkv = self.qkv(x).reshape(bw, n, 3, self.heads, hd).permute(2, 0, 3, 1, 4)
+        qkv = self._on_image(self.qkv, x, size) if self.use_conv else self.qkv(x)
+        qkv = qkv.reshape(bw, n, 3, self.heads, hd).permute(2, 0, 3, 1, 4)
         q, k, v = qkv[0], qkv[1], qkv[2]
         attn = (q * self.scale) @ k.transpose(-2, -1)  # [bw, heads, n, n]
         bias = self.relative_position_bias_table[self.relative_position_index.reshape(-1)]
@@ -114,12 +140,12 @@ class WindowAttention(nn.Module):
             attn = attn.reshape(bw, self.heads, n, n)
         attn = attn.softmax(dim=-1)
         out = (attn @ v).transpose(1, 2).reshape(bw, n, c)
-        return self.proj(out)
+        return self._on_image(self.proj, out, size) if self.use_conv else self.proj(out)
 
 
 class SwinBlock(nn.Module):
     def __init__(self, dim: int, resolution: Tuple[int, int], heads: int, window: int, shift: int,
-                 mlp_ratio: float, use_mlp: bool):
+                 mlp_ratio: float, use_mlp: bool, use_conv: bool = False):
         super().__init__()
         if min(resolution) <= window:
             shift = 0
@@ -129,10 +155,10 @@ class SwinBlock(nn.Module):
         self.resolution = tuple(resolution)
         self.use_mlp = use_mlp
         self.norm1 = nn.LayerNorm(dim)
-        self.attn = WindowAttention(dim, window, heads)
+        self.attn = WindowAttention(dim, window, heads, use_conv)
         if use_mlp:
             self.norm2 = nn.LayerNorm(dim)
-            self.mlp = Mlp(dim, int(dim * mlp_ratio))
+            self.mlp = Mlp(dim, int(dim * mlp_ratio), use_conv)
         if shift > 0:
             self.register_buffer("attn_mask", _shift_mask(resolution[0], resolution[1], window, shift))
         else:
@@ -159,22 +185,23 @@ class SwinBlock(nn.Module):
         if s > 0:
             y = torch.roll(y, shifts=(-s, -s), dims=(1, 2))
         y = y.reshape(b, h // ws, ws, w // ws, ws, c).permute(0, 1, 3, 2, 4, 5).reshape(-1, ws * ws, c)
-        y = self.attn(y, self._mask_for(size, x))
+        y = self.attn(y, self._mask_for(size, x), (h, w))
         y = y.reshape(b, h // ws, w // ws, ws, ws, c).permute(0, 1, 3, 2, 4, 5).reshape(b, h, w, c)
         if s > 0:
             y = torch.roll(y, shifts=(s, s), dims=(1, 2))
         x = x + y.reshape(b, h * w, c)
         if self.use_mlp:
-            x = x + self.mlp(self.norm2(x))
+            x = x + self.mlp(self.norm2(x), size)
         return x
 
 
 class BasicLayer(nn.Module):
     def __init__(self, dim: int, resolution: Tuple[int, int], depth: int, heads: int, window: int,
-                 mlp_ratio: float, use_mlp: bool):
+                 mlp_ratio: float, use_mlp: bool, use_conv: bool = False):
         super().__init__()
         self.blocks = nn.ModuleList([
-            SwinBlock(dim, resolution, heads, window, 0 if i % 2 == 0 else window // 2, mlp_ratio, use_mlp)
+            SwinBlock(dim, resolution, heads, window, 0 if i % 2 == 0 else window // 2, mlp_ratio, use_mlp,
+                      use_conv)
             for i in range(depth)
         ])
 
@@ -185,17 +212,37 @@ class BasicLayer(nn.Module):
 
 
 class RSTB(nn.Module):
-    """Residual Swin group: ``x + conv3x3(blocks(x))``."""
+    """Residual Swin group: ``x + conv3x3(blocks(x))``.
+
+    With ``ms`` the blocks also run on bilinear half- and quarter-size copies (sides rounded
+    down to whole windows), which are upsampled back and fused by a 1x1 convolution.
+    """
 
     def __init__(self, dim: int, resolution: Tuple[int, int], depth: int, heads: int, window: int,
-                 mlp_ratio: float, use_mlp: bool):
+                 mlp_ratio: float, use_mlp: bool, use_conv: bool = False, ms: bool = False):
         super().__init__()
-        self.residual_group = BasicLayer(dim, resolution, depth, heads, window, mlp_ratio, use_mlp)
+        self.window = window
+        self.residual_group = BasicLayer(dim, resolution, depth, heads, window, mlp_ratio, use_mlp, use_conv)
+        self.ms = ms
+        if ms:
+            self.fuse_layer = nn.Conv2d(3 * dim, dim, 1)
         self.last_layer = _conv3(dim, dim)
 
     def forward(self, x: torch.Tensor, size: Tuple[int, int]) -> torch.Tensor:
-        r = self.residual_group(x, size)
-        r = self.last_layer(_tokens_to_image(r, size[0], size[1]))
+        h, w = size
+        if not self.ms:
+            r = self.residual_group(x, size)
+            r = self.last_layer(_tokens_to_image(r, h, w))
+            return x + _image_to_tokens(r)
+        img = _tokens_to_image(x, h, w)
+        scales = [_tokens_to_image(self.residual_group(x, size), h, w)]
+        for d in (2, 4):
+            sh, sw = h // d - (h // d) % self.window, w // d - (w // d) % self.window
+            small = F.interpolate(img, size=(sh, sw), mode="bilinear", align_corners=False)
+            r = self.residual_group(_image_to_tokens(small), (sh, sw))
+            r = _tokens_to_image(r, sh, sw)
+            scales.append(F.interpolate(r, size=(h, w), mode="bilinear", align_corners=False))
+        r = self.last_layer(self.fuse_layer(torch.cat(scales, dim=1)))
         return x + _image_to_tokens(r)
 
 
@@ -307,9 +354,6 @@ class SpkDeblurNet(nn.Module):
                  skip: bool = True, ms: bool = False, mlp_ratio: float = 2.0,
                  window_size: Optional[int] = None):
         super().__init__()
-        if use_conv or ms:
-            raise ValueError("SpkDeblurNet: use_conv=True / ms=True are not implemented "
-                             "(the published checkpoints use use_conv=False, ms=False)")
         if norm_layer is not nn.LayerNorm:
             raise ValueError("SpkDeblurNet: only norm_layer=nn.LayerNorm is supported")
         if not skip:
@@ -330,6 +374,8 @@ class SpkDeblurNet(nn.Module):
                            D_window_size=D_window_size, S_window_size=S_window_size,
                            D_anchor_num_layers=D_anchor_num_layers,
                            S_anchor_num_layers=S_anchor_num_layers)
+        if use_conv or ms or not use_mlp:  # record only departures from the published model
+            self.config.update(use_mlp=use_mlp, use_conv=use_conv, ms=ms)
         if mlp_ratio != 2.0:  # the published model hard-codes 2; record only a departure
             self.config["mlp_ratio"] = mlp_ratio
         self.window = D_window_size
@@ -345,7 +391,8 @@ class SpkDeblurNet(nn.Module):
         self.D_conv_reduce = nn.Sequential(_conv3(cd + cs, cd))
         dres = (D_img_size // D_window_size,) * 2
         self.D_layers = nn.ModuleList([
-            RSTB(cd, dres, d, h, D_window_size, mlp_ratio, use_mlp) for d, h in zip(D_depths, D_num_heads)
+            RSTB(cd, dres, d, h, D_window_size, mlp_ratio, use_mlp, use_conv, ms)
+            for d, h in zip(D_depths, D_num_heads)
         ])
         self.D_mid_shuffle_up = nn.Sequential(_conv3(cd, D_out_chs * 16), nn.PixelShuffle(4))
         self.D_last_shuffle_up = nn.Sequential(_conv3(cd, D_out_chs * 16), nn.PixelShuffle(4))
@@ -354,7 +401,8 @@ class SpkDeblurNet(nn.Module):
         self.S_conv_reduce = nn.Sequential(_conv3(2 * cs, cs))
         sres = (S_img_size // S_window_size,) * 2
         self.S_layers = nn.ModuleList([
-            RSTB(cs, sres, d, h, S_window_size, mlp_ratio, use_mlp) for d, h in zip(S_depths, S_num_heads)
+            RSTB(cs, sres, d, h, S_window_size, mlp_ratio, use_mlp, use_conv, ms)
+            for d, h in zip(S_depths, S_num_heads)
         ])
         self.S_shuffle_up = nn.Sequential(_conv3(cs, S_out_chs * 16), nn.PixelShuffle(4))
         self.S_conv_after_body = nn.Conv2d(cs, cs, 3, 1, 1)

@@ -56,6 +56,23 @@ def test_matches_reference_outputs_safetensors():
         assert err <= 1e-4, f"{name}: max abs error {err}"
 
 
+@pytest.mark.parametrize("variant", ["conv", "ms"])
+def test_variants_match_reference_outputs(variant):
+    """use_conv and ms (with use_mlp false) against the reference model's outputs."""
+    with open(os.path.join(FIX, f"{variant}.json")) as f:
+        meta = json.load(f)
+    model = SpkDeblurNet(**meta["config"])
+    weights = read_safetensors(os.path.join(FIX, f"{variant}.weights.safetensors"))
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()}, strict=True)
+    assert sum(p.numel() for p in model.parameters()) == meta["params"]
+    io = read_safetensors(os.path.join(FIX, f"{variant}.io.safetensors"))
+    with torch.no_grad():
+        out = model.eval()(*(torch.from_numpy(io[k]) for k in ("blur", "spike", "tfi")))
+    for name, got in zip(("sharp", "spike_recon", "quick_sharp"), out):
+        err = float(np.max(np.abs(got.numpy() - io[name])))
+        assert err <= 1e-4, f"{variant} {name}: max abs error {err}"
+
+
 def test_loads_pth_strictly_and_matches():
     meta = _config()
     model = SpkDeblurNet(**meta["config"])

@@ -1,0 +1,58 @@
+import Checkpoint
+import Foundation
+import Tensor
+import Testing
+
+@testable import SpkDeblurNet
+
+/// The constructor variants the published checkpoints do not use, against outputs of the
+/// reference model (Fixtures/README.md): `conv` (use_conv: 3x3 qkv/proj convolutions and a
+/// depthwise convolution in the MLP) and `ms` (multi-scale residual groups, without MLPs).
+@Suite struct VariantFixtureTests {
+    static let variants = ["conv", "ms"]
+
+    func config(_ name: String) throws -> SpkDeblurNetConfig {
+        try SpkDeblurNetConfig.decode(json: Data(contentsOf: fixtureURL("\(name).json")), source: "\(name).json")
+    }
+
+    @Test(arguments: variants)
+    func outputsMatchReference(variant: String) throws {
+        let config = try config(variant)
+        #expect(config.use_conv == (variant == "conv") && config.ms == (variant == "ms"))
+        let model = try SpkDeblurNet.load(weights: fixtureURL("\(variant).weights.safetensors"), config: config)
+        let io = try SafeTensors.read(contentsOf: fixtureURL("\(variant).io.safetensors"))
+        let out = try model(
+            blur: tensor(io, "blur"), spike: tensor(io, "spike"), tfi: tensor(io, "tfi"),
+            backend: CPUBackend(threads: 2))
+        let errors = [
+            out.sharp.maxAbsDifference(try tensor(io, "sharp")),
+            out.spikeRecon.maxAbsDifference(try tensor(io, "spike_recon")),
+            out.quickSharp.maxAbsDifference(try tensor(io, "quick_sharp")),
+        ]
+        print("\(variant) fixture max abs errors (sharp, spike_recon, quick_sharp): \(errors)")
+        #expect(errors.allSatisfy { $0 <= 1e-3 })
+    }
+
+    @Test(arguments: variants)
+    func configInferredFromShapes(variant: String) throws {
+        let dict = try StateDict.load(contentsOf: fixtureURL("\(variant).weights.safetensors"))
+        var base = SpkDeblurNetConfig.published
+        base.D_anchor_num_layers = 2
+        base.S_anchor_num_layers = 2
+        #expect(SpkDeblurNetConfig.inferred(from: dict, base: base) == (try config(variant)))
+    }
+
+    @Test func variantWeightsDoNotLoadIntoThePublishedLayout() throws {
+        // A use_conv checkpoint read as the linear variant: every qkv/proj is a shape mismatch.
+        let dict = try StateDict.load(contentsOf: fixtureURL("conv.weights.safetensors"))
+        var config = try config("conv")
+        config.use_conv = false
+        let error = #expect(throws: SpkDeblurNetError.self) {
+            try SpkDeblurNet(config: config, weights: dict, source: "conv.weights.safetensors")
+        }
+        let text = try #require(error?.description)
+        #expect(
+            text.contains("D_layers.0.residual_group.blocks.0.attn.qkv.weight is [72, 24, 3, 3], expected [72, 24]"))
+        #expect(text.contains("unexpected keys") && text.contains("mlp.conv_layer.0.weight"))
+    }
+}
