@@ -6,7 +6,7 @@ extension CPUBackend {
         // qkv for every token at once (the roll and window partition only permute tokens).
         let qkv = linear(x, w.qkv)
         let attended = windowAttention(qkv: qkv, w, shift: shift)
-        var out = FeatureMap(height: x.height, width: x.width, channels: w.proj.outFeatures)
+        var out = FeatureMap(uninitializedHeight: x.height, width: x.width, channels: w.proj.outFeatures)
         linear(rows: x.pixelCount, attended.data, w.proj, into: &out.data)
         return out
     }
@@ -23,7 +23,7 @@ extension CPUBackend {
         let n = win * win
         let scale = Float(1.0 / Double(d).squareRoot())
         let qkv = qkv.data
-        var attended = [Float](repeating: 0, count: h * wd * c)
+        var attended = [Float].uninitialized(h * wd * c)
         let windowsY = h / win, windowsX = wd / win
         // Region labels of the shifted-window mask, per rolled row/column.
         func region(_ v: Int, _ size: Int) -> Int { v < size - win ? 0 : (v < size - shift ? 1 : 2) }
@@ -167,7 +167,7 @@ extension CPUBackend {
             return sums.map { 1 / max($0.squareRoot(), 1e-12) }
         }
         let qn = norms(q), kn = norms(k)
-        var out = FeatureMap(height: q.height, width: q.width, channels: c1)
+        var out = FeatureMap(uninitializedHeight: q.height, width: q.width, channels: c1)
         var gram = [Float](repeating: 0, count: d1 * d2)
         for h in 0..<heads {
             // gram = q_h^T k_h over pixels: [d1, d2].

@@ -131,7 +131,7 @@ public struct CPUBackend: TensorBackend {
         let (k, s, p) = (w.kernel, w.stride, w.padding)
         let ho = (x.height + 2 * p - k) / s + 1
         let wo = (x.width + 2 * p - k) / s + 1
-        var out = FeatureMap(height: ho, width: wo, channels: w.outChannels)
+        var out = FeatureMap(uninitializedHeight: ho, width: wo, channels: w.outChannels)
         if w.groups == 1 {
             convGEMM(x, w, &out)
         } else {
@@ -189,7 +189,7 @@ public struct CPUBackend: TensorBackend {
         }
         // im2col in row bands to bound the scratch memory.
         let bandRows = max(1, min(ho, (1 << 22) / max(1, wo * patch)))
-        var col = [Float](repeating: 0, count: bandRows * wo * patch)
+        var col = [Float].uninitialized(bandRows * wo * patch)
         var y0 = 0
         while y0 < ho {
             let rows = min(bandRows, ho - y0)
@@ -262,7 +262,7 @@ public struct CPUBackend: TensorBackend {
     public func linear(_ x: FeatureMap, _ w: LinearWeights) -> FeatureMap {
         precondition(
             x.channels == w.inFeatures, "linear: input has \(x.channels) features, weights expect \(w.inFeatures)")
-        var out = FeatureMap(height: x.height, width: x.width, channels: w.outFeatures)
+        var out = FeatureMap(uninitializedHeight: x.height, width: x.width, channels: w.outFeatures)
         linear(rows: x.pixelCount, x.data, w, into: &out.data)
         return out
     }
@@ -302,7 +302,7 @@ public struct CPUBackend: TensorBackend {
     public func layerNorm(_ x: FeatureMap, _ n: NormWeights) -> FeatureMap {
         let c = x.channels
         precondition(n.weight.count == c, "layerNorm: \(n.weight.count) weights for \(c) channels")
-        var out = FeatureMap(height: x.height, width: x.width, channels: c)
+        var out = FeatureMap(uninitializedHeight: x.height, width: x.width, channels: c)
         out.data.withUnsafeMutableBufferPointer { op in
             x.data.withUnsafeBufferPointer { xp in
                 n.weight.withUnsafeBufferPointer { wp in
@@ -437,7 +437,7 @@ public struct CPUBackend: TensorBackend {
     public func pixelShuffle(_ x: FeatureMap, factor r: Int) -> FeatureMap {
         precondition(x.channels % (r * r) == 0, "pixelShuffle: channels not divisible by \(r * r)")
         let c = x.channels / (r * r)
-        var out = FeatureMap(height: x.height * r, width: x.width * r, channels: c)
+        var out = FeatureMap(uninitializedHeight: x.height * r, width: x.width * r, channels: c)
         let (inW, inC, outW) = (x.width, x.channels, out.width)
         out.data.withUnsafeMutableBufferPointer { op in
             x.data.withUnsafeBufferPointer { xp in
@@ -468,7 +468,7 @@ public struct CPUBackend: TensorBackend {
             ph < x.height && pw < x.width,
             "reflectPad: padding \(ph)x\(pw) must be smaller than the input \(x.height)x\(x.width)")
         let (h2, w2, c) = (x.height + ph, x.width + pw, x.channels)
-        var out = FeatureMap(height: h2, width: w2, channels: c)
+        var out = FeatureMap(uninitializedHeight: h2, width: w2, channels: c)
         for y in 0..<h2 {
             let sy = y < x.height ? y : 2 * (x.height - 1) - y
             for xx in 0..<w2 {
@@ -484,7 +484,7 @@ public struct CPUBackend: TensorBackend {
     public func crop(_ x: FeatureMap, height: Int, width: Int) -> FeatureMap {
         precondition(height <= x.height && width <= x.width, "crop larger than input")
         if height == x.height && width == x.width { return x }
-        var out = FeatureMap(height: height, width: width, channels: x.channels)
+        var out = FeatureMap(uninitializedHeight: height, width: width, channels: x.channels)
         let c = x.channels
         for y in 0..<height {
             let src = y * x.width * c
@@ -498,7 +498,7 @@ public struct CPUBackend: TensorBackend {
         let (h, w, c) = (x.height, x.width, x.channels)
         let sy = ((shift % h) + h) % h, sx = ((shift % w) + w) % w
         if sy == 0 && sx == 0 { return x }
-        var out = FeatureMap(height: h, width: w, channels: c)
+        var out = FeatureMap(uninitializedHeight: h, width: w, channels: c)
         out.data.withUnsafeMutableBufferPointer { op in
             x.data.withUnsafeBufferPointer { xp in
                 let (dst, src) = (UncheckedSendableBox(op.baseAddress!), UncheckedSendableBox(xp.baseAddress!))
@@ -517,7 +517,7 @@ public struct CPUBackend: TensorBackend {
     }
 
     public func resizeBilinear(_ x: FeatureMap, height: Int, width: Int) -> FeatureMap {
-        var out = FeatureMap(height: height, width: width, channels: x.channels)
+        var out = FeatureMap(uninitializedHeight: height, width: width, channels: x.channels)
         let c = x.channels
         let sh = Float(x.height) / Float(height)
         let sw = Float(x.width) / Float(width)
