@@ -96,7 +96,7 @@ public enum Evaluation {
 
     /// A feature map as an image (both are HWC).
     public static func image(_ map: FeatureMap) -> Image {
-        Image(width: map.width, height: map.height, channels: map.channels, pixels: map.data)
+        Image(width: map.width, height: map.height, channels: map.channels, pixels: map.data.array)
     }
 
     /// The grey ground truth the reference scores the spike reconstruction against: the sharp

@@ -227,7 +227,7 @@ struct CAMMM: Sendable {
         var f = b.concatChannels(fused, FeatureMap(height: gray.height, width: gray.width, channels: 1, data: hard))
         let pooled = b.globalAveragePool(f)
         let weights = b.conv2d(FeatureMap(height: 1, width: 1, channels: 33, data: pooled), sca)
-        b.scaleChannels(&f, by: weights.data)
+        b.scaleChannels(&f, by: weights.data.array)
         var mask = b.conv2d(f, conv2)
         b.sigmoid(&mask)
         return mask

@@ -99,10 +99,10 @@ struct HDF5SinkStage: Stage {
                 try await context.busy {
                     try writer?.append(
                         RecordedFrame(
-                            sharp: .float(f.sharp.data),
-                            spikeRecon: stored.contains(.spikeRecon) ? f.spikeRecon.map { .float($0.data) } : nil,
-                            quickSharp: stored.contains(.quickSharp) ? f.quickSharp.map { .float($0.data) } : nil,
-                            blur: stored.contains(.blur) ? .float(f.blur.data) : nil,
+                            sharp: .float(f.sharp.data.array),
+                            spikeRecon: stored.contains(.spikeRecon) ? f.spikeRecon.map { .float($0.data.array) } : nil,
+                            quickSharp: stored.contains(.quickSharp) ? f.quickSharp.map { .float($0.data.array) } : nil,
+                            blur: stored.contains(.blur) ? .float(f.blur.data.array) : nil,
                             exposureStartNanoseconds: f.exposureStart, exposureEndNanoseconds: f.exposureEnd,
                             spikeCenterIndex: Int64(f.centerIndex), frameID: Int64(f.frameID), latency: latency))
                 }

@@ -187,7 +187,7 @@ struct ZMQPublishSink: Stage {
         var sequence: UInt64 = 0
         while let f = try await context.receive("frames", as: DeblurredFrame.self) {
             let image = Image(
-                width: f.sharp.width, height: f.sharp.height, channels: f.sharp.channels, pixels: f.sharp.data)
+                width: f.sharp.width, height: f.sharp.height, channels: f.sharp.channels, pixels: f.sharp.data.array)
             let payload = format == .png ? try ImageFile.encodePNG(image) : image.toUInt8()
             let message = RGBMessage(
                 pixelFormat: format, width: image.width, height: image.height, payload: payload,

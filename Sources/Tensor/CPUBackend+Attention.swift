@@ -23,7 +23,7 @@ extension CPUBackend {
         let n = win * win
         let scale = Float(1.0 / Double(d).squareRoot())
         let qkv = qkv.data
-        var attended = [Float].uninitialized(h * wd * c)
+        var attended = TensorBuffer(uninitialized: h * wd * c)
         let windowsY = h / win, windowsX = wd / win
         // Region labels of the shifted-window mask, per rolled row/column.
         func region(_ v: Int, _ size: Int) -> Int { v < size - win ? 0 : (v < size - shift ? 1 : 2) }

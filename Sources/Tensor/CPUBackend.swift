@@ -189,7 +189,7 @@ public struct CPUBackend: TensorBackend {
         }
         // im2col in row bands to bound the scratch memory.
         let bandRows = max(1, min(ho, (1 << 22) / max(1, wo * patch)))
-        var col = [Float].uninitialized(bandRows * wo * patch)
+        var col = TensorBuffer(uninitialized: bandRows * wo * patch)
         var y0 = 0
         while y0 < ho {
             let rows = min(bandRows, ho - y0)
@@ -267,7 +267,7 @@ public struct CPUBackend: TensorBackend {
         return out
     }
 
-    func linear(rows: Int, _ x: [Float], _ w: LinearWeights, into out: inout [Float]) {
+    func linear(rows: Int, _ x: TensorBuffer, _ w: LinearWeights, into out: inout TensorBuffer) {
         let (n, k) = (w.outFeatures, w.inFeatures)
         if precision == .bf16 {
             let packed = w.bf16Weight

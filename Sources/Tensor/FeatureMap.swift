@@ -9,14 +9,14 @@ public struct FeatureMap: Sendable, Equatable {
     /// Values per pixel.
     public var channels: Int
     /// `height * width * channels` values, channels fastest.
-    public var data: [Float]
+    public var data: TensorBuffer
 
     /// A map of zeros.
     public init(height: Int, width: Int, channels: Int) {
         self.height = height
         self.width = width
         self.channels = channels
-        self.data = [Float](repeating: 0, count: height * width * channels)
+        self.data = TensorBuffer(repeating: 0, count: height * width * channels)
     }
 
     /// A map whose values are unspecified, for op outputs that are overwritten entirely:
@@ -25,11 +25,11 @@ public struct FeatureMap: Sendable, Equatable {
         self.height = height
         self.width = width
         self.channels = channels
-        self.data = .uninitialized(height * width * channels)
+        self.data = TensorBuffer(uninitialized: height * width * channels)
     }
 
     /// Wraps values laid out `[height, width, channels]`.
-    public init(height: Int, width: Int, channels: Int, data: [Float]) {
+    public init(height: Int, width: Int, channels: Int, data: TensorBuffer) {
         precondition(
             data.count == height * width * channels,
             "FeatureMap: \(data.count) values for \(height)x\(width)x\(channels)")
@@ -37,6 +37,11 @@ public struct FeatureMap: Sendable, Equatable {
         self.width = width
         self.channels = channels
         self.data = data
+    }
+
+    /// Copies values laid out `[height, width, channels]`.
+    public init(height: Int, width: Int, channels: Int, data: [Float]) {
+        self.init(height: height, width: width, channels: channels, data: TensorBuffer(data))
     }
 
     /// Converts from channels-first `[channels, height, width]` (PyTorch's NCHW for one image).
@@ -69,13 +74,5 @@ public struct FeatureMap: Sendable, Equatable {
     public subscript(y: Int, x: Int, c: Int) -> Float {
         get { data[(y * width + x) * channels + c] }
         set { data[(y * width + x) * channels + c] = newValue }
-    }
-}
-
-extension Array where Element == Float {
-    /// `count` floats with unspecified values (a Float has no invalid bit pattern), for
-    /// buffers every element of which is written before it is read.
-    static func uninitialized(_ count: Int) -> [Float] {
-        [Float](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
     }
 }

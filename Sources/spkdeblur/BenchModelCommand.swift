@@ -71,13 +71,23 @@ struct BenchModelCommand: ParsableCommand {
                     format: "%.1f GFLOP (%.1f of them skipped: discarded S anchor layers)", flops.total / 1e9,
                     flops.discarded / 1e9))
         var times: [Double] = []
+        let pool = BufferPool.shared
+        var afterWarmUp = pool.statistics
         for run in 0...runs {
+            pool.resetPeak()
             let start = Date()
             _ = try model(blur: blur, spike: spike, tfi: tfi, backend: backend)
             let t = Date().timeIntervalSince(start)
-            if run > 0 { times.append(t) }
+            if run > 0 { times.append(t) } else { afterWarmUp = pool.statistics }
             print(String(format: "  %@ %.3f s", run == 0 ? "warm-up" : "run \(run)  ", t))
         }
+        let stats = pool.statistics
+        print(
+            String(
+                format:
+                    "  tensor buffers: peak in use %.0f MiB, %.0f MiB held by the pool, %d new after the warm-up (%d reused)",
+                Double(stats.peakLiveBytes) / 1_048_576, Double(stats.pooledBytes + stats.liveBytes) / 1_048_576,
+                stats.allocations - afterWarmUp.allocations, stats.reuses - afterWarmUp.reuses))
         let median = times.sorted()[times.count / 2]
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)

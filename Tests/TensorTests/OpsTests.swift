@@ -16,9 +16,11 @@ private func randomMap(_ h: Int, _ w: Int, _ c: Int, seed: UInt64) -> FeatureMap
     return FeatureMap(height: h, width: w, channels: c, data: (0..<(h * w * c)).map { _ in next() })
 }
 
-private func randomFloats(_ n: Int, seed: UInt64) -> [Float] { randomMap(1, 1, n, seed: seed).data }
+private func randomFloats(_ n: Int, seed: UInt64) -> [Float] { randomMap(1, 1, n, seed: seed).data.array }
 
-private func maxDiff(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { abs($0 - $1) }.max() ?? 0 }
+private func maxDiff<A: Collection<Float>, B: Collection<Float>>(_ a: A, _ b: B) -> Float {
+    zip(a, b).map { abs($0 - $1) }.max() ?? 0
+}
 
 private let backend = CPUBackend(threads: 2)
 
