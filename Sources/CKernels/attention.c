@@ -129,7 +129,14 @@ static inline __mmask16 lanes(int n) {
             for (int r = 0; r < 8; r++) {                                                                   \
                 float *dst = out + (size_t)tok[i0 + r] * c + head * d;                                      \
                 __m512 s = _mm512_set1_ps(inv[i0 + r]);                                                     \
-                for (int v = 0; v < DV; v++) _mm512_mask_storeu_ps(dst + 16 * v, m[v], _mm512_mul_ps(o[r][v], s)); \
+                for (int v = 0; v < DV; v++) {                                                              \
+                    /* Masked stores are slow on AMD cores: a whole vector may spill into later     */     \
+                    /* heads' columns of the same row, which this thread writes afterwards.           */     \
+                    if (m[v] == 0xFFFF || head * d + 16 * v + 16 <= c)                                      \
+                        _mm512_storeu_ps(dst + 16 * v, _mm512_mul_ps(o[r][v], s));                          \
+                    else                                                                                    \
+                        _mm512_mask_storeu_ps(dst + 16 * v, m[v], _mm512_mul_ps(o[r][v], s));               \
+                }                                                                                           \
             }                                                                                               \
         }                                                                                                   \
     }

@@ -130,8 +130,14 @@ static inline __mmask16 column_mask(int valid) {
                 if (r >= rows) break;                                                                       \
                 float *dst = c + (size_t)r * ldc + 16 * v;                                                  \
                 __m512 y = _mm512_add_ps(acc[r][v], bv);                                                    \
-                if (accumulate) y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(m, dst));                        \
-                _mm512_mask_storeu_ps(dst, m, y);                                                           \
+                /* Whole vectors unmasked: masked stores are slow on AMD cores. */                          \
+                if (m == 0xFFFF) {                                                                          \
+                    if (accumulate) y = _mm512_add_ps(y, _mm512_loadu_ps(dst));                             \
+                    _mm512_storeu_ps(dst, y);                                                               \
+                } else {                                                                                    \
+                    if (accumulate) y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(m, dst));                    \
+                    _mm512_mask_storeu_ps(dst, m, y);                                                       \
+                }                                                                                           \
             }                                                                                               \
         }                                                                                                   \
     }
