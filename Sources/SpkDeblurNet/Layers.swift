@@ -73,7 +73,7 @@ struct SwinBlock: Sendable {
         self.shift = shift
     }
 
-    func callAsFunction(_ x: FeatureMap, _ b: any TensorBackend) -> FeatureMap {
+    func callAsFunction(_ x: consuming FeatureMap, _ b: any TensorBackend) -> FeatureMap {
         var x = x
         let normed = b.layerNorm(x, norm1)
         if let qkvConv, let projConv {
@@ -83,16 +83,16 @@ struct SwinBlock: Sendable {
             let attended = b.windowAttention(qkv: qkv, attention, shift: shift)
             b.add(&x, b.roll(b.conv2d(b.roll(attended, by: -shift), projConv), by: shift))
         } else {
-            b.add(&x, b.windowAttention(normed, attention, shift: shift))
+            let attended = b.windowAttention(qkv: b.linear(normed, attention.qkv), attention, shift: shift)
+            b.linear(attended, attention.proj, addingTo: &x)
         }
         if let norm2, let fc1, let fc2 {
-            var hidden = b.linear(b.layerNorm(x, norm2), fc1)
-            b.gelu(&hidden)
+            var hidden = b.linearGELU(b.layerNorm(x, norm2), fc1)
             if let mlpConv {
                 hidden = b.conv2d(hidden, mlpConv)
                 b.gelu(&hidden)
             }
-            b.add(&x, b.linear(hidden, fc2))
+            b.linear(hidden, fc2, addingTo: &x)
         }
         return x
     }
@@ -128,7 +128,7 @@ struct ResidualSwinGroup: Sendable {
             for block in blocks { y = block(y, b) }
             return y
         }
-        var out: FeatureMap
+        var out = x
         if let fuseLayer {
             let (h, w) = (x.height, x.width)
             func scaled(_ divisor: Int) -> FeatureMap {
@@ -138,11 +138,10 @@ struct ResidualSwinGroup: Sendable {
             }
             let full = group(x)
             let fused = b.concatChannels(b.concatChannels(full, scaled(2)), scaled(4))
-            out = b.conv2d(b.conv2d(fused, fuseLayer), lastLayer)
+            b.conv2d(b.conv2d(fused, fuseLayer), lastLayer, addingTo: &out)
         } else {
-            out = b.conv2d(group(x), lastLayer)
+            b.conv2d(group(x), lastLayer, addingTo: &out)
         }
-        b.add(&out, x)
         return out
     }
 }
@@ -184,10 +183,8 @@ struct CrossAttentionBlock: Sendable {
         let vm = b.conv2d(b.conv2d(o, v), vDepthwise)
         let attended = b.channelAttention(q: qm, k: km, v: vm, heads: Self.heads, temperature: temperature)
         var x = query
-        b.add(&x, b.conv2d(attended, projectOut))
-        var hidden = b.linear(b.layerNorm(x, normFFN), fc1)
-        b.gelu(&hidden)
-        b.add(&x, b.linear(hidden, fc2))
+        b.conv2d(attended, projectOut, addingTo: &x)
+        b.linear(b.linearGELU(b.layerNorm(x, normFFN), fc1), fc2, addingTo: &x)
         return x
     }
 }

@@ -195,9 +195,10 @@ extension CPUBackend {
             v.data.withUnsafeBufferPointer { vp in
                 gram.withUnsafeBufferPointer { gp in
                     out.data.withUnsafeMutableBufferPointer { op in
-                        gemm(
-                            m: p, n: d1, k: d2, a: vp.baseAddress! + h * d2, lda: c2, b: gp.baseAddress!, ldb: d2,
-                            transposeB: true, c: op.baseAddress! + h * d1, ldc: c1)
+                        fusedGEMM(
+                            m: p, n: d1, k: d2, a: vp.baseAddress! + h * d2, lda: c2,
+                            b: .fp32(gp.baseAddress!, ldb: d2, transposed: true), c: op.baseAddress! + h * d1, ldc: c1,
+                            bias: nil, accumulate: false, gelu: false)
                     }
                 }
             }

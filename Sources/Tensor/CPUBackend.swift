@@ -72,49 +72,6 @@ public struct CPUBackend: TensorBackend {
         }
     }
 
-    /// `C[m, n] = A[m, k] * B (B is [k, n], or [n, k] when transposeB) (+ C when accumulate)`.
-    func gemm(
-        m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-        transposeB: Bool, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false
-    ) {
-        // Row blocks of at least 64 rows per worker; small products stay on one thread.
-        let workers = max(1, min(threads, m / 64, (m * n * k) / (1 << 18)))
-        let rows = (m + workers - 1) / workers
-        let pointers = UncheckedSendableBox((a, b, c))
-        parallel(workers) { range in
-            let (a, b, c) = pointers.value
-            for wi in range {
-                let lo = wi * rows, hi = min(m, lo + rows)
-                guard lo < hi else { continue }
-                cblas_sgemm(
-                    CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                    Int32(hi - lo), Int32(n), Int32(k), 1, a + lo * lda, Int32(lda), b, Int32(ldb),
-                    accumulate ? 1 : 0, c + lo * ldc, Int32(ldc))
-            }
-        }
-    }
-
-    /// `C[m, n] = A[m, k] * B (+ bias) (+ C when accumulate)` with `B` packed by
-    /// `ck_bf16_pack_b`: the bf16 GEMM, rows split over the workers like `gemm`.
-    func gemmBF16(
-        m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, packed: UnsafePointer<UInt16>,
-        c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>?, accumulate: Bool
-    ) {
-        let workers = max(1, min(threads, m / 64, (m * n * k) / (1 << 18)))
-        let rows = (m + workers - 1) / workers
-        let pointers = UncheckedSendableBox((a, packed, c, bias))
-        parallel(workers) { range in
-            let (a, packed, c, bias) = pointers.value
-            for wi in range {
-                let lo = wi * rows, hi = min(m, lo + rows)
-                guard lo < hi else { continue }
-                ck_gemm_bf16(
-                    Int32(hi - lo), Int32(n), Int32(k), a + lo * lda, Int32(lda), packed, c + lo * ldc, Int32(ldc),
-                    bias, accumulate ? 1 : 0)
-            }
-        }
-    }
-
     /// `C[m, n] = A^T B` with `A` stored `[k, m]` and `B` stored `[k, n]`.
     func cblasGemmTN(
         m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
@@ -143,40 +100,28 @@ public struct CPUBackend: TensorBackend {
         return out
     }
 
-    private func convGEMM(_ x: FeatureMap, _ w: ConvWeights, _ out: inout FeatureMap) {
+    /// `out = conv(x) (+ out when accumulate)` through im2col and the fused GEMM.
+    func convGEMM(_ x: FeatureMap, _ w: ConvWeights, _ out: inout FeatureMap, accumulate: Bool = false) {
         let (k, s, p, cin, cout) = (w.kernel, w.stride, w.padding, w.inChannels, w.outChannels)
         let (ho, wo) = (out.height, out.width)
         let pixels = ho * wo
         let patch = k * k * cin
         let bf16 = precision == .bf16
         let packed = bf16 ? w.bf16GEMMWeight : []
-        /// `out[rows at y0...] = col * W + bias`.
+        /// `out[rows from outRow] (+)= col * W + bias`.
         func product(_ a: UnsafePointer<Float>, rows: Int, outRow: Int, _ op: UnsafeMutablePointer<Float>) {
-            if bf16 {
-                packed.withUnsafeBufferPointer { pp in
-                    if let bias = w.bias {
-                        bias.withUnsafeBufferPointer { bp in
-                            gemmBF16(
-                                m: rows, n: cout, k: patch, a: a, lda: patch, packed: pp.baseAddress!,
-                                c: op + outRow * cout, ldc: cout, bias: bp.baseAddress!, accumulate: false)
-                        }
-                    } else {
-                        gemmBF16(
-                            m: rows, n: cout, k: patch, a: a, lda: patch, packed: pp.baseAddress!,
-                            c: op + outRow * cout, ldc: cout, bias: nil, accumulate: false)
-                    }
-                }
-            } else {
-                w.gemmWeight.withUnsafeBufferPointer { wp in
-                    gemm(
-                        m: rows, n: cout, k: patch, a: a, lda: patch, b: wp.baseAddress!, ldb: cout,
-                        transposeB: false, c: op + outRow * cout, ldc: cout, accumulate: w.bias != nil)
-                }
+            func run(_ b: GEMMOperand, _ bias: UnsafePointer<Float>?) {
+                fusedGEMM(
+                    m: rows, n: cout, k: patch, a: a, lda: patch, b: b, c: op + outRow * cout, ldc: cout, bias: bias,
+                    accumulate: accumulate, gelu: false)
             }
-        }
-        if !bf16, let bias = w.bias {
-            out.data.withUnsafeMutableBufferPointer { o in
-                Self.broadcastRows(bias, into: o.baseAddress!, rows: pixels, backend: self)
+            func withBias(_ b: GEMMOperand) {
+                if let bias = w.bias { bias.withUnsafeBufferPointer { run(b, $0.baseAddress!) } } else { run(b, nil) }
+            }
+            if bf16 {
+                packed.withUnsafeBufferPointer { withBias(.bf16($0.baseAddress!)) }
+            } else {
+                w.gemmWeight.withUnsafeBufferPointer { withBias(.fp32($0.baseAddress!, ldb: cout, transposed: false)) }
             }
         }
         if k == 1 && s == 1 && p == 0 {
@@ -267,33 +212,31 @@ public struct CPUBackend: TensorBackend {
         return out
     }
 
-    func linear(rows: Int, _ x: TensorBuffer, _ w: LinearWeights, into out: inout TensorBuffer) {
+    /// `out[rows, n] = x * W^T + bias (+ out when accumulate)`, then GELU when `gelu`.
+    func linear(
+        rows: Int, _ x: TensorBuffer, _ w: LinearWeights, into out: inout TensorBuffer, accumulate: Bool = false,
+        gelu: Bool = false
+    ) {
         let (n, k) = (w.outFeatures, w.inFeatures)
-        if precision == .bf16 {
-            let packed = w.bf16Weight
-            out.withUnsafeMutableBufferPointer { op in
-                x.withUnsafeBufferPointer { xp in
-                    packed.withUnsafeBufferPointer { pp in
-                        func run(_ bias: UnsafePointer<Float>?) {
-                            gemmBF16(
-                                m: rows, n: n, k: k, a: xp.baseAddress!, lda: k, packed: pp.baseAddress!,
-                                c: op.baseAddress!, ldc: n, bias: bias, accumulate: false)
-                        }
-                        if let bias = w.bias { bias.withUnsafeBufferPointer { run($0.baseAddress!) } } else { run(nil) }
+        let packed = precision == .bf16 ? w.bf16Weight : []
+        out.withUnsafeMutableBufferPointer { op in
+            x.withUnsafeBufferPointer { xp in
+                func run(_ b: GEMMOperand, _ bias: UnsafePointer<Float>?) {
+                    fusedGEMM(
+                        m: rows, n: n, k: k, a: xp.baseAddress!, lda: k, b: b, c: op.baseAddress!, ldc: n, bias: bias,
+                        accumulate: accumulate, gelu: gelu)
+                }
+                func withBias(_ b: GEMMOperand) {
+                    if let bias = w.bias {
+                        bias.withUnsafeBufferPointer { run(b, $0.baseAddress!) }
+                    } else {
+                        run(b, nil)
                     }
                 }
-            }
-            return
-        }
-        out.withUnsafeMutableBufferPointer { op in
-            if let bias = w.bias {
-                Self.broadcastRows(bias, into: op.baseAddress!, rows: rows, backend: self)
-            }
-            x.withUnsafeBufferPointer { xp in
-                w.weight.withUnsafeBufferPointer { wp in
-                    gemm(
-                        m: rows, n: n, k: k, a: xp.baseAddress!, lda: k, b: wp.baseAddress!, ldb: k, transposeB: true,
-                        c: op.baseAddress!, ldc: n, accumulate: w.bias != nil)
+                if precision == .bf16 {
+                    packed.withUnsafeBufferPointer { withBias(.bf16($0.baseAddress!)) }
+                } else {
+                    w.weight.withUnsafeBufferPointer { withBias(.fp32($0.baseAddress!, ldb: k, transposed: true)) }
                 }
             }
         }
@@ -382,18 +325,6 @@ public struct CPUBackend: TensorBackend {
 
     public func sigmoid(_ x: inout FeatureMap) {
         for i in 0..<x.data.count { x.data[i] = 1 / (1 + expf(-x.data[i])) }
-    }
-
-    /// Writes `row` into every row of `[rows, row.count]` at `out`, rows split over the workers.
-    static func broadcastRows(_ row: [Float], into out: UnsafeMutablePointer<Float>, rows: Int, backend: CPUBackend) {
-        let n = row.count
-        let target = UncheckedSendableBox(out)
-        row.withUnsafeBufferPointer { src in
-            let source = UncheckedSendableBox(src.baseAddress!)
-            backend.parallel(rows, minimumChunk: max(1, (1 << 16) / max(n, 1))) { range in
-                for r in range { (target.value + r * n).update(from: source.value, count: n) }
-            }
-        }
     }
 
     public func add(_ a: inout FeatureMap, _ b: FeatureMap) {

@@ -8,6 +8,12 @@ public protocol TensorBackend: Sendable {
     func conv2d(_ x: FeatureMap, _ w: ConvWeights) -> FeatureMap
     /// A linear layer applied to every pixel: `[H, W, in] -> [H, W, out]`.
     func linear(_ x: FeatureMap, _ w: LinearWeights) -> FeatureMap
+    /// `y += linear(x)`, the residual add fused into the product.
+    func linear(_ x: FeatureMap, _ w: LinearWeights, addingTo y: inout FeatureMap)
+    /// `GELU(linear(x))`, the activation fused into the product.
+    func linearGELU(_ x: FeatureMap, _ w: LinearWeights) -> FeatureMap
+    /// `y += conv2d(x)`, the residual add fused into the product.
+    func conv2d(_ x: FeatureMap, _ w: ConvWeights, addingTo y: inout FeatureMap)
     /// LayerNorm over the channels of every pixel (biased variance).
     func layerNorm(_ x: FeatureMap, _ n: NormWeights) -> FeatureMap
     /// Exact (erf) GELU, in place.

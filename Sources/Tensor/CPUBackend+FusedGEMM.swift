@@ -1,0 +1,117 @@
+internal import CKernels
+internal import COpenBLAS
+import Foundation
+
+/// The right-hand operand of a fused GEMM: fp32 weights for OpenBLAS, or weights packed for
+/// the bf16 kernel.
+enum GEMMOperand {
+    /// `[k, n]` row-major with leading dimension `ldb`, or `[n, k]` when `transposed`.
+    case fp32(UnsafePointer<Float>, ldb: Int, transposed: Bool)
+    /// Packed by `ck_bf16_pack_b`.
+    case bf16(UnsafePointer<UInt16>)
+}
+
+extension CPUBackend {
+    /// `C[m, n] = A[m, k] * B + bias (+ C when accumulate)`, then GELU when `gelu`.
+    ///
+    /// Rows are split over the workers, and each worker goes through its rows in chunks of
+    /// about 512 KiB of output, so the bias, the accumulation and the GELU touch the chunk
+    /// while it is still in L2 instead of in separate passes over the whole output.
+    func fusedGEMM(
+        m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: GEMMOperand,
+        c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>?, accumulate: Bool, gelu: Bool
+    ) {
+        guard m > 0, n > 0 else { return }
+        let workers = max(1, min(threads, m / 64, (m * n * k) / (1 << 18)))
+        let rows = (m + workers - 1) / workers
+        let chunk = max(64, (1 << 17) / n) / 8 * 8
+        let useKernels = avx512Kernels
+        let args = UncheckedSendableBox((a, b, c, bias))
+        parallel(workers) { range in
+            let (a, b, c, bias) = args.value
+            for wi in range {
+                var lo = wi * rows
+                let end = min(m, lo + rows)
+                while lo < end {
+                    let hi = min(end, lo + chunk)
+                    let (ap, cp, count) = (a + lo * lda, c + lo * ldc, hi - lo)
+                    switch b {
+                    case .bf16(let packed):
+                        ck_gemm_bf16(
+                            Int32(count), Int32(n), Int32(k), ap, Int32(lda), packed, cp, Int32(ldc), bias,
+                            accumulate ? 1 : 0)
+                    case .fp32(let bp, let ldb, let transposed):
+                        if let bias {
+                            // The bias goes into the chunk first; the product then accumulates.
+                            for r in 0..<count {
+                                let row = cp + r * ldc
+                                if accumulate {
+                                    for j in 0..<n { row[j] += bias[j] }
+                                } else {
+                                    row.update(from: bias, count: n)
+                                }
+                            }
+                        }
+                        cblas_sgemm(
+                            CblasRowMajor, CblasNoTrans, transposed ? CblasTrans : CblasNoTrans, Int32(count),
+                            Int32(n), Int32(k), 1, ap, Int32(lda), bp, Int32(ldb), bias != nil || accumulate ? 1 : 0,
+                            cp, Int32(ldc))
+                    }
+                    if gelu {
+                        for r in 0..<(ldc == n ? 1 : count) {
+                            let span = ldc == n ? count * n : n
+                            if useKernels {
+                                ck_gelu_f32(cp + r * ldc, span)
+                            } else {
+                                Self.geluPortable(cp + r * ldc, span)
+                            }
+                        }
+                    }
+                    lo = hi
+                }
+            }
+        }
+    }
+
+    /// GELU without AVX-512 (16 lanes at a time, then the scalar tail).
+    static func geluPortable(_ x: UnsafeMutablePointer<Float>, _ count: Int) {
+        let raw = UnsafeMutableRawPointer(x)
+        let vectors = count / 16
+        for i in 0..<vectors {
+            let v = raw.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self)
+            raw.storeBytes(of: SIMDMath.gelu(v), toByteOffset: i * 64, as: SIMD16<Float>.self)
+        }
+        for i in (vectors * 16)..<count {
+            let v = x[i]
+            x[i] = 0.5 * v * (1 + erff(v * 0.70710678118654752440))
+        }
+    }
+
+    public func linear(_ x: FeatureMap, _ w: LinearWeights, addingTo y: inout FeatureMap) {
+        precondition(
+            x.channels == w.inFeatures, "linear: input has \(x.channels) features, weights expect \(w.inFeatures)")
+        precondition(
+            y.pixelCount == x.pixelCount && y.channels == w.outFeatures, "linear: accumulator shape differs")
+        linear(rows: x.pixelCount, x.data, w, into: &y.data, accumulate: true)
+    }
+
+    public func linearGELU(_ x: FeatureMap, _ w: LinearWeights) -> FeatureMap {
+        precondition(
+            x.channels == w.inFeatures, "linear: input has \(x.channels) features, weights expect \(w.inFeatures)")
+        var out = FeatureMap(uninitializedHeight: x.height, width: x.width, channels: w.outFeatures)
+        linear(rows: x.pixelCount, x.data, w, into: &out.data, gelu: true)
+        return out
+    }
+
+    public func conv2d(_ x: FeatureMap, _ w: ConvWeights, addingTo y: inout FeatureMap) {
+        guard w.groups == 1 else {
+            add(&y, conv2d(x, w))
+            return
+        }
+        let (k, s, p) = (w.kernel, w.stride, w.padding)
+        precondition(
+            y.height == (x.height + 2 * p - k) / s + 1 && y.width == (x.width + 2 * p - k) / s + 1
+                && y.channels == w.outChannels, "conv2d: accumulator shape differs")
+        convGEMM(x, w, &y, accumulate: true)
+    }
+}

@@ -1,0 +1,68 @@
+import Testing
+
+@testable import Tensor
+
+private func randomMap(_ h: Int, _ w: Int, _ c: Int, seed: UInt64) -> FeatureMap {
+    var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
+    let values = (0..<(h * w * c)).map { _ -> Float in
+        state ^= state << 13; state ^= state >> 7; state ^= state << 17
+        return Float(state % 2001) / 1000 - 1
+    }
+    return FeatureMap(height: h, width: w, channels: c, data: values)
+}
+
+private func maxDiff(_ a: FeatureMap, _ b: FeatureMap) -> Float {
+    zip(a.data, b.data).map { abs($0 - $1) }.max() ?? 0
+}
+
+/// The fused residual and activation variants against the unfused ops they replace, on
+/// enough rows to span several row chunks per worker, in every GEMM precision and with the
+/// AVX-512 and portable GELU.
+@Suite struct FusedOpsTests {
+    static var precisions: [Precision] { Precision.bf16.isSupported ? [.fp32, .bf16] : [.fp32] }
+
+    func backends(_ precision: Precision) throws -> [CPUBackend] {
+        var portable = try CPUBackend(threads: 2, precision: precision)
+        portable.avx512Kernels = false
+        return [try CPUBackend(threads: 2, precision: precision), portable]
+    }
+
+    @Test(arguments: precisions)
+    func linearVariantsEqualTheirComposition(precision: Precision) throws {
+        for b in try backends(precision) {
+            let x = randomMap(40, 60, 36, seed: 3)  // 2400 rows
+            let w = LinearWeights(
+                outFeatures: 300, inFeatures: 36, weight: randomMap(1, 300, 36, seed: 4).data.array,
+                bias: randomMap(1, 1, 300, seed: 5).data.array)
+            var unfused = b.linear(x, w)
+            b.gelu(&unfused)
+            #expect(maxDiff(b.linearGELU(x, w), unfused) < 1e-5)
+
+            let residual = randomMap(40, 60, 300, seed: 6)
+            var expected = residual
+            b.add(&expected, b.linear(x, w))
+            var y = residual
+            b.linear(x, w, addingTo: &y)
+            #expect(maxDiff(y, expected) < 1e-5)
+            #expect(maxDiff(residual, randomMap(40, 60, 300, seed: 6)) == 0)  // copy on write
+        }
+    }
+
+    @Test(arguments: precisions)
+    func convAddingToEqualsConvThenAdd(precision: Precision) throws {
+        let b = try CPUBackend(threads: 2, precision: precision)
+        let x = randomMap(30, 34, 12, seed: 7)
+        for (groups, cout, bias) in [(1, 20, true), (1, 20, false), (12, 12, true)] {
+            let w = ConvWeights(
+                outChannels: cout, inChannels: 12, kernel: 3, groups: groups,
+                weight: randomMap(1, 1, cout * (12 / groups) * 9, seed: 8).data.array,
+                bias: bias ? randomMap(1, 1, cout, seed: 9).data.array : nil)
+            let residual = randomMap(30, 34, cout, seed: 10)
+            var expected = residual
+            b.add(&expected, b.conv2d(x, w))
+            var y = residual
+            b.conv2d(x, w, addingTo: &y)
+            #expect(maxDiff(y, expected) < 1e-5, "groups \(groups), bias \(bias)")
+        }
+    }
+}
