@@ -41,21 +41,11 @@ extension CPUBackend {
                             Int32(count), Int32(n), Int32(k), ap, Int32(lda), packed, cp, Int32(ldc), bias,
                             accumulate ? 1 : 0)
                     case .fp32(let bp, let ldb, let transposed):
-                        if let bias {
-                            // The bias goes into the chunk first; the product then accumulates.
-                            for r in 0..<count {
-                                let row = cp + r * ldc
-                                if accumulate {
-                                    for j in 0..<n { row[j] += bias[j] }
-                                } else {
-                                    row.update(from: bias, count: n)
-                                }
-                            }
-                        }
                         cblas_sgemm(
                             CblasRowMajor, CblasNoTrans, transposed ? CblasTrans : CblasNoTrans, Int32(count),
-                            Int32(n), Int32(k), 1, ap, Int32(lda), bp, Int32(ldb), bias != nil || accumulate ? 1 : 0,
-                            cp, Int32(ldc))
+                            Int32(n), Int32(k), 1, ap, Int32(lda), bp, Int32(ldb), accumulate ? 1 : 0, cp, Int32(ldc))
+                        // The bias is added to the chunk while it is in cache.
+                        if let bias { Self.addRowVector(bias, to: cp, rows: count, columns: n, stride: ldc) }
                     }
                     if gelu {
                         for r in 0..<(ldc == n ? 1 : count) {
@@ -70,6 +60,26 @@ extension CPUBackend {
                     lo = hi
                 }
             }
+        }
+    }
+
+    /// `c[r, j] += v[j]` for `rows` rows of `columns` values `stride` apart.
+    static func addRowVector(
+        _ v: UnsafePointer<Float>, to c: UnsafeMutablePointer<Float>, rows: Int, columns n: Int, stride: Int
+    ) {
+        typealias V = SIMD16<Float>
+        let vectors = n / 16
+        let vr = UnsafeRawPointer(v)
+        for r in 0..<rows {
+            let row = c + r * stride
+            let raw = UnsafeMutableRawPointer(row)
+            for i in 0..<vectors {
+                let sum =
+                    raw.loadUnaligned(fromByteOffset: i * 64, as: V.self)
+                    + vr.loadUnaligned(fromByteOffset: i * 64, as: V.self)
+                raw.storeBytes(of: sum, toByteOffset: i * 64, as: V.self)
+            }
+            for j in (vectors * 16)..<n { row[j] += v[j] }
         }
     }
 
