@@ -2,11 +2,13 @@ internal import CKernels
 internal import COpenBLAS
 import Foundation
 
-/// The right-hand operand of a fused GEMM: fp32 weights for OpenBLAS, or weights packed for
-/// the bf16 kernel.
+/// The right-hand operand of a fused GEMM: fp32 for OpenBLAS, or weights packed for the fp32
+/// or bf16 kernel of CKernels.
 enum GEMMOperand {
     /// `[k, n]` row-major with leading dimension `ldb`, or `[n, k]` when `transposed`.
     case fp32(UnsafePointer<Float>, ldb: Int, transposed: Bool)
+    /// Packed by `ck_f32_pack_b`.
+    case f32Packed(UnsafePointer<Float>)
     /// Packed by `ck_bf16_pack_b`.
     case bf16(UnsafePointer<UInt16>)
 }
@@ -38,6 +40,10 @@ extension CPUBackend {
                     switch b {
                     case .bf16(let packed):
                         ck_gemm_bf16(
+                            Int32(count), Int32(n), Int32(k), ap, Int32(lda), packed, cp, Int32(ldc), bias,
+                            accumulate ? 1 : 0)
+                    case .f32Packed(let packed):
+                        ck_gemm_f32(
                             Int32(count), Int32(n), Int32(k), ap, Int32(lda), packed, cp, Int32(ldc), bias,
                             accumulate ? 1 : 0)
                     case .fp32(let bp, let ldb, let transposed):

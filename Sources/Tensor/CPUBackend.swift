@@ -108,6 +108,7 @@ public struct CPUBackend: TensorBackend {
         let patch = k * k * cin
         let bf16 = precision == .bf16
         let packed = bf16 ? w.bf16GEMMWeight : []
+        let f32Packed = !bf16 && avx512Kernels ? w.f32GEMMWeight : []
         /// `out[rows from outRow] (+)= col * W + bias`.
         func product(_ a: UnsafePointer<Float>, rows: Int, outRow: Int, _ op: UnsafeMutablePointer<Float>) {
             func run(_ b: GEMMOperand, _ bias: UnsafePointer<Float>?) {
@@ -120,6 +121,8 @@ public struct CPUBackend: TensorBackend {
             }
             if bf16 {
                 packed.withUnsafeBufferPointer { withBias(.bf16($0.baseAddress!)) }
+            } else if !f32Packed.isEmpty {
+                f32Packed.withUnsafeBufferPointer { withBias(.f32Packed($0.baseAddress!)) }
             } else {
                 w.gemmWeight.withUnsafeBufferPointer { withBias(.fp32($0.baseAddress!, ldb: cout, transposed: false)) }
             }
@@ -219,6 +222,7 @@ public struct CPUBackend: TensorBackend {
     ) {
         let (n, k) = (w.outFeatures, w.inFeatures)
         let packed = precision == .bf16 ? w.bf16Weight : []
+        let f32Packed = precision == .fp32 && avx512Kernels ? w.f32Weight : []
         out.withUnsafeMutableBufferPointer { op in
             x.withUnsafeBufferPointer { xp in
                 func run(_ b: GEMMOperand, _ bias: UnsafePointer<Float>?) {
@@ -235,6 +239,8 @@ public struct CPUBackend: TensorBackend {
                 }
                 if precision == .bf16 {
                     packed.withUnsafeBufferPointer { withBias(.bf16($0.baseAddress!)) }
+                } else if !f32Packed.isEmpty {
+                    f32Packed.withUnsafeBufferPointer { withBias(.f32Packed($0.baseAddress!)) }
                 } else {
                     w.weight.withUnsafeBufferPointer { withBias(.fp32($0.baseAddress!, ldb: k, transposed: true)) }
                 }

@@ -18,12 +18,18 @@ public struct ConvWeights: Sendable {
     public let bias: [Float]?
     /// The weight re-laid for the GEMM: `[kernel, kernel, inChannels, outChannels]` (groups == 1).
     let gemmWeight: [Float]
-    /// `gemmWeight` packed for the bf16 GEMM, on first use.
-    let bf16 = BF16PackedOperand()
+    /// `gemmWeight` packed for the bf16 and fp32 GEMMs of CKernels, on first use.
+    let bf16 = PackedOperand<UInt16>()
+    let f32 = PackedOperand<Float>()
 
     /// `gemmWeight` as the bf16 GEMM's packed operand.
     var bf16GEMMWeight: [UInt16] {
-        bf16.get(gemmWeight, k: kernel * kernel * inChannels, n: outChannels, transposed: false)
+        bf16.get { GEMMPacking.bf16(gemmWeight, k: kernel * kernel * inChannels, n: outChannels, transposed: false) }
+    }
+
+    /// `gemmWeight` as the fp32 GEMM's packed operand.
+    var f32GEMMWeight: [Float] {
+        f32.get { GEMMPacking.f32(gemmWeight, k: kernel * kernel * inChannels, n: outChannels, transposed: false) }
     }
 
     /// Creates a convolution from PyTorch-layout weights.
@@ -70,11 +76,15 @@ public struct LinearWeights: Sendable {
     public let weight: [Float]
     /// `[outFeatures]`, or nil.
     public let bias: [Float]?
-    /// `weight` packed for the bf16 GEMM, on first use.
-    let bf16 = BF16PackedOperand()
+    /// `weight` packed for the bf16 and fp32 GEMMs of CKernels, on first use.
+    let bf16 = PackedOperand<UInt16>()
+    let f32 = PackedOperand<Float>()
 
     /// `weight` as the bf16 GEMM's packed operand.
-    var bf16Weight: [UInt16] { bf16.get(weight, k: inFeatures, n: outFeatures, transposed: true) }
+    var bf16Weight: [UInt16] { bf16.get { GEMMPacking.bf16(weight, k: inFeatures, n: outFeatures, transposed: true) } }
+
+    /// `weight` as the fp32 GEMM's packed operand.
+    var f32Weight: [Float] { f32.get { GEMMPacking.f32(weight, k: inFeatures, n: outFeatures, transposed: true) } }
 
     /// Creates a linear layer.
     public init(outFeatures: Int, inFeatures: Int, weight: [Float], bias: [Float]?) {

@@ -140,4 +140,3 @@ struct BenchModelCommand: ParsableCommand {
         }
     }
 }
-

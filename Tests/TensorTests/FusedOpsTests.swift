@@ -65,4 +65,27 @@ private func maxDiff(_ a: FeatureMap, _ b: FeatureMap) -> Float {
             #expect(maxDiff(y, expected) < 1e-5, "groups \(groups), bias \(bias)")
         }
     }
+
+    /// The fp32 GEMM of CKernels (AVX-512) against OpenBLAS (the portable path), on sizes
+    /// that leave partial tiles: rows not a multiple of 8, columns not a multiple of 16.
+    @Test(arguments: [(37, 13, 7), (203, 180, 53), (2400, 36, 300), (5, 1, 1)])
+    func fp32KernelAgreesWithOpenBLAS(rows: Int, k: Int, n: Int) throws {
+        let fast = CPUBackend(threads: 2)
+        var blas = fast
+        blas.avx512Kernels = false
+        let x = randomMap(1, rows, k, seed: 21)
+        let w = LinearWeights(
+            outFeatures: n, inFeatures: k, weight: randomMap(1, n, k, seed: 22).data.array,
+            bias: randomMap(1, 1, n, seed: 23).data.array)
+        // Summation orders differ: compare relative to the outputs' magnitude.
+        func close(_ a: FeatureMap, _ b: FeatureMap) -> Bool {
+            maxDiff(a, b) <= 4e-6 * max(1, b.data.map(abs).max() ?? 0)
+        }
+        #expect(close(fast.linear(x, w), blas.linear(x, w)))
+        let image = randomMap(9, 11, k, seed: 24)
+        let conv = ConvWeights(
+            outChannels: n, inChannels: k, kernel: 3, stride: 2,
+            weight: randomMap(1, 1, n * k * 9, seed: 25).data.array, bias: nil)
+        #expect(close(fast.conv2d(image, conv), blas.conv2d(image, conv)))
+    }
 }

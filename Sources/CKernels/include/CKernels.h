@@ -29,6 +29,19 @@ void ck_bf16_pack_b(const float *b, int k, int n, int transposed, uint16_t *pack
 void ck_gemm_bf16(int m, int n, int k, const float *a, int lda, const uint16_t *packed, float *c, int ldc,
                   const float *bias, int accumulate);
 
+/// Number of floats `ck_f32_pack_b` writes for a `k x n` right-hand matrix.
+size_t ck_f32_packed_count(int k, int n);
+
+/// Packs the right-hand GEMM operand into fp32 column panels of 48. `b` is `[k, n]`
+/// row-major, or `[n, k]` when `transposed` is non-zero. Portable C.
+void ck_f32_pack_b(const float *b, int k, int n, int transposed, float *packed);
+
+/// `C[m, n] = A[m, k] * B (+ bias[n] when bias is non-null) (+ C when accumulate)` in fp32,
+/// `A` read in place (row stride lda), `B` packed by `ck_f32_pack_b`. Single-threaded;
+/// callers split the rows. Needs `ck_has_avx512f()`.
+void ck_gemm_f32(int m, int n, int k, const float *a, int lda, const float *packed, float *c, int ldc,
+                 const float *bias, int accumulate);
+
 /// 1 when the CPU and OS support AVX-512F/DQ/BW/VL, else 0.
 int ck_has_avx512f(void);
 

@@ -1,0 +1,109 @@
+// fp32 GEMM with AVX-512F for the products whose right operand is a layer's weights.
+//
+// Right operand: packed once into column panels of 48 (the last one 16, 32 or 48 wide,
+// zero-padded), row k of a panel holding its 48 values contiguously. Left operand: read in
+// place, one value of a row broadcast to all lanes, so activations are never copied (a BLAS
+// packs them again on every call). Micro-kernel: 8 rows x 48 columns (24 zmm accumulators),
+// bias and accumulation applied when the tile is stored.
+
+#include "CKernels.h"
+
+#include <immintrin.h>
+
+#define CK_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
+
+enum { PANEL = 48, MR = 8, MC = 64 };
+
+size_t ck_f32_packed_count(int k, int n) {
+    int full = n / PANEL, rest = n - full * PANEL;
+    int last = (rest + 15) / 16 * 16;
+    return (size_t)k * (size_t)(full * PANEL + last);
+}
+
+void ck_f32_pack_b(const float *b, int k, int n, int transposed, float *packed) {
+    float *out = packed;
+    for (int j0 = 0; j0 < n; j0 += PANEL) {
+        int w = n - j0 >= PANEL ? PANEL : (n - j0 + 15) / 16 * 16;
+        for (int kk = 0; kk < k; kk++) {
+            for (int j = 0; j < w; j++) {
+                int col = j0 + j;
+                *out++ = col < n ? (transposed ? b[(size_t)col * k + kk] : b[(size_t)kk * n + col]) : 0.0f;
+            }
+        }
+    }
+}
+
+static inline __mmask16 column_mask(int valid) {
+    return valid >= 16 ? (__mmask16)0xFFFF : valid <= 0 ? 0 : (__mmask16)((1u << valid) - 1);
+}
+
+#define MICRO_KERNEL(NV)                                                                                    \
+    CK_AVX512 static void micro_##NV(int k, const float *a, int lda, int rows, const float *panel, float *c, \
+                                     int ldc, int cols, const float *bias, int accumulate) {                 \
+        __m512 acc[MR][NV];                                                                                 \
+        for (int r = 0; r < MR; r++)                                                                        \
+            for (int v = 0; v < NV; v++) acc[r][v] = _mm512_setzero_ps();                                   \
+        const float *ar[MR];                                                                                \
+        for (int r = 0; r < MR; r++) ar[r] = a + (size_t)(r < rows ? r : rows - 1) * lda;                   \
+        for (int kk = 0; kk < k; kk++) {                                                                    \
+            __m512 b[NV];                                                                                   \
+            for (int v = 0; v < NV; v++) b[v] = _mm512_loadu_ps(panel + (size_t)kk * 16 * NV + 16 * v);     \
+            for (int r = 0; r < MR; r++) {                                                                  \
+                __m512 x = _mm512_set1_ps(ar[r][kk]);                                                       \
+                for (int v = 0; v < NV; v++) acc[r][v] = _mm512_fmadd_ps(x, b[v], acc[r][v]);               \
+            }                                                                                               \
+        }                                                                                                   \
+        for (int v = 0; v < NV; v++) {                                                                      \
+            __mmask16 m = column_mask(cols - 16 * v);                                                       \
+            if (!m) continue;                                                                               \
+            __m512 bv = bias ? _mm512_maskz_loadu_ps(m, bias + 16 * v) : _mm512_setzero_ps();               \
+            for (int r = 0; r < MR; r++) {                                                                  \
+                if (r >= rows) break;                                                                       \
+                float *dst = c + (size_t)r * ldc + 16 * v;                                                  \
+                __m512 y = _mm512_add_ps(acc[r][v], bv);                                                    \
+                /* Whole vectors unmasked: masked stores are slow on AMD cores. */                          \
+                if (m == 0xFFFF) {                                                                          \
+                    if (accumulate) y = _mm512_add_ps(y, _mm512_loadu_ps(dst));                             \
+                    _mm512_storeu_ps(dst, y);                                                               \
+                } else {                                                                                    \
+                    if (accumulate) y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(m, dst));                    \
+                    _mm512_mask_storeu_ps(dst, m, y);                                                       \
+                }                                                                                           \
+            }                                                                                               \
+        }                                                                                                   \
+    }
+
+MICRO_KERNEL(1)
+MICRO_KERNEL(2)
+MICRO_KERNEL(3)
+
+CK_AVX512 void ck_gemm_f32(int m, int n, int k, const float *a, int lda, const float *packed, float *c, int ldc,
+                           const float *bias, int accumulate) {
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0) {
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+                c[(size_t)i * ldc + j] = (accumulate ? c[(size_t)i * ldc + j] : 0) + (bias ? bias[j] : 0);
+        return;
+    }
+    for (int i0 = 0; i0 < m; i0 += MC) {
+        int mc = m - i0 < MC ? m - i0 : MC;
+        const float *panel = packed;
+        for (int j0 = 0; j0 < n; j0 += PANEL) {
+            int w = n - j0 >= PANEL ? PANEL : (n - j0 + 15) / 16 * 16;
+            int cols = n - j0 < w ? n - j0 : w;
+            const float *bj = bias ? bias + j0 : NULL;
+            for (int ir = 0; ir < mc; ir += MR) {
+                int rows = mc - ir < MR ? mc - ir : MR;
+                const float *ai = a + (size_t)(i0 + ir) * lda;
+                float *ci = c + (size_t)(i0 + ir) * ldc + j0;
+                switch (w / 16) {
+                case 3: micro_3(k, ai, lda, rows, panel, ci, ldc, cols, bj, accumulate); break;
+                case 2: micro_2(k, ai, lda, rows, panel, ci, ldc, cols, bj, accumulate); break;
+                default: micro_1(k, ai, lda, rows, panel, ci, ldc, cols, bj, accumulate); break;
+                }
+            }
+            panel += (size_t)k * w;
+        }
+    }
+}
