@@ -7,6 +7,8 @@
 
 #include <cpuid.h>
 #include <immintrin.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define CK_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
 
@@ -153,21 +155,36 @@ CK_AVX512 int ck_window_attention_f32(const float *qkv, float *out, int height, 
     float kT[32 * 64] __attribute__((aligned(64)));
     float P[64 * 64] __attribute__((aligned(64)));
     float inv[64];
-    int tok[64];
+    int tok[64], local[64];
+    // The window's 64 qkv rows are copied into a contiguous block first, and its output rows
+    // gathered in one: the rows of a window lie 8 image rows apart in the full qkv matrix,
+    // and reading them in place per head ran at half the speed of cache-resident windows.
+    float *rows = (float *)aligned_alloc(64, sizeof(float) * (size_t)n * 3 * c);
+    float *orows = (float *)aligned_alloc(64, sizeof(float) * ((size_t)n * c + 16));
+    if (!rows || !orows) {
+        free(rows);
+        free(orows);
+        return 0;
+    }
+    for (int t = 0; t < n; t++) local[t] = t;
     for (int wi = first; wi < first + count; wi++) {
         int wy = wi / windows_x, wx = wi % windows_x;
         int kind = shift > 0 ? (wy == windows_y - 1 ? 1 : 0) + (wx == windows_x - 1 ? 2 : 0) : 0;
         for (int t = 0; t < n; t++) {
             int sy = wy * win + t / win, sx = wx * win + t % win;
             tok[t] = ((sy + shift) % height) * width + (sx + shift) % width;
+            memcpy(rows + (size_t)t * 3 * c, qkv + (size_t)tok[t] * 3 * c, sizeof(float) * 3 * c);
         }
         for (int head = 0; head < heads; head++) {
             const float *bm = bias_mask + ((size_t)kind * heads + head) * n * n;
             if (d <= 16)
-                attend_head_1(qkv, out, c, d, head, tok, bm, scale, kT, P, inv);
+                attend_head_1(rows, orows, c, d, head, local, bm, scale, kT, P, inv);
             else
-                attend_head_2(qkv, out, c, d, head, tok, bm, scale, kT, P, inv);
+                attend_head_2(rows, orows, c, d, head, local, bm, scale, kT, P, inv);
         }
+        for (int t = 0; t < n; t++) memcpy(out + (size_t)tok[t] * c, orows + (size_t)t * c, sizeof(float) * c);
     }
+    free(rows);
+    free(orows);
     return 1;
 }
