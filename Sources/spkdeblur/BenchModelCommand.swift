@@ -75,10 +75,11 @@ struct BenchModelCommand: ParsableCommand {
         var times: [Double] = []
         let pool = BufferPool.shared
         var afterWarmUp = pool.statistics
+        var last: SpkDeblurNetOutput?
         for run in 0...runs {
             pool.resetPeak()
             let start = Date()
-            _ = try model(blur: blur, spike: spike, tfi: tfi, backend: backend)
+            last = try model(blur: blur, spike: spike, tfi: tfi, backend: backend)
             let t = Date().timeIntervalSince(start)
             if run > 0 { times.append(t) } else { afterWarmUp = pool.statistics }
             print(String(format: "  %@ %.3f s", run == 0 ? "warm-up" : "run \(run)  ", t))
@@ -97,6 +98,18 @@ struct BenchModelCommand: ParsableCommand {
             String(
                 format: "swift-cpu  %@  median %.3f s/frame  %.1f GFLOP/s (reference FLOPs / time)  peak RSS %.0f MiB",
                 precision, median, flops.total / median / 1e9, Double(usage.ru_maxrss) / 1024))
+        if backend.precision != .fp32, let last {
+            // The reduced precision's error on this input, against an fp32 pass (after timing).
+            let reference = try model(blur: blur, spike: spike, tfi: tfi, backend: CPUBackend(threads: threads))
+            func errors(_ a: Tensor, _ b: Tensor) -> String {
+                let d = zip(a.data, b.data).map { Double(abs($0 - $1)) }
+                return String(format: "max %.2e mean %.2e", d.max() ?? 0, d.reduce(0, +) / Double(max(d.count, 1)))
+            }
+            print(
+                "  \(precision) vs fp32 on this input: sharp \(errors(last.sharp, reference.sharp)), "
+                    + "spike_recon \(errors(last.spikeRecon, reference.spikeRecon)), "
+                    + "quick_sharp \(errors(last.quickSharp, reference.quickSharp))")
+        }
         if peers { try runPeers(swiftSeconds: median, gflop: flops.total / 1e9) }
     }
 
