@@ -99,6 +99,6 @@ let package = Package(
         .testTarget(
             name: "StagesTests",
             dependencies: ["Stages", "Checkpoint", "Pipeline", "SpikeCore", "HDF5", "ZeroMQ", "Imaging"]),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport", "spkdeblur"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "spkdeblur", "Tensor"]),
     ]
 )

@@ -6,6 +6,8 @@ import SpikeCore
 import Tensor
 
 /// Which deblurring method a command runs.
+extension Precision: ExpressibleByArgument {}
+
 enum ModelKind: String, ExpressibleByArgument, CaseIterable {
     case spkdeblurnet, classical
 }
@@ -14,7 +16,7 @@ enum ModelKind: String, ExpressibleByArgument, CaseIterable {
 /// Without weights the classical baseline is used and `note` is called with a one-line
 /// explanation (no trained model is embedded in the binary).
 func makeDeblurrer(
-    model: ModelKind?, weights: String?, config: String?, threads: Int?,
+    model: ModelKind?, weights: String?, config: String?, threads: Int?, precision: Precision = .fp32,
     note: (String) -> Void
 ) throws -> any Deblurrer {
     switch (model, weights) {
@@ -27,9 +29,11 @@ func makeDeblurrer(
         if let config, !FileManager.default.fileExists(atPath: config) {
             throw RunError("\(config): config file not found")
         }
-        return NetworkDeblurrer(
-            model: try loadModel(weights: weights, config: config),
-            backend: CPUBackend(threads: threads))
+        let backend: CPUBackend
+        do { backend = try CPUBackend(threads: threads, precision: precision) } catch {
+            throw RunError("--precision \(precision): \(error)")
+        }
+        return NetworkDeblurrer(model: try loadModel(weights: weights, config: config), backend: backend)
     case (.spkdeblurnet, nil):
         throw RunError("--model spkdeblurnet needs --weights (no trained model is embedded)")
     case (nil, nil):
@@ -70,6 +74,8 @@ struct DeblurCommand: ParsableCommand {
     @Option(help: "Also write the spike reconstruction (grey PNG), when the method makes one.") var recon: String?
     @Option(help: "Also write the quick estimate (PNG), when the method makes one.") var quick: String?
     @Option(help: "CPU threads.") var threads: Int?
+    @Option(help: "GEMM precision of spkdeblurnet: fp32, or bf16 (needs a CPU with avx512_bf16).")
+    var precision: Precision = .fp32
 
     func validate() throws {
         guard height > 0, width > 0 else { throw ValidationError("--height and --width must be positive") }
@@ -79,7 +85,7 @@ struct DeblurCommand: ParsableCommand {
 
     func run() throws {
         let deblurrer = try makeDeblurrer(
-            model: model, weights: weights, config: config, threads: threads,
+            model: model, weights: weights, config: config, threads: threads, precision: precision,
             note: printError)
         if let frames, let wanted = deblurrer.windowLength, frames != wanted {
             throw RunError("--frames \(frames) does not match the model's window of \(wanted) frames (S_in_chs)")

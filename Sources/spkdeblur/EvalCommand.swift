@@ -2,6 +2,7 @@ import ArgumentParser
 import Datasets
 import Deblur
 import Foundation
+import Tensor
 
 /// `spkdeblur eval`: scores a method on a dataset split (PSNR/SSIM as the reference computes them).
 struct EvalCommand: ParsableCommand {
@@ -30,6 +31,8 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Write the JSON report here.") var report: String?
     @Option(help: "Write a Markdown report here (crops go in NAME_crops/ next to it).") var markdown: String?
     @Option(help: "CPU threads.") var threads: Int?
+    @Option(help: "GEMM precision of spkdeblurnet: fp32, or bf16 (needs a CPU with avx512_bf16).")
+    var precision: Precision = .fp32
 
     func validate() throws {
         if let frames, frames < 2 { throw ValidationError("--frames must be at least 2, got \(frames)") }
@@ -42,7 +45,7 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         let deblurrer = try makeDeblurrer(
-            model: model, weights: weights, config: config, threads: threads,
+            model: model, weights: weights, config: config, threads: threads, precision: precision,
             note: printError)
         if let frames, let wanted = deblurrer.windowLength, frames != wanted {
             throw RunError("--frames \(frames) does not match the model's window of \(wanted) frames (S_in_chs)")

@@ -1,4 +1,5 @@
 import Foundation
+import Tensor
 import Testing
 
 /// End to end: `simulate` makes a tiny Spk-GoPro-layout dataset, `eval` scores it, `deblur`
@@ -170,5 +171,31 @@ import Testing
         #expect(network.status == 0, "\(network.err)")
         #expect(network.out.contains("spkdeblurnet: 96x96, spike frames 6..<14"), "\(network.out)")
         for path in [sharp, recon, quick] { #expect(try Self.pngSize(path) == (96, 96), "\(path)") }
+
+        // --precision bf16 where the CPU has it: the same image within bf16 rounding.
+        let bf16Sharp = dir.appendingPathComponent("n16.png").path
+        let common = [
+            "deblur", "--blur", dir.appendingPathComponent("images/src0.png").path, "--spikes", spikes,
+            "--height", "48", "--width", "48", "--center", "10", "--frames", "8",
+            "--weights", testsFixture("SpkDeblurNetTests/Fixtures/tiny.pth").path,
+            "--config", testsFixture("SpkDeblurNetTests/Fixtures/tiny.json").path, "--out", bf16Sharp,
+        ]
+        let bf16 = try run(common + ["--precision", "bf16"])
+        if Precision.bf16.isSupported {
+            #expect(bf16.status == 0, "\(bf16.err)")
+            let compared = try python(
+                """
+                import sys, numpy as np
+                from PIL import Image
+                a, b = (np.asarray(Image.open(p), dtype=np.int16) for p in sys.argv[1:3])
+                print(int(np.abs(a - b).max()))
+                """, [sharp, bf16Sharp])
+            let levels = Int(compared.out.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+            #expect(levels >= 0 && levels <= 8, "bf16 differs from fp32 by \(levels) levels")
+        } else {
+            #expect(bf16.status != 0 && bf16.err.contains("bf16"), "\(bf16.err)")
+        }
+        let wrong = try run(common + ["--precision", "fp16"])
+        #expect(wrong.status != 0 && wrong.err.contains("fp16"), "\(wrong.err)")
     }
 }
