@@ -10,6 +10,7 @@
 // Micro-kernel: 8 rows x 48 columns (24 zmm accumulators).
 
 #include "CKernels.h"
+#include "gemm_tile.h"
 
 #include <cpuid.h>
 #include <immintrin.h>
@@ -99,10 +100,6 @@ CK_BF16 static void convert_rows(const float *a, int lda, int rows, int k, int k
     }
 }
 
-static inline __mmask16 column_mask(int valid) {
-    return valid >= 16 ? (__mmask16)0xFFFF : valid <= 0 ? 0 : (__mmask16)((1u << valid) - 1);
-}
-
 // rows x (16 * NV) tile: c[r][j] (+)= sum_k a[r][k] * panel[k][j] (+ bias[j]).
 // `a` rows are bf16 with stride kp; `cols` columns of the tile are stored.
 #define MICRO_KERNEL(NV)                                                                                    \
@@ -122,24 +119,7 @@ static inline __mmask16 column_mask(int valid) {
                 for (int v = 0; v < NV; v++) acc[r][v] = _mm512_dpbf16_ps(acc[r][v], x, b[v]);              \
             }                                                                                               \
         }                                                                                                   \
-        for (int v = 0; v < NV; v++) {                                                                      \
-            __mmask16 m = column_mask(cols - 16 * v);                                                       \
-            if (!m) continue;                                                                               \
-            __m512 bv = bias ? _mm512_maskz_loadu_ps(m, bias + 16 * v) : _mm512_setzero_ps();               \
-            for (int r = 0; r < MR; r++) {                                                                  \
-                if (r >= rows) break;                                                                       \
-                float *dst = c + (size_t)r * ldc + 16 * v;                                                  \
-                __m512 y = _mm512_add_ps(acc[r][v], bv);                                                    \
-                /* Whole vectors unmasked: masked stores are slow on AMD cores. */                          \
-                if (m == 0xFFFF) {                                                                          \
-                    if (accumulate) y = _mm512_add_ps(y, _mm512_loadu_ps(dst));                             \
-                    _mm512_storeu_ps(dst, y);                                                               \
-                } else {                                                                                    \
-                    if (accumulate) y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(m, dst));                    \
-                    _mm512_mask_storeu_ps(dst, m, y);                                                       \
-                }                                                                                           \
-            }                                                                                               \
-        }                                                                                                   \
+        CK_STORE_TILE(NV)                                                                                   \
     }
 
 MICRO_KERNEL(1)
@@ -151,10 +131,7 @@ CK_BF16 void ck_gemm_bf16(int m, int n, int k, const float *a, int lda, const ui
     if (m <= 0 || n <= 0) return;
     int kp = even(k);
     if (kp == 0) {
-        // Empty sum: C = bias (+ C).
-        for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++)
-                c[(size_t)i * ldc + j] = (accumulate ? c[(size_t)i * ldc + j] : 0) + (bias ? bias[j] : 0);
+        ck_gemm_empty(m, n, c, ldc, bias, accumulate);
         return;
     }
     uint16_t *buf = (uint16_t *)aligned_alloc(64, ((size_t)MC * kp * 2 + 63) / 64 * 64);

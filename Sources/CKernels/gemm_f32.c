@@ -7,6 +7,7 @@
 // bias and accumulation applied when the tile is stored.
 
 #include "CKernels.h"
+#include "gemm_tile.h"
 
 #include <immintrin.h>
 
@@ -33,10 +34,6 @@ void ck_f32_pack_b(const float *b, int k, int n, int transposed, float *packed) 
     }
 }
 
-static inline __mmask16 column_mask(int valid) {
-    return valid >= 16 ? (__mmask16)0xFFFF : valid <= 0 ? 0 : (__mmask16)((1u << valid) - 1);
-}
-
 #define MICRO_KERNEL(NV)                                                                                    \
     CK_AVX512 static void micro_##NV(int k, const float *a, int lda, int rows, const float *panel, float *c, \
                                      int ldc, int cols, const float *bias, int accumulate) {                 \
@@ -53,24 +50,7 @@ static inline __mmask16 column_mask(int valid) {
                 for (int v = 0; v < NV; v++) acc[r][v] = _mm512_fmadd_ps(x, b[v], acc[r][v]);               \
             }                                                                                               \
         }                                                                                                   \
-        for (int v = 0; v < NV; v++) {                                                                      \
-            __mmask16 m = column_mask(cols - 16 * v);                                                       \
-            if (!m) continue;                                                                               \
-            __m512 bv = bias ? _mm512_maskz_loadu_ps(m, bias + 16 * v) : _mm512_setzero_ps();               \
-            for (int r = 0; r < MR; r++) {                                                                  \
-                if (r >= rows) break;                                                                       \
-                float *dst = c + (size_t)r * ldc + 16 * v;                                                  \
-                __m512 y = _mm512_add_ps(acc[r][v], bv);                                                    \
-                /* Whole vectors unmasked: masked stores are slow on AMD cores. */                          \
-                if (m == 0xFFFF) {                                                                          \
-                    if (accumulate) y = _mm512_add_ps(y, _mm512_loadu_ps(dst));                             \
-                    _mm512_storeu_ps(dst, y);                                                               \
-                } else {                                                                                    \
-                    if (accumulate) y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(m, dst));                    \
-                    _mm512_mask_storeu_ps(dst, m, y);                                                       \
-                }                                                                                           \
-            }                                                                                               \
-        }                                                                                                   \
+        CK_STORE_TILE(NV)                                                                                   \
     }
 
 MICRO_KERNEL(1)
@@ -81,9 +61,7 @@ CK_AVX512 void ck_gemm_f32(int m, int n, int k, const float *a, int lda, const f
                            const float *bias, int accumulate) {
     if (m <= 0 || n <= 0) return;
     if (k <= 0) {
-        for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++)
-                c[(size_t)i * ldc + j] = (accumulate ? c[(size_t)i * ldc + j] : 0) + (bias ? bias[j] : 0);
+        ck_gemm_empty(m, n, c, ldc, bias, accumulate);
         return;
     }
     for (int i0 = 0; i0 < m; i0 += MC) {

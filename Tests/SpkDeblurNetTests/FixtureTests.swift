@@ -18,6 +18,17 @@ func tensor(_ dict: StateDict, _ key: String) throws -> Tensor {
     return Tensor(shape: t.shape, data: try t.floats())
 }
 
+/// Runs `model` on the inputs of `io` and returns the max abs error of sharp, spike_recon
+/// and quick_sharp against the outputs stored there.
+func referenceErrors(_ model: SpkDeblurNet, _ io: StateDict, backend: CPUBackend) throws -> [Float] {
+    let out = try model(blur: tensor(io, "blur"), spike: tensor(io, "spike"), tfi: tensor(io, "tfi"), backend: backend)
+    return [
+        out.sharp.maxAbsDifference(try tensor(io, "sharp")),
+        out.spikeRecon.maxAbsDifference(try tensor(io, "spike_recon")),
+        out.quickSharp.maxAbsDifference(try tensor(io, "quick_sharp")),
+    ]
+}
+
 @Suite struct ReferenceFixtureTests {
     @Test(arguments: ["tiny.weights.safetensors", "tiny.pth"])
     func outputsMatchReference(weights: String) throws {
@@ -25,14 +36,7 @@ func tensor(_ dict: StateDict, _ key: String) throws -> Tensor {
         #expect(config.D_embed_dim == 24 && config.S_in_chs == 8 && config.D_anchor_num_layers == 2)
         let model = try SpkDeblurNet.load(weights: fixtureURL(weights), config: config)
         let io = try SafeTensors.read(contentsOf: fixtureURL("tiny.io.safetensors"))
-        let out = try model(
-            blur: tensor(io, "blur"), spike: tensor(io, "spike"), tfi: tensor(io, "tfi"),
-            backend: CPUBackend(threads: 2))
-        let errors = [
-            out.sharp.maxAbsDifference(try tensor(io, "sharp")),
-            out.spikeRecon.maxAbsDifference(try tensor(io, "spike_recon")),
-            out.quickSharp.maxAbsDifference(try tensor(io, "quick_sharp")),
-        ]
+        let errors = try referenceErrors(model, io, backend: CPUBackend(threads: 2))
         print(
             "tiny fixture (\(weights)) max abs errors: sharp \(errors[0]), spike_recon \(errors[1]), quick_sharp \(errors[2])"
         )

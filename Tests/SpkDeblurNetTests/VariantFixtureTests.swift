@@ -21,14 +21,7 @@ import Testing
         #expect(config.use_conv == (variant == "conv") && config.ms == (variant == "ms"))
         let model = try SpkDeblurNet.load(weights: fixtureURL("\(variant).weights.safetensors"), config: config)
         let io = try SafeTensors.read(contentsOf: fixtureURL("\(variant).io.safetensors"))
-        let out = try model(
-            blur: tensor(io, "blur"), spike: tensor(io, "spike"), tfi: tensor(io, "tfi"),
-            backend: CPUBackend(threads: 2))
-        let errors = [
-            out.sharp.maxAbsDifference(try tensor(io, "sharp")),
-            out.spikeRecon.maxAbsDifference(try tensor(io, "spike_recon")),
-            out.quickSharp.maxAbsDifference(try tensor(io, "quick_sharp")),
-        ]
+        let errors = try referenceErrors(model, io, backend: CPUBackend(threads: 2))
         print("\(variant) fixture max abs errors (sharp, spike_recon, quick_sharp): \(errors)")
         #expect(errors.allSatisfy { $0 <= 1e-3 })
     }
