@@ -26,46 +26,55 @@ extension CPUBackend {
         guard m > 0, n > 0 else { return }
         let workers = max(1, min(threads, m / 64, (m * n * k) / (1 << 18)))
         let rows = (m + workers - 1) / workers
-        let chunk = max(64, (1 << 17) / n) / 8 * 8
-        let useKernels = avx512Kernels
         let args = UncheckedSendableBox((a, b, c, bias))
         parallel(workers) { range in
             let (a, b, c, bias) = args.value
             for wi in range {
-                var lo = wi * rows
-                let end = min(m, lo + rows)
-                while lo < end {
-                    let hi = min(end, lo + chunk)
-                    let (ap, cp, count) = (a + lo * lda, c + lo * ldc, hi - lo)
-                    switch b {
-                    case .bf16(let packed):
-                        ck_gemm_bf16(
-                            Int32(count), Int32(n), Int32(k), ap, Int32(lda), packed, cp, Int32(ldc), bias,
-                            accumulate ? 1 : 0)
-                    case .f32Packed(let packed):
-                        ck_gemm_f32(
-                            Int32(count), Int32(n), Int32(k), ap, Int32(lda), packed, cp, Int32(ldc), bias,
-                            accumulate ? 1 : 0)
-                    case .fp32(let bp, let ldb, let transposed):
-                        cblas_sgemm(
-                            CblasRowMajor, CblasNoTrans, transposed ? CblasTrans : CblasNoTrans, Int32(count),
-                            Int32(n), Int32(k), 1, ap, Int32(lda), bp, Int32(ldb), accumulate ? 1 : 0, cp, Int32(ldc))
-                        // The bias is added to the chunk while it is in cache.
-                        if let bias { Self.addRowVector(bias, to: cp, rows: count, columns: n, stride: ldc) }
+                let lo = wi * rows
+                let count = min(m, lo + rows) - lo
+                guard count > 0 else { continue }
+                serialGEMM(
+                    m: count, n: n, k: k, a: a + lo * lda, lda: lda, b: b, c: c + lo * ldc, ldc: ldc, bias: bias,
+                    accumulate: accumulate, gelu: gelu)
+            }
+        }
+    }
+
+    /// ``fusedGEMM(m:n:k:a:lda:b:c:ldc:bias:accumulate:gelu:)`` on the calling thread.
+    func serialGEMM(
+        m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: GEMMOperand,
+        c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>?, accumulate: Bool, gelu: Bool
+    ) {
+        let chunk = max(64, (1 << 17) / max(n, 1)) / 8 * 8
+        var lo = 0
+        while lo < m {
+            let hi = min(m, lo + chunk)
+            let (ap, cp, count) = (a + lo * lda, c + lo * ldc, hi - lo)
+            switch b {
+            case .bf16(let packed):
+                ck_gemm_bf16(
+                    Int32(count), Int32(n), Int32(k), ap, Int32(lda), packed, cp, Int32(ldc), bias, accumulate ? 1 : 0)
+            case .f32Packed(let packed):
+                ck_gemm_f32(
+                    Int32(count), Int32(n), Int32(k), ap, Int32(lda), packed, cp, Int32(ldc), bias, accumulate ? 1 : 0)
+            case .fp32(let bp, let ldb, let transposed):
+                cblas_sgemm(
+                    CblasRowMajor, CblasNoTrans, transposed ? CblasTrans : CblasNoTrans, Int32(count), Int32(n),
+                    Int32(k), 1, ap, Int32(lda), bp, Int32(ldb), accumulate ? 1 : 0, cp, Int32(ldc))
+                // The bias is added to the chunk while it is in cache.
+                if let bias { Self.addRowVector(bias, to: cp, rows: count, columns: n, stride: ldc) }
+            }
+            if gelu {
+                for r in 0..<(ldc == n ? 1 : count) {
+                    let span = ldc == n ? count * n : n
+                    if avx512Kernels {
+                        ck_gelu_f32(cp + r * ldc, span)
+                    } else {
+                        Self.geluPortable(cp + r * ldc, span)
                     }
-                    if gelu {
-                        for r in 0..<(ldc == n ? 1 : count) {
-                            let span = ldc == n ? count * n : n
-                            if useKernels {
-                                ck_gelu_f32(cp + r * ldc, span)
-                            } else {
-                                Self.geluPortable(cp + r * ldc, span)
-                            }
-                        }
-                    }
-                    lo = hi
                 }
             }
+            lo = hi
         }
     }
 

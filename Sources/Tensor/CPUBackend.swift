@@ -109,15 +109,9 @@ public struct CPUBackend: TensorBackend {
         let bf16 = precision == .bf16
         let packed = bf16 ? w.bf16GEMMWeight : []
         let f32Packed = !bf16 && avx512Kernels ? w.f32GEMMWeight : []
-        /// `out[rows from outRow] (+)= col * W + bias`.
-        func product(_ a: UnsafePointer<Float>, rows: Int, outRow: Int, _ op: UnsafeMutablePointer<Float>) {
-            func run(_ b: GEMMOperand, _ bias: UnsafePointer<Float>?) {
-                fusedGEMM(
-                    m: rows, n: cout, k: patch, a: a, lda: patch, b: b, c: op + outRow * cout, ldc: cout, bias: bias,
-                    accumulate: accumulate, gelu: false)
-            }
+        func withOperand(_ body: (GEMMOperand, UnsafePointer<Float>?) -> Void) {
             func withBias(_ b: GEMMOperand) {
-                if let bias = w.bias { bias.withUnsafeBufferPointer { run(b, $0.baseAddress!) } } else { run(b, nil) }
+                if let bias = w.bias { bias.withUnsafeBufferPointer { body(b, $0.baseAddress!) } } else { body(b, nil) }
             }
             if bf16 {
                 packed.withUnsafeBufferPointer { withBias(.bf16($0.baseAddress!)) }
@@ -130,48 +124,61 @@ public struct CPUBackend: TensorBackend {
         if k == 1 && s == 1 && p == 0 {
             x.data.withUnsafeBufferPointer { xp in
                 out.data.withUnsafeMutableBufferPointer { op in
-                    product(xp.baseAddress!, rows: pixels, outRow: 0, op.baseAddress!)
+                    withOperand { b, bias in
+                        fusedGEMM(
+                            m: pixels, n: cout, k: patch, a: xp.baseAddress!, lda: patch, b: b, c: op.baseAddress!,
+                            ldc: cout, bias: bias, accumulate: accumulate, gelu: false)
+                    }
                 }
             }
             return
         }
-        // im2col in row bands to bound the scratch memory.
-        let bandRows = max(1, min(ho, (1 << 22) / max(1, wo * patch)))
-        var col = TensorBuffer(uninitialized: bandRows * wo * patch)
-        var y0 = 0
-        while y0 < ho {
-            let rows = min(bandRows, ho - y0)
-            col.withUnsafeMutableBufferPointer { cp in
-                x.data.withUnsafeBufferPointer { xp in
-                    parallel(rows) { range in
-                        for r in range {
-                            let oy = y0 + r
-                            for ox in 0..<wo {
-                                let base = (r * wo + ox) * patch
-                                for ky in 0..<k {
-                                    let iy = oy * s - p + ky
-                                    for kx in 0..<k {
-                                        let ix = ox * s - p + kx
-                                        let dst = base + (ky * k + kx) * cin
-                                        if iy < 0 || iy >= x.height || ix < 0 || ix >= x.width {
-                                            for c in 0..<cin { cp[dst + c] = 0 }
-                                        } else {
-                                            let src = (iy * x.width + ix) * cin
-                                            for c in 0..<cin { cp[dst + c] = xp[src + c] }
+        // Each worker takes a share of the output rows and goes through them in bands of about
+        // 1 MiB of im2col scratch, each multiplied right after it is built, while in L2.
+        let bandRows = max(1, (1 << 18) / max(1, wo * patch))
+        let (inH, inW) = (x.height, x.width)
+        x.data.withUnsafeBufferPointer { xp in
+            out.data.withUnsafeMutableBufferPointer { op in
+                withOperand { b, bias in
+                    let args = UncheckedSendableBox((xp.baseAddress!, op.baseAddress!, b, bias))
+                    parallel(ho, minimumChunk: max(1, 64 / max(wo, 1))) { range in
+                        let (xb, ob, b, bias) = args.value
+                        var scratch = TensorBuffer(uninitialized: min(bandRows, range.count) * wo * patch)
+                        scratch.withUnsafeMutableBufferPointer { sp in
+                            let col = sp.baseAddress!
+                            var y0 = range.lowerBound
+                            while y0 < range.upperBound {
+                                let rows = min(bandRows, range.upperBound - y0)
+                                for r in 0..<rows {
+                                    for ox in 0..<wo {
+                                        let base = col + (r * wo + ox) * patch
+                                        // The k taps of a kernel row are k neighbouring input
+                                        // pixels: one copy for the part inside the image.
+                                        let ix0 = ox * s - p
+                                        let lo = max(0, -ix0), hi = min(k, inW - ix0)
+                                        for ky in 0..<k {
+                                            let iy = (y0 + r) * s - p + ky
+                                            let dst = base + ky * k * cin
+                                            guard iy >= 0, iy < inH, lo < hi else {
+                                                dst.update(repeating: 0, count: k * cin)
+                                                continue
+                                            }
+                                            if lo > 0 { dst.update(repeating: 0, count: lo * cin) }
+                                            (dst + lo * cin).update(
+                                                from: xb + (iy * inW + ix0 + lo) * cin, count: (hi - lo) * cin)
+                                            if hi < k { (dst + hi * cin).update(repeating: 0, count: (k - hi) * cin) }
                                         }
                                     }
                                 }
+                                serialGEMM(
+                                    m: rows * wo, n: cout, k: patch, a: col, lda: patch, b: b, c: ob + y0 * wo * cout,
+                                    ldc: cout, bias: bias, accumulate: accumulate, gelu: false)
+                                y0 += rows
                             }
                         }
                     }
                 }
             }
-            col.withUnsafeBufferPointer { cp in
-                out.data.withUnsafeMutableBufferPointer { op in
-                    product(cp.baseAddress!, rows: rows * wo, outRow: y0 * wo, op.baseAddress!)
-                }
-            }
-            y0 += rows
         }
     }
 

@@ -25,7 +25,10 @@ private func maxDiff<A: Collection<Float>, B: Collection<Float>>(_ a: A, _ b: B)
 private let backend = CPUBackend(threads: 2)
 
 @Suite struct OpsTests {
-    @Test(arguments: [(1, 1, 0, false), (3, 1, 1, false), (3, 2, 1, false), (3, 1, 1, true), (3, 2, 1, true)])
+    @Test(arguments: [
+        (1, 1, 0, false), (3, 1, 1, false), (3, 2, 1, false), (3, 1, 1, true), (3, 2, 1, true), (5, 1, 2, false),
+        (3, 2, 2, false), (5, 3, 4, false),
+    ])
     func conv2dMatchesDirectSum(kernel: Int, stride: Int, padding: Int, depthwise: Bool) {
         let (cin, h, w) = (5, 9, 7)
         let cout = depthwise ? cin : 4
