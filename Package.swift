@@ -98,7 +98,7 @@ let package = Package(
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
         .testTarget(
             name: "StagesTests",
-            dependencies: ["Stages", "Checkpoint", "Pipeline", "SpikeCore", "HDF5", "ZeroMQ", "Imaging"]),
+            dependencies: ["Stages", "Checkpoint", "Pipeline", "SpikeCore", "HDF5", "ZeroMQ", "Imaging", "Tensor"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "spkdeblur", "Tensor"]),
     ]
 )

@@ -2,6 +2,7 @@ import Checkpoint
 import Foundation
 import HDF5
 import Pipeline
+import Tensor
 import Testing
 
 @testable import Stages
@@ -88,7 +89,10 @@ private func run(_ text: String) async throws -> PipelineMetrics.Report {
     let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("SpkDeblurNetTests/Fixtures")
 
-    @Test func spkDeblurNetStageRunsInThePipeline() async throws {
+    static var precisions: [String] { Precision.bf16.isSupported ? ["fp32", "bf16"] : ["fp32"] }
+
+    @Test(arguments: precisions)
+    func spkDeblurNetStageRunsInThePipeline(precision: String) async throws {
         // RGB 72x104 (spikes 36x52), the smallest size the tiny model's reflect padding allows.
         let rec = try SyntheticRecording(exposures: 3, framesPerExposure: 16, height: 72, width: 104)
         defer { rec.remove() }
@@ -98,7 +102,7 @@ private func run(_ text: String) async throws -> PipelineMetrics.Report {
         text = text.replacingOccurrences(
             of: "model: spkdeblurnet,",
             with:
-                "model: spkdeblurnet, weights: \(fixtures.path)/tiny.pth, config: \(fixtures.path)/tiny.json, threads: 2,"
+                "model: spkdeblurnet, weights: \(fixtures.path)/tiny.pth, config: \(fixtures.path)/tiny.json, threads: 2, precision: \(precision),"
         )
         let report = try await run(text)
         #expect(report.stages.first { $0.name == "deblur" }?.itemsOut == 3)
@@ -114,5 +118,18 @@ private func run(_ text: String) async throws -> PipelineMetrics.Report {
         #expect(try f.root.attribute("model_config").stringValue?.contains("\"D_embed_dim\":24") == true)
         // The windows are the 8 frames around each exposure's centre frame 16 i + 8.
         #expect(try f.root.openDataset("spike_center_index").readInt64() == [8, 24, 40])
+    }
+
+    @Test func unknownPrecisionIsRefusedBeforeRunning() async throws {
+        let rec = try SyntheticRecording(exposures: 1, framesPerExposure: 16, height: 72, width: 104)
+        defer { rec.remove() }
+        let text = rec.pipeline(output: rec.root.appendingPathComponent("p.h5").path, model: "spkdeblurnet")
+            .replacingOccurrences(
+                of: "model: spkdeblurnet,",
+                with: "model: spkdeblurnet, weights: \(fixtures.path)/tiny.pth, precision: fp16,")
+        let error = await #expect(throws: (any Error).self) { try await run(text) }
+        let message = "\(error.map { "\($0)" } ?? "")"
+        #expect(message.contains("precision") && message.contains("fp16"), "\(message)")
+        #expect(!FileManager.default.fileExists(atPath: rec.root.appendingPathComponent("p.h5").path))
     }
 }
