@@ -228,30 +228,29 @@ public struct CPUBackend: TensorBackend {
         gelu: Bool = false
     ) {
         let (n, k) = (w.outFeatures, w.inFeatures)
-        let packed = precision == .bf16 ? w.bf16Weight : []
-        let f32Packed = precision == .fp32 && avx512Kernels ? w.f32Weight : []
         out.withUnsafeMutableBufferPointer { op in
             x.withUnsafeBufferPointer { xp in
-                func run(_ b: GEMMOperand, _ bias: UnsafePointer<Float>?) {
+                withOperand(w) { b, bias in
                     fusedGEMM(
                         m: rows, n: n, k: k, a: xp.baseAddress!, lda: k, b: b, c: op.baseAddress!, ldc: n, bias: bias,
                         accumulate: accumulate, gelu: gelu)
                 }
-                func withBias(_ b: GEMMOperand) {
-                    if let bias = w.bias {
-                        bias.withUnsafeBufferPointer { run(b, $0.baseAddress!) }
-                    } else {
-                        run(b, nil)
-                    }
-                }
-                if precision == .bf16 {
-                    packed.withUnsafeBufferPointer { withBias(.bf16($0.baseAddress!)) }
-                } else if !f32Packed.isEmpty {
-                    f32Packed.withUnsafeBufferPointer { withBias(.f32Packed($0.baseAddress!)) }
-                } else {
-                    w.weight.withUnsafeBufferPointer { withBias(.fp32($0.baseAddress!, ldb: k, transposed: true)) }
-                }
             }
+        }
+    }
+
+    /// Calls `body` with a linear layer's weights as the GEMM operand this backend uses
+    /// (packed bf16, packed fp32, or plain for OpenBLAS) and its bias.
+    func withOperand(_ w: LinearWeights, _ body: (GEMMOperand, UnsafePointer<Float>?) -> Void) {
+        func withBias(_ b: GEMMOperand) {
+            if let bias = w.bias { bias.withUnsafeBufferPointer { body(b, $0.baseAddress!) } } else { body(b, nil) }
+        }
+        if precision == .bf16 {
+            w.bf16Weight.withUnsafeBufferPointer { withBias(.bf16($0.baseAddress!)) }
+        } else if avx512Kernels {
+            w.f32Weight.withUnsafeBufferPointer { withBias(.f32Packed($0.baseAddress!)) }
+        } else {
+            w.weight.withUnsafeBufferPointer { withBias(.fp32($0.baseAddress!, ldb: w.inFeatures, transposed: true)) }
         }
     }
 
