@@ -1,9 +1,9 @@
 import Checkpoint
 import Foundation
-import Tensor
 import Testing
 
 @testable import SpkDeblurNet
+@testable import Tensor
 
 /// The constructor variants the published checkpoints do not use, against outputs of the
 /// reference model (Fixtures/README.md): `conv` (use_conv: 3x3 qkv/proj convolutions and a
@@ -24,6 +24,19 @@ import Testing
         let errors = try referenceErrors(model, io, backend: CPUBackend(threads: 2))
         print("\(variant) fixture max abs errors (sharp, spike_recon, quick_sharp): \(errors)")
         #expect(errors.allSatisfy { $0 <= 1e-3 })
+    }
+
+    /// The portable path (OpenBLAS, Swift attention and GELU), as on CPUs without AVX-512.
+    @Test(arguments: ["tiny", "conv", "ms"])
+    func portablePathMatchesReference(fixture: String) throws {
+        let config = try SpkDeblurNetConfig.decode(
+            json: Data(contentsOf: fixtureURL("\(fixture).json")), source: "\(fixture).json")
+        let model = try SpkDeblurNet.load(weights: fixtureURL("\(fixture).weights.safetensors"), config: config)
+        var portable = CPUBackend(threads: 2)
+        portable.avx512Kernels = false
+        let errors = try referenceErrors(
+            model, try SafeTensors.read(contentsOf: fixtureURL("\(fixture).io.safetensors")), backend: portable)
+        #expect(errors.allSatisfy { $0 <= 1e-3 }, "\(fixture): \(errors)")
     }
 
     @Test(arguments: variants)
