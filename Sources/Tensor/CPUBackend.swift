@@ -106,25 +106,10 @@ public struct CPUBackend: TensorBackend {
         let (ho, wo) = (out.height, out.width)
         let pixels = ho * wo
         let patch = k * k * cin
-        let bf16 = precision == .bf16
-        let packed = bf16 ? w.bf16GEMMWeight : []
-        let f32Packed = !bf16 && avx512Kernels ? w.f32GEMMWeight : []
-        func withOperand(_ body: (GEMMOperand, UnsafePointer<Float>?) -> Void) {
-            func withBias(_ b: GEMMOperand) {
-                if let bias = w.bias { bias.withUnsafeBufferPointer { body(b, $0.baseAddress!) } } else { body(b, nil) }
-            }
-            if bf16 {
-                packed.withUnsafeBufferPointer { withBias(.bf16($0.baseAddress!)) }
-            } else if !f32Packed.isEmpty {
-                f32Packed.withUnsafeBufferPointer { withBias(.f32Packed($0.baseAddress!)) }
-            } else {
-                w.gemmWeight.withUnsafeBufferPointer { withBias(.fp32($0.baseAddress!, ldb: cout, transposed: false)) }
-            }
-        }
         if k == 1 && s == 1 && p == 0 {
             x.data.withUnsafeBufferPointer { xp in
                 out.data.withUnsafeMutableBufferPointer { op in
-                    withOperand { b, bias in
+                    withOperand(w) { b, bias in
                         fusedGEMM(
                             m: pixels, n: cout, k: patch, a: xp.baseAddress!, lda: patch, b: b, c: op.baseAddress!,
                             ldc: cout, bias: bias, accumulate: accumulate, gelu: false)
@@ -139,7 +124,7 @@ public struct CPUBackend: TensorBackend {
         let (inH, inW) = (x.height, x.width)
         x.data.withUnsafeBufferPointer { xp in
             out.data.withUnsafeMutableBufferPointer { op in
-                withOperand { b, bias in
+                withOperand(w) { b, bias in
                     let args = UncheckedSendableBox((xp.baseAddress!, op.baseAddress!, b, bias))
                     parallel(ho, minimumChunk: max(1, 64 / max(wo, 1))) { range in
                         let (xb, ob, b, bias) = args.value
@@ -239,6 +224,23 @@ public struct CPUBackend: TensorBackend {
         }
     }
 
+    /// Calls `body` with a convolution's weights (im2col layout) as the GEMM operand this
+    /// backend uses and its bias.
+    func withOperand(_ w: ConvWeights, _ body: (GEMMOperand, UnsafePointer<Float>?) -> Void) {
+        func withBias(_ b: GEMMOperand) {
+            if let bias = w.bias { bias.withUnsafeBufferPointer { body(b, $0.baseAddress!) } } else { body(b, nil) }
+        }
+        if precision == .bf16 {
+            w.bf16GEMMWeight.withUnsafeBufferPointer { withBias(.bf16($0.baseAddress!)) }
+        } else if avx512Kernels {
+            w.f32GEMMWeight.withUnsafeBufferPointer { withBias(.f32Packed($0.baseAddress!)) }
+        } else {
+            w.gemmWeight.withUnsafeBufferPointer {
+                withBias(.fp32($0.baseAddress!, ldb: w.outChannels, transposed: false))
+            }
+        }
+    }
+
     /// Calls `body` with a linear layer's weights as the GEMM operand this backend uses
     /// (packed bf16, packed fp32, or plain for OpenBLAS) and its bias.
     func withOperand(_ w: LinearWeights, _ body: (GEMMOperand, UnsafePointer<Float>?) -> Void) {
@@ -310,27 +312,15 @@ public struct CPUBackend: TensorBackend {
     }
 
     public func gelu(_ x: inout FeatureMap) {
-        if avx512Kernels {
-            x.data.withUnsafeMutableBufferPointer { xp in
-                let base = UncheckedSendableBox(xp.baseAddress!)
-                parallel(xp.count, minimumChunk: 1 << 14) { range in
-                    ck_gelu_f32(base.value + range.lowerBound, range.count)
-                }
-            }
-            return
-        }
+        let useKernel = avx512Kernels
         x.data.withUnsafeMutableBufferPointer { xp in
-            let vectors = xp.count / 16
-            parallel(vectors, minimumChunk: 256) { range in
-                let raw = UnsafeMutableRawPointer(xp.baseAddress!)
-                for i in range {
-                    let v = raw.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self)
-                    raw.storeBytes(of: SIMDMath.gelu(v), toByteOffset: i * 64, as: SIMD16<Float>.self)
+            let base = UncheckedSendableBox(xp.baseAddress!)
+            parallel(xp.count, minimumChunk: 1 << 14) { range in
+                if useKernel {
+                    ck_gelu_f32(base.value + range.lowerBound, range.count)
+                } else {
+                    Self.geluPortable(base.value + range.lowerBound, range.count)
                 }
-            }
-            for i in (vectors * 16)..<xp.count {
-                let v = xp[i]
-                xp[i] = 0.5 * v * (1 + erff(v * 0.70710678118654752440))
             }
         }
     }
