@@ -33,13 +33,15 @@ public struct TensorBuffer: Sendable {
     /// `count` copies of `value`.
     public init(repeating value: Float, count: Int) {
         storage = Storage(count: count)
-        storage.base.update(repeating: value, count: count)
+        storage.base.initialize(repeating: value, count: count)
     }
 
     /// A copy of `values`.
     public init(_ values: [Float]) {
         storage = Storage(count: values.count)
-        values.withUnsafeBufferPointer { storage.base.update(from: $0.baseAddress!, count: $0.count) }
+        values.withUnsafeBufferPointer { v in
+            if let from = v.baseAddress { storage.base.initialize(from: from, count: v.count) }
+        }
     }
 
     /// The values as an array (a copy).
@@ -62,7 +64,7 @@ public struct TensorBuffer: Sendable {
     private mutating func makeUnique() {
         if isKnownUniquelyReferenced(&storage) { return }
         let copy = Storage(count: storage.count)
-        copy.base.update(from: storage.base, count: storage.count)
+        copy.base.initialize(from: storage.base, count: storage.count)
         storage = copy
     }
 }

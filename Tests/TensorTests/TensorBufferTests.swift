@@ -13,6 +13,7 @@ import Testing
         c.withUnsafeMutableBufferPointer { p in p[3] = 7 }
         #expect(c.array == [0.5, 0.5, 0.5, 7])
         #expect(TensorBuffer([1, 2]) == TensorBuffer([1, 2]) && TensorBuffer([1, 2]) != TensorBuffer([1, 3]))
+        #expect(TensorBuffer([]).isEmpty && TensorBuffer([]) == TensorBuffer(uninitialized: 0))
     }
 
     @Test func poolReusesBuffersThatFit() {
