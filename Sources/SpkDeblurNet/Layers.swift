@@ -6,11 +6,17 @@ import Tensor
 /// image instead of linears, and the MLP runs a depthwise 3x3 convolution and a GELU between
 /// `fc1`'s GELU and `fc2`, as in the reference.
 struct SwinBlock: Sendable {
+    /// The attention's `qkv` and `proj` layers.
+    enum Projections: Sendable {
+        /// Linears on the tokens (the published layout).
+        case linear(qkv: LinearWeights, proj: LinearWeights)
+        /// `use_conv`: 3x3 convolutions on the rolled image.
+        case conv(qkv: ConvWeights, proj: ConvWeights)
+    }
+
     let norm1: NormWeights
-    let attention: WindowAttentionWeights
-    /// `use_conv`: the 3x3 `qkv` and `proj` convolutions (then `attention`'s linears are unused).
-    let qkvConv: ConvWeights?
-    let projConv: ConvWeights?
+    let projections: Projections
+    let position: WindowPositionBias
     let norm2: NormWeights?
     let fc1: LinearWeights?
     let fc2: LinearWeights?
@@ -36,24 +42,16 @@ struct SwinBlock: Sendable {
             "\(prefix).attn.relative_position_bias_table", [(2 * window - 1) * (2 * window - 1), heads])
         let index =
             r.indices("\(prefix).attn.relative_position_index", [n, n])
-            ?? WindowAttentionWeights.relativePositionIndex(window: window)
-        let qkv: LinearWeights, proj: LinearWeights
-        if useConv {
-            let q = r.conv("\(prefix).attn.qkv", out: 3 * dim, in: dim, kernel: 3)
-            let p = r.conv("\(prefix).attn.proj", out: dim, in: dim, kernel: 3)
-            qkvConv = q
-            projConv = p
-            // Placeholders with the right sizes: the attention core never reads them.
-            qkv = LinearWeights(outFeatures: 3 * dim, inFeatures: 0, weight: [], bias: nil)
-            proj = LinearWeights(outFeatures: dim, inFeatures: 0, weight: [], bias: nil)
-        } else {
-            qkvConv = nil
-            projConv = nil
-            qkv = r.linear("\(prefix).attn.qkv", out: 3 * dim, in: dim)
-            proj = r.linear("\(prefix).attn.proj", out: dim, in: dim)
-        }
-        attention = WindowAttentionWeights(
-            qkv: qkv, proj: proj, heads: heads, window: window, table: table, index: index)
+            ?? WindowPositionBias.relativePositionIndex(window: window)
+        position = WindowPositionBias(heads: heads, window: window, table: table, index: index)
+        projections =
+            useConv
+            ? .conv(
+                qkv: r.conv("\(prefix).attn.qkv", out: 3 * dim, in: dim, kernel: 3),
+                proj: r.conv("\(prefix).attn.proj", out: dim, in: dim, kernel: 3))
+            : .linear(
+                qkv: r.linear("\(prefix).attn.qkv", out: 3 * dim, in: dim),
+                proj: r.linear("\(prefix).attn.proj", out: dim, in: dim))
         if shift > 0 {
             // The stored mask is for input_resolution; the forward pass recomputes it for the
             // actual padded size, exactly as the reference does when the sizes differ.
@@ -76,15 +74,16 @@ struct SwinBlock: Sendable {
     func callAsFunction(_ x: consuming FeatureMap, _ b: any TensorBackend) -> FeatureMap {
         var x = x
         let normed = b.layerNorm(x, norm1)
-        if let qkvConv, let projConv {
+        switch projections {
+        case .linear(let qkv, let proj):
+            let attended = b.windowAttention(qkv: b.linear(normed, qkv), position, shift: shift)
+            b.linear(attended, proj, addingTo: &x)
+        case .conv(let qkvConv, let projConv):
             // The reference convolves the rolled image (window_reverse of the shifted
             // windows), zero-padded at its borders; the attention core reads unrolled tokens.
             let qkv = b.roll(b.conv2d(b.roll(normed, by: -shift), qkvConv), by: shift)
-            let attended = b.windowAttention(qkv: qkv, attention, shift: shift)
+            let attended = b.windowAttention(qkv: qkv, position, shift: shift)
             b.add(&x, b.roll(b.conv2d(b.roll(attended, by: -shift), projConv), by: shift))
-        } else {
-            let attended = b.windowAttention(qkv: b.linear(normed, attention.qkv), attention, shift: shift)
-            b.linear(attended, attention.proj, addingTo: &x)
         }
         if let norm2, let fc1, let fc2 {
             var hidden = b.linearGELU(b.layerNorm(x, norm2), fc1)

@@ -21,7 +21,7 @@ extension SpkDeblurNet {
             if name.hasSuffix("relative_position_index") {
                 let w = Int(Double(shape[0]).squareRoot().rounded())
                 dict.tensors[name] = StoredTensor(
-                    int64s: WindowAttentionWeights.relativePositionIndex(window: w).map { Int64($0) },
+                    int64s: WindowPositionBias.relativePositionIndex(window: w).map { Int64($0) },
                     shape: shape)
                 continue
             }

@@ -23,7 +23,7 @@ public struct SpkDeblurNet: Sendable {
     let dStem1: ConvWeights, dStem2: ConvWeights
     let maskedStem1: ConvWeights, maskedStem2: ConvWeights
     let sStem: ConvWeights
-    let dLayers: [ResidualSwinGroup?]
+    let dLayers: [ResidualSwinGroup]
     let sLayers: [ResidualSwinGroup?]
     let dMidShuffle: ConvWeights, dLastShuffle: ConvWeights
     let sShuffle: ConvWeights
@@ -114,7 +114,7 @@ public struct SpkDeblurNet: Sendable {
             b.gelu(&x)
             x = b.reflectPad(b.conv2d(x, dStem2), toMultipleOf: multiple)
             var chained = x
-            for i in 0..<config.D_anchor_num_layers { chained = dLayers[i]!(chained, b) }
+            for i in 0..<config.D_anchor_num_layers { chained = dLayers[i](chained, b) }
             b.add(&chained, x)
             midBlur.append(chained)
             let q = b.crop(b.pixelShuffle(b.conv2d(chained, dMidShuffle), factor: 4), height: h, width: w)
@@ -155,7 +155,7 @@ public struct SpkDeblurNet: Sendable {
             recons.append(b.crop(b.pixelShuffle(b.conv2d(spikeImage, sShuffle), factor: 4), height: h, width: w))
             let refined = cross2(query: midBlur[n], other: sTail, b)
             var tail = refined
-            for i in config.D_anchor_num_layers..<config.D_depths.count { tail = dLayers[i]!(tail, b) }
+            for i in config.D_anchor_num_layers..<config.D_depths.count { tail = dLayers[i](tail, b) }
             b.add(&tail, refined)
             sharps.append(b.crop(b.pixelShuffle(b.conv2d(tail, dLastShuffle), factor: 4), height: h, width: w))
         }

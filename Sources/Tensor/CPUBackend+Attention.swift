@@ -5,13 +5,13 @@ extension CPUBackend {
     public func windowAttention(_ x: FeatureMap, _ w: WindowAttentionWeights, shift: Int) -> FeatureMap {
         // qkv for every token at once (the roll and window partition only permute tokens).
         let qkv = linear(x, w.qkv)
-        let attended = windowAttention(qkv: qkv, w, shift: shift)
+        let attended = windowAttention(qkv: qkv, w.position, shift: shift)
         var out = FeatureMap(uninitializedHeight: x.height, width: x.width, channels: w.proj.outFeatures)
         linear(rows: x.pixelCount, attended.data, w.proj, into: &out.data)
         return out
     }
 
-    public func windowAttention(qkv: FeatureMap, _ w: WindowAttentionWeights, shift: Int) -> FeatureMap {
+    public func windowAttention(qkv: FeatureMap, _ w: WindowPositionBias, shift: Int) -> FeatureMap {
         let (h, wd, c) = (qkv.height, qkv.width, qkv.channels / 3)
         precondition(qkv.channels == 3 * c, "windowAttention: qkv has \(qkv.channels) channels, not 3C")
         let win = w.window

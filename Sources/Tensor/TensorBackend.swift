@@ -37,7 +37,7 @@ public protocol TensorBackend: Sendable {
     /// `[H, W, 3C]` (channels `[3, heads, C / heads]`, in the unrolled image's coordinates),
     /// without the `qkv` and `proj` layers: `[H, W, C]`, also in unrolled coordinates. The
     /// `use_conv` variant computes `qkv` and `proj` with 3x3 convolutions around it.
-    func windowAttention(qkv: FeatureMap, _ w: WindowAttentionWeights, shift: Int) -> FeatureMap
+    func windowAttention(qkv: FeatureMap, _ p: WindowPositionBias, shift: Int) -> FeatureMap
     /// Cyclic shift of rows and columns by `shift` (torch.roll over both spatial axes):
     /// `out[y, x] = in[(y - shift) mod H, (x - shift) mod W]`.
     func roll(_ x: FeatureMap, by shift: Int) -> FeatureMap

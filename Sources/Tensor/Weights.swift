@@ -115,32 +115,26 @@ public struct NormWeights: Sendable {
     }
 }
 
-/// Window attention parameters of one Swin block.
-public struct WindowAttentionWeights: Sendable {
-    /// `qkv: Linear(C -> 3C)`.
-    public let qkv: LinearWeights
-    /// `proj: Linear(C -> C)`.
-    public let proj: LinearWeights
+/// The relative position bias of one Swin block's window attention, expanded per head.
+public struct WindowPositionBias: Sendable {
     /// Heads.
     public let heads: Int
     /// Window side.
     public let window: Int
-    /// Relative position bias expanded per head: `[heads, window^2, window^2]`.
+    /// `[heads, window^2, window^2]`.
     public let bias: [Float]
 
-    /// Creates attention weights, expanding the bias table with the relative position index.
+    /// Expands the bias table with the relative position index.
     /// - Parameters:
     ///   - table: `[(2w-1)^2, heads]`.
     ///   - index: `[w^2, w^2]` indices into the table rows.
-    public init(qkv: LinearWeights, proj: LinearWeights, heads: Int, window: Int, table: [Float], index: [Int]) {
+    public init(heads: Int, window: Int, table: [Float], index: [Int]) {
         let n = window * window
         precondition(index.count == n * n, "relative position index size")
         var bias = [Float](repeating: 0, count: heads * n * n)
         for h in 0..<heads {
             for i in 0..<n * n { bias[h * n * n + i] = table[index[i] * heads + h] }
         }
-        self.qkv = qkv
-        self.proj = proj
         self.heads = heads
         self.window = window
         self.bias = bias
@@ -157,5 +151,30 @@ public struct WindowAttentionWeights: Sendable {
             }
         }
         return idx
+    }
+}
+
+/// Window attention parameters of one Swin block (the `use_conv = false` layout).
+public struct WindowAttentionWeights: Sendable {
+    /// `qkv: Linear(C -> 3C)`.
+    public let qkv: LinearWeights
+    /// `proj: Linear(C -> C)`.
+    public let proj: LinearWeights
+    /// The relative position bias.
+    public let position: WindowPositionBias
+
+    /// Creates attention weights from the projections and the position bias.
+    public init(qkv: LinearWeights, proj: LinearWeights, position: WindowPositionBias) {
+        self.qkv = qkv
+        self.proj = proj
+        self.position = position
+    }
+
+    /// Creates attention weights, expanding the bias table with the relative position index
+    /// (see ``WindowPositionBias/init(heads:window:table:index:)``).
+    public init(qkv: LinearWeights, proj: LinearWeights, heads: Int, window: Int, table: [Float], index: [Int]) {
+        self.init(
+            qkv: qkv, proj: proj, position: WindowPositionBias(heads: heads, window: window, table: table, index: index)
+        )
     }
 }

@@ -159,7 +159,7 @@ private let backend = CPUBackend(threads: 2)
         let proj = LinearWeights(
             outFeatures: c, inFeatures: c, weight: randomFloats(c * c, seed: 14), bias: randomFloats(c, seed: 15))
         let table = randomFloats((2 * win - 1) * (2 * win - 1) * heads, seed: 16)
-        let index = WindowAttentionWeights.relativePositionIndex(window: win)
+        let index = WindowPositionBias.relativePositionIndex(window: win)
         let weights = WindowAttentionWeights(
             qkv: qkv, proj: proj, heads: heads, window: win, table: table, index: index)
         let y = backend.windowAttention(x, weights, shift: shift)
