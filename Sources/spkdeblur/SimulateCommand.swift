@@ -49,8 +49,44 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Sharp frames averaged per blurry frame (odd).")
     var sharpFrames: Int = 7
 
-    @Option(help: "Largest camera speed, output pixels per sharp frame.")
+    @Option(help: "Largest camera speed for --motion pan, output pixels per sharp frame.")
     var maxSpeed: Float = 2.5
+
+    @Option(
+        help: """
+            Motion model: pan (a straight pan at a random speed and direction) or handheld \
+            (pan + shake + a little rotation and zoom + up to three independently moving objects, \
+            blur extents from none to --max-blur of the width).
+            """)
+    var motion: String = "pan"
+
+    @Option(help: "Largest blur extent for --motion handheld, as a fraction of the width per exposure (0-0.5).")
+    var maxBlur: Float = 0.1
+
+    @Option(help: "Threshold multiplier range LO:HI, drawn log-uniformly per sequence (e.g. 0.6:1.7).")
+    var thresholdScale: String = "1:1"
+
+    @Option(help: "Per-pixel relative threshold spread (fixed-pattern noise, 0-0.5).")
+    var thresholdSpread: Float = 0
+
+    @Option(help: "Spurious spike probability per pixel and spike frame (0-0.5), or a range LO:HI drawn per sequence.")
+    var spuriousRate: String = "0"
+
+    /// `LO:HI` (or one number) as a finite, ordered range within `limits`.
+    static func parseRange(
+        _ text: String, option: String, limits: ClosedRange<Float> = 0.01...100
+    ) throws -> ClosedRange<Float> {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false).map { Float(String($0)) }
+        let values = parts.compactMap { $0 }
+        guard values.count == parts.count, (1...2).contains(values.count), let lo = values.first,
+            let hi = values.last, lo <= hi, limits.contains(lo), limits.contains(hi)
+        else {
+            throw ValidationError(
+                "\(option) must be LO:HI or one value, within \(limits.lowerBound)...\(limits.upperBound), got '\(text)'"
+            )
+        }
+        return lo...hi
+    }
 
     func validate() throws {
         guard GoProDataset.Split(rawValue: split) != nil else {
@@ -63,7 +99,19 @@ struct SimulateCommand: ParsableCommand {
         guard width >= 2, height >= 2, width % 2 == 0, height % 2 == 0, (width / 2 * height / 2) % 8 == 0 else {
             throw ValidationError("--width and --height must be even, with (width/2)*(height/2) a multiple of 8")
         }
-        guard maxSpeed >= 0.5, maxSpeed.isFinite else { throw ValidationError("--max-speed must be at least 0.5") }
+        guard maxSpeed >= 0.5, maxSpeed.isFinite, maxSpeed <= 1000 else {
+            throw ValidationError("--max-speed must be 0.5...1000")
+        }
+        guard ["pan", "handheld"].contains(motion) else {
+            throw ValidationError("--motion must be pan or handheld, got \(motion)")
+        }
+        guard maxBlur >= 0, maxBlur <= 0.5 else { throw ValidationError("--max-blur must be 0...0.5") }
+        _ = try Self.parseRange(thresholdScale, option: "--threshold-scale")
+        guard thresholdSpread >= 0, thresholdSpread <= 0.5 else {
+            throw ValidationError("--threshold-spread must be 0...0.5")
+        }
+        _ = try Self.parseRange(spuriousRate, option: "--spurious-rate", limits: 0...0.5)
+        guard width <= 16384, height <= 16384 else { throw ValidationError("--width and --height must be <= 16384") }
     }
 
     func run() throws {
@@ -74,8 +122,14 @@ struct SimulateCommand: ParsableCommand {
             framesPerSequence: framesPerSequence,
             seed: seed,
             configuration: .init(
-                width: width, height: height, sharpFramesPerExposure: sharpFrames, threshold: threshold,
-                speed: 0.5...maxSpeed))
+                width: width, height: height, sharpFramesPerExposure: sharpFrames,
+                motion: motion == "handheld"
+                    ? .handheld(width: width, sharpFrames: sharpFrames, maxBlur: maxBlur) : .pan(speed: 0.5...maxSpeed),
+                sensor: SensorModel(
+                    threshold: threshold,
+                    thresholdScale: try Self.parseRange(thresholdScale, option: "--threshold-scale"),
+                    thresholdSpread: thresholdSpread,
+                    spuriousRate: try Self.parseRange(spuriousRate, option: "--spurious-rate", limits: 0...0.5))))
         let summary = try simulation.run(
             images: sources, root: URL(fileURLWithPath: out),
             read: DatasetImages.readPicture, write: DatasetImages.writePNG)

@@ -9,6 +9,11 @@ the middle T = S_in_chs spike frames and tfi = middleTFI(spikes, T//2, 50) / 0.5
 Example:
     python3 tools/train/train.py --data DATA --steps 1000 --batch 2 --crop 256 \
         --out ckpt.pth --export-safetensors ckpt.safetensors
+
+Long CPU runs resume across sessions: `--state DIR` keeps DIR/state.pt (weights, optimizer,
+schedule, step, elapsed time; rewritten atomically every --save-minutes), DIR/log.csv (one row
+per --log-every steps, one per held-out evaluation) and DIR/config.json; `--resume` continues
+from it, and `--hours H` stops cleanly (state saved, weights exported) after H hours.
 """
 
 from __future__ import annotations
@@ -47,10 +52,18 @@ def parse_args(argv=None):
     p.add_argument("--workers", type=int, default=0, help="data loader worker processes")
     p.add_argument("--out", required=True, help="checkpoint path (torch.save of the state_dict)")
     p.add_argument("--export-safetensors", metavar="OUT", help="also write the weights as safetensors")
+    p.add_argument("--eval-data", help="root of the held-out test split (default: --data)")
     p.add_argument("--eval-count", type=int, default=4, help="held-out test images to evaluate (0: none)")
     p.add_argument("--eval-crop", type=int, default=0, help="centre crop for evaluation (0: full frame)")
     p.add_argument("--log-every", type=int, default=100)
     p.add_argument("--save-every", type=int, default=10000)
+    p.add_argument("--state", metavar="DIR", help="resumable state folder (state.pt, log.csv, config.json)")
+    p.add_argument("--resume", action="store_true", help="continue from --state DIR/state.pt when it exists")
+    p.add_argument("--hours", type=float, default=0, help="stop cleanly after this many hours (0: no limit)")
+    p.add_argument("--save-minutes", type=float, default=10, help="rewrite the resumable state this often")
+    p.add_argument("--eval-every", type=int, default=0, help="held-out evaluation every N steps (0: at the end)")
+    p.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: torch's default)")
+    p.add_argument("--bf16", action="store_true", help="bf16 autocast for the forward pass (CPUs with AVX-512 BF16)")
     return p.parse_args(argv)
 
 
@@ -78,19 +91,63 @@ def psnr(a, b):
 
 
 def build_dataset(samples, frames, crop, seed):
+    """Item k is a random sample, crop and flip drawn from (seed, k) alone, so a resumed run
+    continues the same stream of batches from its sample counter."""
     import torch
 
     class TrainSet(torch.utils.data.Dataset):
         def __len__(self):
-            return len(samples)
+            return 2**62
 
-        def __getitem__(self, i):
-            rng = np.random.default_rng([seed, i, int(torch.randint(0, 2**31 - 1, ()).item())])
-            blur, sharp, spike = load_sample(samples[i], frames)
+        def __getitem__(self, k):
+            rng = np.random.default_rng([seed, k])
+            blur, sharp, spike = load_sample(samples[int(rng.integers(0, len(samples)))], frames)
             blur, sharp, spike = random_crop_augment(rng, blur, sharp, spike, crop)
             return tuple(torch.from_numpy(a) for a in make_inputs(blur, sharp, spike))
 
     return TrainSet()
+
+
+class CounterSampler:
+    """Yields start, start + 1, ... (the dataset's sample counter)."""
+
+    def __init__(self, start):
+        self.start = start
+
+    def __iter__(self):
+        k = self.start
+        while True:
+            yield k
+            k += 1
+
+
+def save_state(path, payload):
+    """torch.save to a temporary name in the same folder, then rename over `path`."""
+    import torch
+
+    tmp = path + ".tmp"
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+
+
+class CsvLog:
+    COLUMNS = ["kind", "step", "hours", "loss", "lr", "psnr_blurry", "psnr_quick", "psnr_sharp", "samples"]
+
+    def __init__(self, path):
+        self.path = path
+        if path and not os.path.exists(path):
+            with open(path, "w") as f:
+                f.write(",".join(self.COLUMNS) + "\n")
+
+    def row(self, **values):
+        if not self.path:
+            return
+        with open(self.path, "a") as f:
+            f.write(",".join(_fmt(values.get(c, "")) for c in self.COLUMNS) + "\n")
+
+
+def _fmt(v):
+    return f"{v:.6g}" if isinstance(v, float) else str(v)
 
 
 def save_checkpoint(model, path, config):
@@ -141,67 +198,139 @@ def main(argv=None):
         raise SystemExit("error: --device cuda: no CUDA device available")
     if args.steps < 1 or args.batch < 1:
         raise SystemExit("error: --steps and --batch must be >= 1")
+    if not (0 <= args.hours < 1e4) or not (0 < args.save_minutes < 1e4):
+        raise SystemExit("error: --hours must be in [0, 1e4) and --save-minutes in (0, 1e4)")
+    if args.resume and not args.state:
+        raise SystemExit("error: --resume needs --state DIR")
+    if args.threads:
+        torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     config = load_config(args.config)
+    state_path = os.path.join(args.state, "state.pt") if args.state else None
+    resumed = None
+    if state_path and os.path.exists(state_path):
+        if not args.resume:
+            raise SystemExit(f"error: {state_path}: a run is already there (add --resume to continue it)")
+        try:
+            resumed = torch.load(state_path, map_location="cpu", weights_only=True)
+        except Exception as e:  # a torn or foreign file: say so, do not start over silently
+            raise SystemExit(f"error: {state_path}: cannot read the resumable state ({e})")
+        config = dict(resumed["config"])
     try:
         model = SpkDeblurNet(**config)
     except (TypeError, ValueError) as e:
         raise SystemExit(f"error: {args.config or 'default config'}: {e}")
     frames = model.config["S_in_chs"]
-    if args.init:
+    if args.init and resumed is None:
         state = torch.load(args.init, map_location="cpu", weights_only=True)
         model.load_state_dict(strip_module_prefix(state), strict=True)
     device = torch.device(args.device)
     model.to(device).train()
+    # The discarded S anchor layers get no gradient and change no output: skip them.
+    model.skip_dead_anchor_layers = True
 
     try:
         train_samples = list_samples(args.data, "train")
-        test_samples = list_samples(args.data, "test")[:args.eval_count] if args.eval_count > 0 else []
+        test_samples = list_samples(args.eval_data or args.data, "test")[:args.eval_count] if args.eval_count > 0 else []
     except DataError as e:
         raise SystemExit(f"error: {e}")
 
-    ds = build_dataset(train_samples, frames, args.crop, args.seed)
-    loader = torch.utils.data.DataLoader(ds, batch_size=args.batch, shuffle=True, drop_last=False,
-                                         num_workers=args.workers, persistent_workers=args.workers > 0)
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=args.lr, betas=(0.9, 0.999))
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=args.steps, eta_min=args.lr_min)
+    step, elapsed_before = 0, 0.0
+    if resumed is not None:
+        model.load_state_dict(resumed["model"], strict=True)
+        opt.load_state_dict(resumed["optimizer"])
+        sched.load_state_dict(resumed["scheduler"])
+        step, elapsed_before = int(resumed["step"]), float(resumed["elapsed_s"])
+        if int(resumed["steps"]) != args.steps:
+            raise SystemExit(f"error: {state_path}: the run was planned for {resumed['steps']} steps, "
+                             f"not --steps {args.steps}")
+    if args.state:
+        os.makedirs(args.state, exist_ok=True)
+        with open(os.path.join(args.state, "config.json"), "w") as f:
+            json.dump({"config": model.config}, f, indent=1)
+    log = CsvLog(os.path.join(args.state, "log.csv") if args.state else None)
+
+    ds = build_dataset(train_samples, frames, args.crop, args.seed)
+    loader = torch.utils.data.DataLoader(ds, batch_size=args.batch, sampler=CounterSampler(step * args.batch),
+                                         num_workers=args.workers, persistent_workers=False,
+                                         prefetch_factor=4 if args.workers > 0 else None)
     l1 = torch.nn.L1Loss()
     n_params = sum(p.numel() for p in model.parameters())
-    print(f"train: {len(train_samples)} images, test: {len(test_samples)}, params {n_params}, "
-          f"T={frames}, device {device}", flush=True)
+    print(f"train: {len(train_samples)} samples, test: {len(test_samples)}, params {n_params}, "
+          f"T={frames}, device {device}, step {step}/{args.steps}"
+          f"{' (resumed)' if resumed is not None else ''}", flush=True)
 
-    step, t0, last = 0, time.time(), None
+    def snapshot():
+        if state_path:
+            save_state(state_path, {"model": model.state_dict(), "optimizer": opt.state_dict(),
+                                    "scheduler": sched.state_dict(), "step": step, "steps": args.steps,
+                                    "elapsed_s": elapsed_before + time.time() - t0, "config": model.config})
+
+    def held_out():
+        rows = evaluate(model, test_samples, frames, device, args.eval_crop)
+        log.row(kind="eval", step=step, hours=(elapsed_before + time.time() - t0) / 3600,
+                psnr_blurry=float(rows[:, 0].mean()), psnr_quick=float(rows[:, 1].mean()),
+                psnr_sharp=float(rows[:, 2].mean()), samples=len(rows))
+        print(f"held-out ({len(rows)} images) PSNR dB: blurry {rows[:, 0].mean():.2f}  "
+              f"quick_sharp {rows[:, 1].mean():.2f}  sharp {rows[:, 2].mean():.2f}  "
+              f"(gain over blurry {rows[:, 2].mean() - rows[:, 0].mean():+.2f})", flush=True)
+
+    # SIGINT / SIGTERM: finish the step, save the state and stop as at the time budget.
+    import signal
+    stop = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda n, _f: stop.append(n))
+
+    t0 = time.time()
+    last_save, last, window, run_steps = t0, None, [], 0
+    deadline = t0 + args.hours * 3600 if args.hours else None
+    batches = iter(loader)
     while step < args.steps:
-        for batch in loader:
-            blur, gt, gray, spike, tfi = (x.to(device, non_blocking=True) for x in batch)
+        blur, gt, gray, spike, tfi = (x.to(device, non_blocking=True) for x in next(batches))
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=args.bf16):
             sharp, recon, quick = model(blur, spike, tfi)
-            loss = l1(sharp, gt) + l1(recon, gray) + l1(quick, gt)
-            if not torch.isfinite(loss):
-                raise SystemExit(f"error: step {step + 1}: loss is {loss.item()} (diverged)")
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            step += 1
-            last = loss.item()
-            if step % args.log_every == 0 or step == args.steps:
-                print(f"step {step}/{args.steps} loss {last:.5f} lr {sched.get_last_lr()[0]:.3g} "
-                      f"{(time.time() - t0) / step:.3f} s/step", flush=True)
-            if args.save_every and step % args.save_every == 0 and step < args.steps:
-                save_checkpoint(model, args.out, model.config)
-            if step >= args.steps:
-                break
+        loss = l1(sharp.float(), gt) + l1(recon.float(), gray) + l1(quick.float(), gt)
+        if not torch.isfinite(loss):
+            snapshot()
+            raise SystemExit(f"error: step {step + 1}: loss is {loss.item()} (diverged; state of step {step} kept)")
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        step += 1
+        run_steps += 1
+        last = loss.item()
+        window.append(last)
+        if step % args.log_every == 0 or step == args.steps:
+            hours = (elapsed_before + time.time() - t0) / 3600
+            log.row(kind="train", step=step, hours=hours, loss=float(np.mean(window)), lr=sched.get_last_lr()[0])
+            window = []
+            print(f"step {step}/{args.steps} loss {last:.5f} lr {sched.get_last_lr()[0]:.3g} "
+                  f"{(time.time() - t0) / run_steps:.3f} s/step", flush=True)
+        if args.save_every and step % args.save_every == 0 and step < args.steps:
+            save_checkpoint(model, args.out, model.config)
+        if test_samples and args.eval_every and step % args.eval_every == 0 and step < args.steps:
+            held_out()
+        if time.time() - last_save >= args.save_minutes * 60:
+            snapshot()
+            last_save = time.time()
+        if deadline and time.time() >= deadline:
+            print(f"time budget of {args.hours} h reached at step {step}", flush=True)
+            break
+        if stop:
+            print(f"signal {stop[0]}: stopping at step {step}", flush=True)
+            break
 
+    snapshot()
     save_checkpoint(model, args.out, model.config)
-    print(f"saved {args.out} (final loss {last:.5f})")
+    print(f"saved {args.out} (step {step}, last loss {last if last is not None else float('nan'):.5f})")
     if args.export_safetensors:
         export_safetensors(model, args.export_safetensors)
         print(f"saved {args.export_safetensors}")
     if test_samples:
-        rows = evaluate(model, test_samples, frames, device, args.eval_crop)
-        print(f"held-out ({len(rows)} images) PSNR dB: blurry {rows[:, 0].mean():.2f}  "
-              f"quick_sharp {rows[:, 1].mean():.2f}  sharp {rows[:, 2].mean():.2f}  "
-              f"(gain over blurry {rows[:, 2].mean() - rows[:, 0].mean():+.2f})")
+        held_out()
     return last
 
 

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Continues (or starts) the embedded model's CPU training run for a time budget, at low
+# priority. Installs what it needs, makes the data when it is missing (out/train-data), and
+# resumes from tools/train/runs/RUN/state.pt. Commit runs/RUN/{state.pt,log.csv,...} after.
+#   tools/train/continue.sh [HOURS] [RUN]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+HOURS=${1:-2.5}
+RUN=${2:-compact48}
+DIR=tools/train/runs/$RUN
+tools/setup
+python3 -c 'import torch' 2>/dev/null || python3 -m pip install -q "torch==2.13.0+cpu" \
+  || python3 -m pip install -q --break-system-packages "torch==2.13.0+cpu"
+if [ ! -f out/train-data/sim/.complete ]; then
+  missing=()
+  for p in plasma-workspace-wallpapers gnome-backgrounds; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+  swift build -c release --product spkdeblur
+  nice -n 19 python3 tools/train/make_data.py --bin "$(swift build -c release --show-bin-path)/spkdeblur" \
+    --out out/train-data --sequences 1000
+  touch out/train-data/sim/.complete
+fi
+exec nice -n 19 python3 tools/train/train.py --data out/train-data/sim --eval-data out/train-data/heldout \
+  --config "$DIR/model.json" --state "$DIR" --resume --hours "$HOURS" \
+  --steps 60000 --batch 8 --crop 128 --lr 4e-4 --lr-min 1e-6 --bf16 --threads 2 --workers 0 \
+  --eval-count 24 --eval-every 1000 --log-every 50 --save-minutes 10 \
+  --out "out/$RUN.pth" --export-safetensors "$DIR/weights.safetensors"
