@@ -49,10 +49,15 @@ let package = Package(
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
         .target(name: "Checkpoint"),
         .target(name: "SpkDeblurNet", dependencies: ["Tensor", "Checkpoint"]),
+        // Trained models assembled into the binary (.incbin), so it runs wherever it is copied.
+        .target(name: "CModelResources", exclude: ["models"], cSettings: [.headerSearchPath("models")]),
+        .target(name: "ModelCatalog", dependencies: ["CModelResources", "Checkpoint", "SpkDeblurNet"]),
         .target(name: "Datasets", dependencies: ["SpikeCore", "Imaging"]),
         .target(
             name: "Deblur",
-            dependencies: ["SpkDeblurNet", "Tensor", "Checkpoint", "SpikeCore", "Datasets", "Metrics", "Imaging"]),
+            dependencies: [
+                "SpkDeblurNet", "ModelCatalog", "Tensor", "Checkpoint", "SpikeCore", "Datasets", "Metrics", "Imaging",
+            ]),
         .target(name: "WireProtocol", dependencies: ["SpikeCore"]),
         .target(name: "Recording", dependencies: ["HDF5", "CCompression", "Imaging"]),
 
@@ -75,7 +80,7 @@ let package = Package(
             name: "spkdeblur",
             dependencies: [
                 "Stages", "Pipeline", "SpikeCore", "Imaging", "Datasets", "HDF5", "ZeroMQ",
-                "WireProtocol", "Recording", "Deblur", "SpkDeblurNet", "Checkpoint", "Tensor", "Metrics",
+                "WireProtocol", "Recording", "Deblur", "SpkDeblurNet", "Checkpoint", "Tensor", "Metrics", "ModelCatalog",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -92,6 +97,9 @@ let package = Package(
             name: "SpkDeblurNetTests", dependencies: ["SpkDeblurNet", "Checkpoint", "Tensor"],
             resources: [.copy("Fixtures")]),
         .testTarget(name: "DeblurTests", dependencies: ["Deblur", "SpikeCore", "Tensor", "Imaging"]),
+        .testTarget(
+            name: "ModelCatalogTests", dependencies: ["ModelCatalog", "Checkpoint", "SpkDeblurNet", "Tensor"],
+            resources: [.copy("Fixtures")]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "SpikeCore", "Imaging"]),
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol", "SpikeCore"]),
         .testTarget(name: "RecordingTests", dependencies: ["TestSupport", "Recording", "HDF5"]),

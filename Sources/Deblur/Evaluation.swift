@@ -151,6 +151,9 @@ public struct Evaluator {
     public var previewCount: Int
     /// Crop size of the previews.
     public var previewSize: Int
+    /// Methods scored beside the main one on the same inputs (e.g. the classical baseline),
+    /// each as a row of its own name.
+    public var baselines: [any Deblurrer] = []
 
     /// A preview: blurry, spike TFI, result and ground truth crops of one sample.
     public struct Preview: Sendable {
@@ -200,6 +203,13 @@ public struct Evaluator {
                 scores[row, default: []].append(ImageScore(name: sample.name, psnr: s.psnr, ssim: s.ssim))
             }
             add("blurry", blur, sharp)
+            for baseline in baselines where baseline.name != resultRowName {
+                let other = try baseline.deblur(DeblurInput(blur: Evaluation.featureMap(blur), spikes: loaded.spikes))
+                add(baseline.name, Evaluation.image(other.sharp), sharp)
+                if !order.contains(baseline.name) {
+                    order.insert(baseline.name, at: 1); references[baseline.name] = "rgb"
+                }
+            }
             let resultImage = Evaluation.image(result.sharp)
             add(resultRowName, resultImage, sharp)
             var extra: [(String, Image)] = []
@@ -245,6 +255,13 @@ public struct Evaluator {
             frames: frames, samples: samples.count,
             seconds_per_sample: samples.isEmpty ? 0 : methodSeconds / Double(samples.count), order: order, rows: rows)
         return (report, previews)
+    }
+
+    /// One PNG with a row per preview: blurry | spike TFI | result | ground truth.
+    /// - Throws: `ImagingError` naming the path.
+    public static func writeSheet(_ previews: [Preview], to url: URL) throws {
+        guard let columns = previews.first?.crops.count else { throw DeblurError(url.path, "no samples to show") }
+        try ImageFile.writePNG(ContactSheet.make(previews.flatMap(\.crops), columns: columns), to: url)
     }
 
     /// Writes the Markdown report: the table and, for every preview, a contact sheet

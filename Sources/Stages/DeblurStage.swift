@@ -16,8 +16,11 @@ struct DeblurStage: Stage {
         parameters: [
             ParameterSpec(
                 "model", .choice(["spkdeblurnet", "classical", "passthrough"]), default: .string("spkdeblurnet"),
-                "method; spkdeblurnet needs weights"),
-            ParameterSpec("weights", .path, optional: true, "checkpoint (.pth or .safetensors) for spkdeblurnet"),
+                "method; spkdeblurnet runs the embedded default model unless weights are given"),
+            ParameterSpec(
+                "weights", .path, optional: true,
+                "checkpoint (.pth or .safetensors, relative to this file), or embedded:NAME (default: the embedded model)"
+            ),
             ParameterSpec("config", .path, optional: true, "model config JSON (reference constructor keywords)"),
             ParameterSpec("threads", .int(1...1024), optional: true, "CPU threads (default: all cores)"),
             ParameterSpec(
@@ -26,13 +29,11 @@ struct DeblurStage: Stage {
         ],
         inputs: [PortSpec("fused", Ports.fused)], outputs: [PortSpec("frames", Ports.deblurred)],
         make: { p, env in
-            let method = try makeMethod(p, stage: env.stageName)
-            var info = ModelInfo(name: method.name)
-            if let network = method as? NetworkDeblurrer, let weights = p.string("weights") {
-                info.configJSON = network.model.config.jsonString()
-                info.weightsSHA256 = (try? StateDict.sha256(of: URL(fileURLWithPath: weights))) ?? ""
-            }
-            return DeblurStage(method: method, info: info)
+            let resolved = try resolve(p, stage: env.stageName)
+            let id = resolved.identity
+            return DeblurStage(
+                method: resolved.deblurrer,
+                info: ModelInfo(name: id.name, configJSON: id.configJSON, weightsSHA256: id.weightsSHA256))
         })
 
     static let passthroughKind = StageKind(
@@ -49,29 +50,13 @@ struct DeblurStage: Stage {
                 info: ModelInfo(name: "passthrough"))
         })
 
-    static func makeMethod(_ p: Parameters, stage: String) throws -> any Deblurrer {
-        switch p.string("model") ?? "spkdeblurnet" {
-        case "classical": return ClassicalDeblurrer()
-        case "passthrough": return PassthroughDeblurrer()
-        default:
-            guard let weights = p.string("weights") else {
-                throw StageError("stage '\(stage)': model spkdeblurnet needs 'weights' (or use model: classical)")
-            }
-            var config: SpkDeblurNetConfig?
-            if let path = p.string("config") {
-                guard let data = FileManager.default.contents(atPath: path) else {
-                    throw StageError("\(path): cannot read")
-                }
-                config = try SpkDeblurNetConfig.decode(json: data, source: path)
-            }
-            let model = try SpkDeblurNet.load(weights: URL(fileURLWithPath: weights), config: config)
-            let precision = Precision(rawValue: p.string("precision") ?? "fp32") ?? .fp32
-            let backend: CPUBackend
-            do { backend = try CPUBackend(threads: p.int("threads"), precision: precision) } catch {
-                throw StageError("stage '\(stage)': \(error)")
-            }
-            return NetworkDeblurrer(model: model, backend: backend)
-        }
+    /// The stage's model through the one factory; without `weights` the embedded default.
+    static func resolve(_ p: Parameters, stage: String) throws -> ResolvedModel {
+        let choice = ModelChoice(
+            kind: ModelChoice.Kind(rawValue: p.string("model") ?? "spkdeblurnet") ?? .spkdeblurnet,
+            weights: p.string("weights"), config: p.string("config"), threads: p.int("threads"),
+            precision: Precision(rawValue: p.string("precision") ?? "fp32") ?? .fp32)
+        do { return try DeblurrerFactory.make(choice) } catch { throw StageError("stage '\(stage)': \(error)") }
     }
 
     func run(_ context: StageContext) async throws {

@@ -8,38 +8,20 @@ import Tensor
 /// Which deblurring method a command runs.
 extension Precision: ExpressibleByArgument {}
 
-enum ModelKind: String, ExpressibleByArgument, CaseIterable {
-    case spkdeblurnet, classical
-}
+extension ModelChoice.Kind: ExpressibleByArgument {}
 
-/// Builds the method: SpkDeblurNet from `weights` (and `config`), or the classical baseline.
-/// Without weights the classical baseline is used and `note` is called with a one-line
-/// explanation (no trained model is embedded in the binary).
+/// The command's method through the one factory (`DeblurrerFactory`): SpkDeblurNet from
+/// `weights` (a file or `embedded:NAME`), the embedded default model without weights, or
+/// the classical baseline.
 func makeDeblurrer(
-    model: ModelKind?, weights: String?, config: String?, threads: Int?, precision: Precision = .fp32,
-    note: (String) -> Void
-) throws -> any Deblurrer {
-    switch (model, weights) {
-    case (.classical, _):
-        return ClassicalDeblurrer()
-    case (_, let weights?):
-        guard FileManager.default.fileExists(atPath: weights) else {
-            throw RunError("\(weights): weights file not found")
-        }
-        if let config, !FileManager.default.fileExists(atPath: config) {
-            throw RunError("\(config): config file not found")
-        }
-        let backend: CPUBackend
-        do { backend = try CPUBackend(threads: threads, precision: precision) } catch {
-            throw RunError("--precision \(precision): \(error)")
-        }
-        return NetworkDeblurrer(model: try loadModel(weights: weights, config: config), backend: backend)
-    case (.spkdeblurnet, nil):
-        throw RunError("--model spkdeblurnet needs --weights (no trained model is embedded)")
-    case (nil, nil):
-        note("note: no --weights given and no trained model is embedded; using the classical (weight-free) baseline")
-        return ClassicalDeblurrer()
-    }
+    model: ModelChoice.Kind?, weights: String?, config: String?, threads: Int?, precision: Precision = .fp32
+) throws -> ResolvedModel {
+    do {
+        return try DeblurrerFactory.make(
+            ModelChoice(
+                kind: model ?? .spkdeblurnet, weights: weights, config: config, threads: threads,
+                precision: precision))
+    } catch { throw RunError(error.description) }
 }
 
 /// Writes a line to standard error.
@@ -58,7 +40,8 @@ struct DeblurCommand: ParsableCommand {
             T = --frames (default: the model's S_in_chs, else 56). The model's TFI input follows the \
             training convention of the published checkpoints, middleTFI(window, T/2) / 0.5; note that \
             the reference demo script (test_real.py) omits the / 0.5, we follow training. Without \
-            --weights the classical weight-free baseline runs (no trained model is embedded).
+            --weights the embedded default model runs (`spkdeblur models` lists it); --model classical \
+            runs the weight-free baseline.
             """)
 
     @Option(help: "Blurry RGB image (PNG or JPEG).") var blur: String
@@ -66,9 +49,10 @@ struct DeblurCommand: ParsableCommand {
     @Option(help: "Spike frame height.") var height: Int
     @Option(help: "Spike frame width.") var width: Int
     @Option(help: "Spike frame at the exposure midpoint (window centre).") var center: Int
-    @Option(help: "SpkDeblurNet weights (.pth or .safetensors).") var weights: String?
+    @Option(help: "SpkDeblurNet weights (.pth, .safetensors, or embedded:NAME; default: the embedded model).")
+    var weights: String?
     @Option(help: "Model config JSON (default: inferred from the weights).") var config: String?
-    @Option(help: "Method: spkdeblurnet (needs --weights) or classical.") var model: ModelKind?
+    @Option(help: "Method: spkdeblurnet (default) or classical.") var model: ModelChoice.Kind?
     @Option(help: "Spike frames per window (default: the model's S_in_chs, else 56).") var frames: Int?
     @Option(help: "Output PNG of the deblurred image.") var out: String
     @Option(help: "Also write the spike reconstruction (grey PNG), when the method makes one.") var recon: String?
@@ -85,8 +69,8 @@ struct DeblurCommand: ParsableCommand {
 
     func run() throws {
         let deblurrer = try makeDeblurrer(
-            model: model, weights: weights, config: config, threads: threads, precision: precision,
-            note: printError)
+            model: model, weights: weights, config: config, threads: threads, precision: precision
+        ).deblurrer
         if let frames, let wanted = deblurrer.windowLength, frames != wanted {
             throw RunError("--frames \(frames) does not match the model's window of \(wanted) frames (S_in_chs)")
         }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Deblur
 import Foundation
 import Pipeline
 import Stages
@@ -93,7 +94,9 @@ func loadGraph(_ file: String, _ overrides: [String]) throws -> PipelineGraph {
     var graph = try PipelineDescription(registry: StandardStages.registry()).load(path: file, overrides: overrides)
     for i in graph.stages.indices {
         for spec in graph.stages[i].kind.parameters where spec.type == .path {
-            if case .string(let p)? = graph.stages[i].parameters.values[spec.name], !p.hasPrefix("/") {
+            if case .string(let p)? = graph.stages[i].parameters.values[spec.name], !p.hasPrefix("/"),
+                !p.hasPrefix(ModelChoice.embeddedPrefix)
+            {
                 graph.stages[i].parameters.values[spec.name] = .string(
                     (directory as NSString).appendingPathComponent(p))
             }

@@ -15,6 +15,7 @@ struct SpkDeblur: AsyncParsableCommand {
             StagesCommand.self,
             ConvertWeightsCommand.self,
             VerifyCommand.self,
+            ModelsCommand.self,
             BenchCommand.self,
             SpikesCommand.self,
             SimulateCommand.self,

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Checkpoint
+import Deblur
 import Foundation
 import SpkDeblurNet
 import Tensor
@@ -15,7 +16,7 @@ struct VerifyCommand: ParsableCommand {
             status 1 past the tolerance.
             """)
 
-    @Option(help: "Weights (.pth or .safetensors).") var weights: String
+    @Option(help: "Weights (.pth, .safetensors, or embedded:NAME).") var weights: String
     @Option(help: "Model config JSON (reference constructor keywords, top level or under \"config\").")
     var config: String?
     @Option(help: "Reference inputs and outputs (.safetensors).") var io: String
@@ -31,7 +32,10 @@ struct VerifyCommand: ParsableCommand {
         do { backend = try CPUBackend(threads: threads, precision: precision) } catch {
             throw ValidationError("--precision: \(error)")
         }
-        let model = try loadModel(weights: weights, config: config)
+        let model: SpkDeblurNet
+        do { model = try DeblurrerFactory.network(weights: weights, config: config).model } catch {
+            throw RunError(error.description)
+        }
         let tensors = try SafeTensors.read(contentsOf: URL(fileURLWithPath: io))
         func tensor(_ key: String) throws -> Tensor {
             guard let t = tensors.tensors[key] else {
@@ -60,19 +64,4 @@ struct VerifyCommand: ParsableCommand {
                 worst <= tolerance ? "PASS" : "FAIL"))
         if !(worst <= tolerance) { throw ExitCode(1) }
     }
-}
-
-/// Loads a model from a weights file and an optional config file; the config is inferred
-/// from the tensor shapes when no file is given.
-func loadModel(weights: String, config: String?) throws -> SpkDeblurNet {
-    let url = URL(fileURLWithPath: weights)
-    var resolved: SpkDeblurNetConfig?
-    if let config {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: config)) } catch {
-            throw ValidationError("\(config): cannot read: \(error.localizedDescription)")
-        }
-        resolved = try SpkDeblurNetConfig.decode(json: data, source: config)
-    }
-    return try SpkDeblurNet.load(weights: url, config: resolved)
 }

@@ -126,14 +126,14 @@ import Testing
         let blur = root.appendingPathComponent("GOPRO_Large/test/\(seq)/blur_gamma/000001.png").path
         let dat = root.appendingPathComponent("GOPRO_Large_spike_seq/test/\(seq)/spike/000001.dat").path
 
-        // Classical, no weights: a note says so; the output is the RGB size.
+        // Classical: the output is the RGB size.
         let out = dir.appendingPathComponent("c.png").path
         let classical = try run([
             "deblur", "--blur", blur, "--spikes", dat, "--height", "32", "--width", "32",
-            "--center", "28", "--out", out,
+            "--center", "28", "--out", out, "--model", "classical",
         ])
         #expect(classical.status == 0, "\(classical.err)")
-        #expect(classical.err.contains("classical"), "note about the missing model: \(classical.err)")
+        #expect(classical.out.hasPrefix("classical:"), "\(classical.out)")
         #expect(try Self.pngSize(out) == (64, 64))
 
         // A window out of range: one line naming the file.

@@ -82,3 +82,93 @@ func testPattern(width: Int, height: Int) -> [Float] {
         }
     }
 }
+
+@Suite struct HandheldMotionTests {
+    let image = testPattern(width: 96, height: 80)
+
+    func configuration(motion: MotionModel, sensor: SensorModel = .ideal()) -> MotionBlurSynthesizer.Configuration {
+        .init(width: 64, height: 48, sharpFramesPerExposure: 7, motion: motion, sensor: sensor)
+    }
+
+    @Test func handheldIsDeterministicAndBlurs() throws {
+        let c = configuration(motion: .handheld(width: 64, sharpFrames: 7, maxBlur: 0.2))
+        var a = try MotionBlurSynthesizer(
+            image: image, width: 96, height: 80, channels: 3, exposures: 2, configuration: c, seed: 11)
+        var b = try MotionBlurSynthesizer(
+            image: image, width: 96, height: 80, channels: 3, exposures: 2, configuration: c, seed: 11)
+        let (ea, eb) = (a.nextExposure(), b.nextExposure())
+        #expect(ea.blur == eb.blur && ea.sharp == eb.sharp && ea.spikes == eb.spikes)
+        #expect(ea.spikes.count == 56)
+        #expect(ea.blur.allSatisfy { $0 >= 0 && $0 <= 1 })
+        // Over a few seeds at least one recording moves visibly.
+        var moved = false
+        for seed in UInt64(1)...6 {
+            var s = try MotionBlurSynthesizer(
+                image: image, width: 96, height: 80, channels: 3, exposures: 1, configuration: c, seed: seed)
+            let e = s.nextExposure()
+            if zip(e.blur, e.sharp).map({ abs($0 - $1) }).reduce(0, +) / Float(e.blur.count) > 2e-3 { moved = true }
+        }
+        #expect(moved)
+    }
+
+    @Test func aMovingObjectChangesOnlyPartOfAStillFrame() throws {
+        var motion = MotionModel.pan(speed: 0...0)
+        motion.objects = 1...1
+        motion.objectSpeed = 2...2
+        motion.objectSize = 0.3...0.3
+        var still = try MotionBlurSynthesizer(
+            image: image, width: 96, height: 80, channels: 3, exposures: 1,
+            configuration: configuration(motion: .pan(speed: 0...0)), seed: 5)
+        var withObject = try MotionBlurSynthesizer(
+            image: image, width: 96, height: 80, channels: 3, exposures: 1,
+            configuration: configuration(motion: motion),
+            seed: 5)
+        let (s, o) = (still.nextExposure(), withObject.nextExposure())
+        let changed = zip(s.sharp, o.sharp).filter { abs($0 - $1) > 1e-4 }.count
+        #expect(changed > 0)
+        #expect(changed < s.sharp.count / 2)
+        // The object moves, so its exposure is blurred where the still background is not.
+        let blurDiff = zip(o.blur, o.sharp).map { abs($0 - $1) }.reduce(0, +)
+        #expect(blurDiff > 0)
+    }
+
+    @Test func thresholdScaleChangesTheSpikeRate() throws {
+        let low = try MotionBlurSynthesizer(
+            image: image, width: 96, height: 80, channels: 3, exposures: 1,
+            configuration: configuration(motion: .pan(speed: 0...0), sensor: .init(threshold: 1.0)), seed: 2)
+        let high = try MotionBlurSynthesizer(
+            image: image, width: 96, height: 80, channels: 3, exposures: 1,
+            configuration: configuration(motion: .pan(speed: 0...0), sensor: .init(threshold: 4.0)), seed: 2)
+        var (l, h) = (low, high)
+        let (nl, nh) = (l.nextExposure().spikes.spikeCount, h.nextExposure().spikes.spikeCount)
+        #expect(Double(nl) > 3 * Double(nh))
+        var varied = configuration(motion: .pan(speed: 0...0), sensor: .varied())
+        varied.sensor.spuriousRate = 0...0
+        let thresholds = try (UInt64(0)..<8).map { seed in
+            try MotionBlurSynthesizer(
+                image: image, width: 96, height: 80, channels: 3, exposures: 1, configuration: varied, seed: seed
+            ).threshold
+        }
+        #expect(thresholds.allSatisfy { $0 >= 2.0 * 0.6 - 1e-4 && $0 <= 2.0 * 1.7 + 1e-4 })
+        #expect(Set(thresholds).count > 1)
+    }
+
+    @Test func rejectsBadMotionAndSensorValues() {
+        var c = configuration(motion: .pan())
+        c.motion.objects = 0...100
+        #expect(throws: DatasetError.self) {
+            try MotionBlurSynthesizer(
+                image: image, width: 96, height: 80, channels: 3, exposures: 1, configuration: c, seed: 1)
+        }
+        c = configuration(motion: .pan(), sensor: .init(thresholdScale: 0...1))
+        #expect(throws: DatasetError.self) {
+            try MotionBlurSynthesizer(
+                image: image, width: 96, height: 80, channels: 3, exposures: 1, configuration: c, seed: 1)
+        }
+        c = configuration(motion: .pan(), sensor: .init(spuriousRate: 0...0.9))
+        #expect(throws: DatasetError.self) {
+            try MotionBlurSynthesizer(
+                image: image, width: 96, height: 80, channels: 3, exposures: 1, configuration: c, seed: 1)
+        }
+    }
+}

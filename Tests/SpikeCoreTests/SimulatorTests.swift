@@ -72,3 +72,43 @@ private func run(_ sim: inout IntegrateAndFireSimulator, _ frames: [[Float]]) ->
     for frame in frames { out.append(contentsOf: sim.step(grey: frame)) }
     return out
 }
+
+@Suite struct SensorImperfectionTests {
+    @Test(arguments: [Float(0.01), Float(0.05)])
+    func spuriousSpikesFireAtTheirRateOnADarkScene(rate: Float) throws {
+        let geometry = try SpikeGeometry(height: 32, width: 40)
+        var sim = try IntegrateAndFireSimulator(geometry: geometry, threshold: 2, spuriousRate: rate, seed: 3)
+        let dark = [Float](repeating: 0, count: geometry.pixelCount)
+        let steps = 400
+        var spikes = 0
+        for _ in 0..<steps { spikes += sim.step(grey: dark).spikeCount }
+        let measured = Double(spikes) / Double(steps * geometry.pixelCount)
+        // Binomial: n = 512,000 draws; 5% relative is many standard deviations.
+        #expect(abs(measured - Double(rate)) <= 0.05 * Double(rate))
+    }
+
+    @Test func thresholdSpreadMakesPixelsFireAtDifferentRates() throws {
+        let geometry = try SpikeGeometry(height: 16, width: 16)
+        let grey = [Float](repeating: 0.8, count: geometry.pixelCount)
+        func perPixelCounts(spread: Float) throws -> [Int] {
+            var sim = try IntegrateAndFireSimulator(geometry: geometry, threshold: 2, thresholdSpread: spread, seed: 4)
+            var counts = [Int](repeating: 0, count: geometry.pixelCount)
+            for _ in 0..<500 {
+                let bits = sim.step(grey: grey).unpacked().values
+                for i in counts.indices where bits[i] != 0 { counts[i] += 1 }
+            }
+            return counts
+        }
+        let uniform = try perPixelCounts(spread: 0)
+        let spread = try perPixelCounts(spread: 0.1)
+        // 500 steps at 0.4 spikes/step: 200 +- 1 without spread; +-10% thresholds move it by ~20.
+        #expect(uniform.max()! - uniform.min()! <= 1)
+        #expect(spread.max()! - spread.min()! >= 20)
+        #expect(throws: SpikeError.self) {
+            try IntegrateAndFireSimulator(geometry: geometry, threshold: 2, thresholdSpread: 0.9, seed: 1)
+        }
+        #expect(throws: SpikeError.self) {
+            try IntegrateAndFireSimulator(geometry: geometry, threshold: 2, spuriousRate: -0.1, seed: 1)
+        }
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import Testing
+
+/// The embedded default model through the commands, on a recording `spkdeblur simulate` makes.
+@Suite struct EmbeddedModelCommandTests {
+    static func recording(in dir: URL) throws -> URL {
+        let images = dir.appendingPathComponent("images")
+        try FileManager.default.createDirectory(at: images, withIntermediateDirectories: true)
+        let scenes = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../pipelines/assets/scenes").standardized
+        for name in try FileManager.default.contentsOfDirectory(atPath: scenes.path).sorted().prefix(2) {
+            try FileManager.default.copyItem(
+                at: scenes.appendingPathComponent(name), to: images.appendingPathComponent(name))
+        }
+        let root = dir.appendingPathComponent("data")
+        let made = try run([
+            "simulate", "--images", images.path, "--out", root.path, "--split", "test", "--frames-per-sequence", "2",
+            "--width", "128", "--height", "96", "--motion", "handheld", "--seed", "3",
+        ])
+        #expect(made.status == 0, "\(made.err)")
+        return root
+    }
+
+    @Test func modelsListsTheDefault() throws {
+        let listed = try run(["models"])
+        #expect(listed.status == 0, "\(listed.err)")
+        #expect(listed.out.hasPrefix("compact48 (default):"), "\(listed.out)")
+        #expect(listed.out.contains("sha256:"))
+        let json = try run(["models", "--json"])
+        let array = try #require(try JSONSerialization.jsonObject(with: Data(json.out.utf8)) as? [[String: Any]])
+        #expect(array.first?["name"] as? String == "compact48")
+        #expect((array.first?["sha256"] as? String)?.count == 64)
+    }
+
+    @Test func deblurAndEvalUseTheEmbeddedModelWithoutWeights() throws {
+        let dir = try temporaryDirectory("cli-embedded")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let root = try Self.recording(in: dir)
+        let seq = root.appendingPathComponent("GOPRO_Large/test/SIM0000_07_00")
+        let out = dir.appendingPathComponent("sharp.png").path
+        let deblurred = try run([
+            "deblur", "--blur", seq.appendingPathComponent("blur_gamma/000000.png").path, "--spikes",
+            root.appendingPathComponent("GOPRO_Large_spike_seq/test/SIM0000_07_00/spike/000000.dat").path,
+            "--height", "48", "--width", "64", "--center", "28", "--out", out,
+        ])
+        #expect(deblurred.status == 0, "\(deblurred.err)")
+        #expect(deblurred.out.hasPrefix("spkdeblurnet:"), "\(deblurred.out)")
+        #expect(try EvalCommandTests.pngSize(out) == (128, 96))
+
+        let sheet = dir.appendingPathComponent("sheet.png").path
+        let evaluated = try run([
+            "eval", "--dataset", root.path, "--layout", "gopro", "--split", "test", "--sheet", sheet, "--sheet-rows",
+            "2",
+        ])
+        #expect(evaluated.status == 0, "\(evaluated.err)")
+        #expect(evaluated.out.contains("gain of sharp over blurry:"), "\(evaluated.out)")
+        #expect(evaluated.out.contains("gain of sharp over classical:"), "\(evaluated.out)")
+        // Four 128x96 panels side by side, two rows (4-pixel gaps around and between).
+        #expect(try EvalCommandTests.pngSize(sheet) == (4 * 128 + 5 * 4, 2 * 96 + 3 * 4))
+    }
+
+    @Test func anUnknownEmbeddedNameIsOneLine() throws {
+        let result = try run([
+            "deblur", "--blur", "/nonexistent.png", "--spikes", "/nonexistent.dat", "--height", "48", "--width", "64",
+            "--center", "28", "--out", "/tmp/x.png", "--weights", "embedded:nope",
+        ])
+        #expect(result.status != 0)
+        #expect(result.err.contains("no embedded model 'nope'") && result.err.contains("compact48"), "\(result.err)")
+        #expect(result.err.split(separator: "\n").count == 1)
+    }
+}
