@@ -131,3 +131,60 @@ def test_train_few_steps_and_reload(tmp_path, capsys):
     assert sorted(tensors) == sorted(state)
     for k, v in state.items():
         assert np.array_equal(tensors[k], v.numpy()), k
+
+
+def test_resumed_run_equals_an_uninterrupted_one(tmp_path):
+    """A run stopped by its time budget and resumed from --state ends with the same weights,
+    optimizer step and schedule as one that ran straight through, and logs every step once."""
+    torch = pytest.importorskip("torch")
+    import csv
+
+    import train
+
+    torch.set_num_threads(1)
+    data = str(tmp_path / "data")
+    _make_tree(data, np.random.default_rng(3))
+    cfg = os.path.join(NET_FIX, "tiny.json")
+    common = ["--data", data, "--config", cfg, "--steps", "4", "--batch", "2", "--crop", "128",
+              "--lr", "3e-4", "--eval-count", "1", "--log-every", "1"]
+    straight = str(tmp_path / "straight")
+    train.main(common + ["--state", straight, "--out", str(tmp_path / "a.pth")])
+    parts = str(tmp_path / "parts")
+    # --hours this small stops after the first step; each resume does one more.
+    for _ in range(4):
+        train.main(common + ["--state", parts, "--resume", "--hours", "1e-9", "--out", str(tmp_path / "b.pth")])
+    a = torch.load(os.path.join(straight, "state.pt"), weights_only=True)
+    b = torch.load(os.path.join(parts, "state.pt"), weights_only=True)
+    assert a["step"] == b["step"] == 4
+    for k, v in a["model"].items():
+        assert torch.allclose(v.float(), b["model"][k].float(), atol=1e-6), k
+    assert a["scheduler"]["last_epoch"] == b["scheduler"]["last_epoch"] == 4
+    with open(os.path.join(parts, "log.csv")) as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["step"]) for r in rows if r["kind"] == "train"] == [1, 2, 3, 4]
+    assert any(r["kind"] == "eval" and float(r["psnr_sharp"]) > 0 for r in rows)
+    # Without --resume an existing run is not overwritten.
+    with pytest.raises(SystemExit, match="already there"):
+        train.main(common + ["--state", parts, "--out", str(tmp_path / "c.pth")])
+    # A torn state file is named, not silently restarted.
+    with open(os.path.join(parts, "state.pt"), "r+b") as f:
+        f.truncate(100)
+    with pytest.raises(SystemExit, match="cannot read the resumable state"):
+        train.main(common + ["--state", parts, "--resume", "--out", str(tmp_path / "c.pth")])
+
+
+def test_plot_log_draws_both_panels(tmp_path):
+    import plot_log
+    from PIL import Image
+
+    log = tmp_path / "log.csv"
+    log.write_text("kind,step,hours,loss,lr,psnr_blurry,psnr_quick,psnr_sharp,samples\n"
+                   "train,50,0.01,0.3,4e-4,,,,\ntrain,100,0.02,0.2,4e-4,,,,\n"
+                   "eval,100,0.02,,,27.0,26.0,28.5,24\neval,200,0.04,,,27.0,27.5,29.0,24\n")
+    out = tmp_path / "curve.png"
+    plot_log.main([str(log), str(out)])
+    im = np.asarray(Image.open(out).convert("RGB")).astype(int)
+    assert im.shape == (2 * plot_log.H, plot_log.W, 3)
+    # The loss line (red) and the held-out sharp line (blue) are drawn.
+    assert ((im[:, :, 0] > 150) & (im[:, :, 1] < 100) & (im[:, :, 2] < 100)).sum() > 50
+    assert ((im[:, :, 2] > 150) & (im[:, :, 0] < 80)).sum() > 50
