@@ -41,7 +41,8 @@ struct SwinBlock: Sendable {
         let table = r.floats(
             "\(prefix).attn.relative_position_bias_table", [(2 * window - 1) * (2 * window - 1), heads])
         let index =
-            r.indices("\(prefix).attn.relative_position_index", [n, n])
+            r.indices(
+                "\(prefix).attn.relative_position_index", [n, n], bound: (2 * window - 1) * (2 * window - 1))
             ?? WindowPositionBias.relativePositionIndex(window: window)
         position = WindowPositionBias(heads: heads, window: window, table: table, index: index)
         projections =

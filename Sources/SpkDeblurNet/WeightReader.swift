@@ -30,7 +30,12 @@ final class WeightReader {
             return [Float](repeating: 0, count: shape.reduce(1, *))
         }
         do {
-            return try t.floats()
+            let values = try t.floats()
+            if let bad = values.firstIndex(where: { !$0.isFinite }) {
+                mismatches.append("\(key) holds a non-finite value (\(values[bad]) at flat index \(bad))")
+                return [Float](repeating: 0, count: shape.reduce(1, *))
+            }
+            return values
         } catch {
             mismatches.append("\(key): \(error)")
             return [Float](repeating: 0, count: shape.reduce(1, *))
@@ -68,14 +73,20 @@ final class WeightReader {
         NormWeights(weight: floats("\(prefix).weight", [c]), bias: floats("\(prefix).bias", [c]))
     }
 
-    /// An int64 index buffer, or nil when missing (recorded).
-    func indices(_ key: String, _ shape: [Int]) -> [Int]? {
+    /// An int64 index buffer whose values must lie in `0..<bound`, or nil when missing,
+    /// misshapen or out of range (recorded).
+    func indices(_ key: String, _ shape: [Int], bound: Int) -> [Int]? {
         used.insert(key)
         requested.append((key, shape))
         guard let t = dict.tensors[key] else { missing.append(key); return nil }
         guard t.shape == shape else { mismatches.append("\(key) is \(t.shape), expected \(shape)"); return nil }
         do {
-            return try t.int64s().map { Int($0) }
+            let values = try t.int64s()
+            if let bad = values.firstIndex(where: { $0 < 0 || $0 >= Int64(bound) }) {
+                mismatches.append("\(key) holds \(values[bad]) at flat index \(bad), outside 0..<\(bound)")
+                return nil
+            }
+            return values.map { Int($0) }
         } catch {
             mismatches.append("\(key): \(error)")
             return nil
