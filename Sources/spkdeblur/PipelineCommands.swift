@@ -88,17 +88,26 @@ struct StagesCommand: ParsableCommand {
     func run() { print(StandardStages.registry().listing()) }
 }
 
-/// Loads and validates a description; relative paths in parameters resolve against the file.
+/// Loads and validates a description. Relative paths written in the file resolve against the
+/// file's folder; relative paths given with `--set` resolve against the working directory,
+/// as every other path on the command line does. `embedded:NAME` weights are left as they are.
 func loadGraph(_ file: String, _ overrides: [String]) throws -> PipelineGraph {
     let directory = URL(fileURLWithPath: file).deletingLastPathComponent().path
+    let workingDirectory = FileManager.default.currentDirectoryPath
+    let fromCommandLine = Set(
+        overrides.compactMap { o -> String? in
+            guard let eq = o.firstIndex(of: "=") else { return nil }
+            return String(o[..<eq])
+        })
     var graph = try PipelineDescription(registry: StandardStages.registry()).load(path: file, overrides: overrides)
     for i in graph.stages.indices {
         for spec in graph.stages[i].kind.parameters where spec.type == .path {
             if case .string(let p)? = graph.stages[i].parameters.values[spec.name], !p.hasPrefix("/"),
                 !p.hasPrefix(ModelChoice.embeddedPrefix)
             {
-                graph.stages[i].parameters.values[spec.name] = .string(
-                    (directory as NSString).appendingPathComponent(p))
+                let base =
+                    fromCommandLine.contains("\(graph.stages[i].name).\(spec.name)") ? workingDirectory : directory
+                graph.stages[i].parameters.values[spec.name] = .string((base as NSString).appendingPathComponent(p))
             }
         }
     }

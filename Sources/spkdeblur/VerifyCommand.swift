@@ -22,12 +22,9 @@ struct VerifyCommand: ParsableCommand {
     @Option(help: "Reference inputs and outputs (.safetensors).") var io: String
     @Option(help: "Largest allowed max abs error.") var tolerance: Float = 1e-3
     @Option(help: "CPU threads.") var threads: Int?
-    @Option(help: "GEMM precision: fp32, or bf16 (needs a CPU with avx512_bf16).") var precision = "fp32"
+    @Option(help: "GEMM precision: fp32, or bf16 (needs a CPU with avx512_bf16).") var precision: Precision = .fp32
 
     func run() throws {
-        guard let precision = Precision(rawValue: precision) else {
-            throw ValidationError("--precision: '\(self.precision)' is not fp32 or bf16")
-        }
         let backend: CPUBackend
         do { backend = try CPUBackend(threads: threads, precision: precision) } catch {
             throw ValidationError("--precision: \(error)")

@@ -12,9 +12,10 @@ func spkdeblurBinary() throws -> URL {
     return try #require(found, "spkdeblur executable not found next to the test bundle")
 }
 
-/// Runs the binary; returns exit status, standard output and standard error.
-func run(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
-    let r = try runProcess(try spkdeblurBinary(), arguments)
+/// Runs the binary (in `directory`, default this process's); returns exit status, standard
+/// output and standard error.
+func run(_ arguments: [String], in directory: URL? = nil) throws -> (status: Int32, out: String, err: String) {
+    let r = try runProcess(try spkdeblurBinary(), arguments, in: directory)
     return (r.status, r.out, r.err)
 }
 

@@ -69,3 +69,50 @@ import Testing
         #expect(result.err.split(separator: "\n").count == 1)
     }
 }
+
+/// `--set stage.path=REL` resolves against the working directory; paths in the file against the file.
+@Suite struct OverridePathTests {
+    @Test func weightsGivenWithSetResolveAgainstTheWorkingDirectory() throws {
+        let dir = try temporaryDirectory("cli-set-path")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let root = try EmbeddedModelCommandTests.recording(in: dir)
+        let seq = "SIM0000_07_00"
+        let pipelineDir = dir.appendingPathComponent("pipelines")
+        let work = dir.appendingPathComponent("work")
+        for d in [pipelineDir, work] {
+            try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
+        }
+        let yaml = """
+            clock: {speed: max}
+            stages:
+              spikes: {kind: spike-file, path: \(root.path)/GOPRO_Large_spike_seq/test/\(seq)/spike, height: 48, width: 64}
+              rgb: {kind: rgb-folder, path: \(root.path)/GOPRO_Large/test/\(seq)/blur_gamma, exposure_spike_frames: 56}
+              windows: {kind: exposure-window, frames: 56, inputs: {spikes: spikes.frames, exposures: rgb.frames}}
+              sync: {kind: rgb-sync, inputs: {windows: windows.windows, rgb: rgb.frames}}
+              deblur: {kind: deblur, inputs: {fused: sync.fused}}
+              sink: {kind: hdf5-sink, path: out.h5, inputs: {frames: deblur.frames}}
+            """
+        let file = pipelineDir.appendingPathComponent("p.yaml")
+        try yaml.write(to: file, atomically: true, encoding: .utf8)
+        // The tiny fixture (T = 8) in the working directory: found, then refused for its window.
+        try FileManager.default.copyItem(
+            at: testsFixture("SpkDeblurNetTests/Fixtures/tiny.weights.safetensors"),
+            to: work.appendingPathComponent("w.safetensors"))
+        let found = try run(["run", file.path, "--set", "deblur.weights=w.safetensors"], in: work)
+        #expect(found.status != 0)
+        #expect(found.err.contains("the model takes 8"), "\(found.err)")
+        // Only the pipeline's folder has it: not found, and the message names the working directory.
+        try FileManager.default.moveItem(
+            at: work.appendingPathComponent("w.safetensors"), to: pipelineDir.appendingPathComponent("w.safetensors"))
+        let missing = try run(["run", file.path, "--set", "deblur.weights=w.safetensors"], in: work)
+        #expect(missing.status != 0)
+        #expect(missing.err.contains("work/w.safetensors: weights file not found"), "\(missing.err)")
+        // Written in the file, the same relative path resolves against the file's folder.
+        try
+            (yaml.replacingOccurrences(
+                of: "kind: deblur,", with: "kind: deblur, weights: w.safetensors,")).write(
+                to: file, atomically: true, encoding: .utf8)
+        let inFile = try run(["run", file.path], in: work)
+        #expect(inFile.err.contains("the model takes 8"), "\(inFile.err)")
+    }
+}

@@ -9,10 +9,11 @@ public struct ProcessResult: Sendable {
 
 /// Runs a program to completion, reading its output before waiting so a full pipe cannot
 /// block the child.
-public func runProcess(_ executable: URL, _ arguments: [String]) throws -> ProcessResult {
+public func runProcess(_ executable: URL, _ arguments: [String], in directory: URL? = nil) throws -> ProcessResult {
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
+    if let directory { process.currentDirectoryURL = directory }
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err
