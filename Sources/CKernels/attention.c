@@ -5,42 +5,12 @@
 
 #include "CKernels.h"
 
-#include <cpuid.h>
-#include <immintrin.h>
+#include "simd_common.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-#define CK_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
-
-int ck_has_avx512f(void) {
-    unsigned a, b, c, d;
-    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
-    if (!(c & (1u << 27))) return 0;  // OSXSAVE
-    unsigned lo, hi;
-    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-    if ((lo & 0xE6) != 0xE6) return 0;
-    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
-    return ((b >> 16) & 1) && ((b >> 17) & 1) && ((b >> 30) & 1) && ((b >> 31) & 1);  // F, DQ, BW, VL
-}
-
-// exp(x) for x <= ~88: 2^(x log2 e) = 2^n * 2^f, |f| <= 1/2, 2^f by its degree-7 Taylor
-// polynomial (relative error ~5e-9 before rounding), 2^n applied by vscalefps (which
-// underflows to 0 for very negative n).
-CK_AVX512 static inline __m512 exp_ps(__m512 x) {
-    __m512 t = _mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f));
-    t = _mm512_max_ps(t, _mm512_set1_ps(-200.0f));
-    __m512 n = _mm512_roundscale_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 f = _mm512_sub_ps(t, n);
-    __m512 p = _mm512_set1_ps(1.5252733804059838e-05f);
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.5403530393381606e-04f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.3333558146428441e-03f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(9.6181291076284770e-03f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(5.5504108664821576e-02f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(2.4022650695910071e-01f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(6.9314718055994531e-01f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f));
-    return _mm512_scalef_ps(p, n);
-}
+int ck_has_avx512f(void) { return ck_cpu_avx512_base(0); }
 
 // In-place transpose of 16 rows of 16 floats: four butterfly stages, each swapping the
 // off-diagonal h x h blocks of every 2h x 2h block.
@@ -107,7 +77,7 @@ static inline __mmask16 lanes(int n) {
                 float top = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(s[0], s[1]), _mm512_max_ps(s[2], s[3]))); \
                 __m512 vt = _mm512_set1_ps(top), sum = _mm512_setzero_ps();                                 \
                 for (int v = 0; v < 4; v++) {                                                               \
-                    __m512 e = exp_ps(_mm512_sub_ps(s[v], vt));                                             \
+                    __m512 e = ck_exp_ps(_mm512_sub_ps(s[v], vt));                                             \
                     sum = _mm512_add_ps(sum, e);                                                            \
                     _mm512_storeu_ps(P + (i0 + r) * 64 + 16 * v, e);                                        \
                 }                                                                                           \

@@ -12,7 +12,7 @@
 #include "CKernels.h"
 #include "gemm_tile.h"
 
-#include <cpuid.h>
+#include "simd_common.h"
 #include <immintrin.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,17 +22,9 @@
 enum { PANEL = 48, MR = 8, MC = 64 };
 
 int ck_has_avx512bf16(void) {
+    unsigned subleaves = 0;
+    if (!ck_cpu_avx512_base(&subleaves) || subleaves < 1) return 0;
     unsigned a, b, c, d;
-    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
-    if (!(c & (1u << 27))) return 0;  // OSXSAVE
-    unsigned lo, hi;
-    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-    // XMM, YMM, opmask, ZMM_Hi256, Hi16_ZMM state enabled by the OS.
-    if ((lo & 0xE6) != 0xE6) return 0;
-    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
-    int f = (b >> 16) & 1, bw = (b >> 30) & 1, vl = (b >> 31) & 1;
-    if (!(f && bw && vl)) return 0;
-    if (a < 1) return 0;  // max sub-leaf of leaf 7
     if (!__get_cpuid_count(7, 1, &a, &b, &c, &d)) return 0;
     return (a >> 5) & 1;  // AVX512_BF16
 }

@@ -7,11 +7,11 @@
 // bias and accumulation applied when the tile is stored.
 
 #include "CKernels.h"
+#include "simd_common.h"
 #include "gemm_tile.h"
 
 #include <immintrin.h>
 
-#define CK_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
 
 enum { PANEL = 48, MR = 8, MC = 64 };
 

@@ -20,12 +20,7 @@ extension Image {
             let ly = f - Float(y0)
             for x in 0..<w {
                 let (x0, x1, lx) = (x0s[x], x1s[x], lxs[x])
-                for c in 0..<channels {
-                    let a = pixels[(y0 * width + x0) * channels + c], b = pixels[(y0 * width + x1) * channels + c]
-                    let d = pixels[(y1 * width + x0) * channels + c], e = pixels[(y1 * width + x1) * channels + c]
-                    out.pixels[(y * w + x) * channels + c] =
-                        (1 - ly) * ((1 - lx) * a + lx * b) + ly * ((1 - lx) * d + lx * e)
-                }
+                bilinear(x0, x1, lx, y0, y1, ly, into: &out.pixels, at: (y * w + x) * channels)
             }
         }
         return out
@@ -71,15 +66,23 @@ extension Image {
                 let x0 = Int(fu), y0 = Int(fv)
                 let x1 = min(x0 + 1, width - 1), y1 = min(y0 + 1, height - 1)
                 let lx = Float(fu - Double(x0)), ly = Float(fv - Double(y0))
-                for c in 0..<channels {
-                    let a = pixels[(y0 * width + x0) * channels + c], b = pixels[(y0 * width + x1) * channels + c]
-                    let d = pixels[(y1 * width + x0) * channels + c], e = pixels[(y1 * width + x1) * channels + c]
-                    out.pixels[(y * w + x) * channels + c] =
-                        (1 - ly) * ((1 - lx) * a + lx * b) + ly * ((1 - lx) * d + lx * e)
-                }
+                bilinear(x0, x1, lx, y0, y1, ly, into: &out.pixels, at: (y * w + x) * channels)
             }
         }
         return out
+    }
+
+    /// Writes the bilinear blend of the four pixels (x0|x1, y0|y1) with weights lx, ly, every
+    /// channel, at `offset` of `out`.
+    @inline(__always)
+    private func bilinear(
+        _ x0: Int, _ x1: Int, _ lx: Float, _ y0: Int, _ y1: Int, _ ly: Float, into out: inout [Float], at offset: Int
+    ) {
+        for c in 0..<channels {
+            let a = pixels[(y0 * width + x0) * channels + c], b = pixels[(y0 * width + x1) * channels + c]
+            let d = pixels[(y1 * width + x0) * channels + c], e = pixels[(y1 * width + x1) * channels + c]
+            out[offset + c] = (1 - ly) * ((1 - lx) * a + lx * b) + ly * ((1 - lx) * d + lx * e)
+        }
     }
 }
 

@@ -2,11 +2,6 @@ import Checkpoint
 import Foundation
 import Pipeline
 
-/// The software version recorded into outputs and printed by `spkdeblur --version`.
-public enum SoftwareVersion {
-    public static let string = "spkdeblur 0.1.0"
-}
-
 enum StateDictSHA {
     static func of(_ path: String) throws -> String { try StateDict.sha256(of: URL(fileURLWithPath: path)) }
 }

@@ -12,16 +12,24 @@ extension ModelChoice.Kind: ExpressibleByArgument {}
 
 /// The command's method through the one factory (`DeblurrerFactory`): SpkDeblurNet from
 /// `weights` (a file or `embedded:NAME`), the embedded default model without weights, or
-/// the classical baseline.
+/// the classical baseline. Returns it with the spike window length: `frames` when given
+/// (refused when the model takes another), else the model's, else 56.
 func makeDeblurrer(
-    model: ModelChoice.Kind?, weights: String?, config: String?, threads: Int?, precision: Precision = .fp32
-) throws -> ResolvedModel {
+    model: ModelChoice.Kind?, weights: String?, config: String?, threads: Int?, precision: Precision = .fp32,
+    frames: Int?
+) throws -> (deblurrer: any Deblurrer, frames: Int) {
+    let resolved: ResolvedModel
     do {
-        return try DeblurrerFactory.make(
+        resolved = try DeblurrerFactory.make(
             ModelChoice(
                 kind: model ?? .spkdeblurnet, weights: weights, config: config, threads: threads,
                 precision: precision))
     } catch { throw RunError(error.description) }
+    let deblurrer = resolved.deblurrer
+    if let frames, let wanted = deblurrer.windowLength, frames != wanted {
+        throw RunError("--frames \(frames) does not match the model's window of \(wanted) frames (S_in_chs)")
+    }
+    return (deblurrer, frames ?? deblurrer.windowLength ?? 56)
 }
 
 /// Writes a line to standard error.
@@ -68,13 +76,8 @@ struct DeblurCommand: ParsableCommand {
     }
 
     func run() throws {
-        let deblurrer = try makeDeblurrer(
-            model: model, weights: weights, config: config, threads: threads, precision: precision
-        ).deblurrer
-        if let frames, let wanted = deblurrer.windowLength, frames != wanted {
-            throw RunError("--frames \(frames) does not match the model's window of \(wanted) frames (S_in_chs)")
-        }
-        let t = frames ?? deblurrer.windowLength ?? 56
+        let (deblurrer, t) = try makeDeblurrer(
+            model: model, weights: weights, config: config, threads: threads, precision: precision, frames: frames)
         guard FileManager.default.fileExists(atPath: blur) else { throw RunError("\(blur): image not found") }
         guard FileManager.default.fileExists(atPath: spikes) else { throw RunError("\(spikes): spike file not found") }
         // ImagingError names the file and the problem.

@@ -51,13 +51,8 @@ struct EvalCommand: ParsableCommand {
     }
 
     func run() throws {
-        let deblurrer = try makeDeblurrer(
-            model: model, weights: weights, config: config, threads: threads, precision: precision
-        ).deblurrer
-        if let frames, let wanted = deblurrer.windowLength, frames != wanted {
-            throw RunError("--frames \(frames) does not match the model's window of \(wanted) frames (S_in_chs)")
-        }
-        let t = frames ?? deblurrer.windowLength ?? GoProDataset.modelSpikeFrames
+        let (deblurrer, t) = try makeDeblurrer(
+            model: model, weights: weights, config: config, threads: threads, precision: precision, frames: frames)
         let root = URL(fileURLWithPath: dataset)
         var samples: [DatasetSample]
         switch layout {
