@@ -7,11 +7,25 @@ public struct DeblurInput: Sendable {
     public var blur: FeatureMap
     /// The spike window centred on the exposure midpoint (`T` frames at `H/2 x W/2`).
     public var spikes: PackedSpikeFrames
+    /// The window's TFI in the training convention (`middleTFI(spikes, T/2) / 0.5`, `H/2 x W/2`
+    /// display order) when it is already computed, as the exposure-window stage does; nil:
+    /// the method computes it.
+    public var tfi: [Float]?
 
     /// Creates an input.
-    public init(blur: FeatureMap, spikes: PackedSpikeFrames) {
+    public init(blur: FeatureMap, spikes: PackedSpikeFrames, tfi: [Float]? = nil) {
         self.blur = blur
         self.spikes = spikes
+        self.tfi = tfi
+    }
+
+    /// The TFI given, or computed from the spikes.
+    public func trainingTFI() throws(DeblurError) -> [Float] {
+        guard let tfi else { return TFI.trainingInput(spikes) }
+        guard tfi.count == spikes.geometry.pixelCount else {
+            throw DeblurError("input", "TFI has \(tfi.count) values for \(spikes.geometry.pixelCount) spike pixels")
+        }
+        return tfi
     }
 }
 

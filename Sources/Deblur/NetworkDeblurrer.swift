@@ -29,7 +29,7 @@ public struct NetworkDeblurrer: Deblurrer {
         }
         let g = input.spikes.geometry
         let spike = Tensor(shape: [1, t, g.height, g.width], data: input.spikes.unpacked().floats())
-        let tfi = Tensor(shape: [1, 1, g.height, g.width], data: TFI.trainingInput(input.spikes))
+        let tfi = Tensor(shape: [1, 1, g.height, g.width], data: try input.trainingTFI())
         let blur = Tensor(stacking: [input.blur])
         let out = try model(blur: blur, spike: spike, tfi: tfi, backend: backend)
         return DeblurResult(

@@ -69,7 +69,7 @@ struct DeblurStage: Stage {
             let blur = item.rgb.image.featureMap
             let result = try await context.busy {
                 if delay > .zero { try await context.clock.sleep(until: context.clock.now() + delay) }
-                return try method.deblur(DeblurInput(blur: blur, spikes: item.window.spikes))
+                return try method.deblur(DeblurInput(blur: blur, spikes: item.window.spikes, tfi: item.window.tfi))
             }
             await context.send(
                 "frames",
