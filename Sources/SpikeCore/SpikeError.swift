@@ -19,7 +19,11 @@ public enum SpikeError: Error, CustomStringConvertible, Equatable, Sendable {
     public var description: String {
         switch self {
         case .invalidGeometry(let h, let w):
-            return "spike geometry \(h)x\(w): height*width must be a positive multiple of 8 (got \(h * w))"
+            let limit = SpikeGeometry.maximumSide
+            guard (1...limit).contains(h), (1...limit).contains(w) else {
+                return "spike geometry \(h)x\(w): height and width must be 1...\(limit)"
+            }
+            return "spike geometry \(h)x\(w): height*width must be a multiple of 8 (got \(h * w))"
         case .cannotOpen(let path, let reason):
             return "\(path): cannot open: \(reason)"
         case .truncatedFile(let path, let size, let fb, let whole, let rem):

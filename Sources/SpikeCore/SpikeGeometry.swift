@@ -7,10 +7,17 @@ public struct SpikeGeometry: Sendable, Hashable, CustomStringConvertible {
     /// Columns of a decoded frame.
     public let width: Int
 
-    /// Creates a geometry, checking that a frame fills whole bytes.
+    /// The largest side accepted (sensors are a few hundred pixels; this keeps every size
+    /// product far from overflow).
+    public static let maximumSide = 1 << 16
+
+    /// Creates a geometry, checking each side is in `1...maximumSide` and that a frame fills
+    /// whole bytes.
     /// - Throws: ``SpikeError/invalidGeometry(height:width:)``.
     public init(height: Int, width: Int) throws(SpikeError) {
-        guard height > 0, width > 0, (height * width) % 8 == 0 else {
+        guard (1...Self.maximumSide).contains(height), (1...Self.maximumSide).contains(width),
+            (height * width) % 8 == 0
+        else {
             throw .invalidGeometry(height: height, width: width)
         }
         self.height = height

@@ -2,8 +2,15 @@
 public enum SpikeWindow {
     /// The frames `[c - T/2, c - T/2 + T)` centred on spike frame `c`, as the reference
     /// datasets cut them.
+    ///
+    /// The bounds saturate at `Int.min` / `Int.max` instead of overflowing, so an absurd
+    /// centre gives a range that no file contains (and the caller reports it) rather than a trap.
     public static func range(center c: Int, length t: Int) -> Range<Int> {
-        (c - t / 2)..<(c - t / 2 + t)
+        let t = max(t, 0)
+        let (lo, under) = c.subtractingReportingOverflow(t / 2)
+        let start = under ? Int.min : lo
+        let (hi, over) = start.addingReportingOverflow(t)
+        return start..<(over ? Int.max : hi)
     }
 
     /// Cuts the window around `center` from a recording.

@@ -93,7 +93,9 @@ struct SimulateCommand: ParsableCommand {
             throw ValidationError("--split must be train or test, got \(split)")
         }
         guard framesPerSequence >= 1 else { throw ValidationError("--frames-per-sequence must be at least 1") }
-        if let sequences, sequences < 1 { throw ValidationError("--sequences must be at least 1") }
+        if let sequences, !(1...1_000_000).contains(sequences) {
+            throw ValidationError("--sequences must be 1...1000000")
+        }
         guard threshold > 0, threshold.isFinite else { throw ValidationError("--threshold must be positive") }
         guard sharpFrames >= 1, sharpFrames % 2 == 1 else { throw ValidationError("--sharp-frames must be odd") }
         guard width >= 2, height >= 2, width % 2 == 0, height % 2 == 0, (width / 2 * height / 2) % 8 == 0 else {

@@ -116,3 +116,33 @@ import Testing
         #expect(inFile.err.contains("the model takes 8"), "\(inFile.err)")
     }
 }
+
+/// Extreme command-line values are one-line errors, never a trap.
+@Suite struct ExtremeArgumentTests {
+    @Test func extremeGeometryAndCentres() throws {
+        let dir = try temporaryDirectory("cli-extreme")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let root = try EmbeddedModelCommandTests.recording(in: dir)
+        let dat = root.appendingPathComponent("GOPRO_Large_spike_seq/test/SIM0000_07_00/spike/000000.dat").path
+        let png = root.appendingPathComponent("GOPRO_Large/test/SIM0000_07_00/blur_gamma/000000.png").path
+        let out = dir.appendingPathComponent("o.png").path
+        let cases: [[String]] = [
+            ["spikes", "info", dat, "--height", "4294967296", "--width", "4294967296"],
+            ["spikes", "info", dat, "--height", "48", "--width", "4294967296"],
+            [
+                "deblur", "--blur", png, "--spikes", dat, "--height", "48", "--width", "64", "--center",
+                "9223372036854775807", "--out", out, "--model", "classical",
+            ],
+            [
+                "deblur", "--blur", png, "--spikes", dat, "--height", "4294967296", "--width", "64", "--center", "28",
+                "--out", out,
+            ],
+        ]
+        for arguments in cases {
+            let result = try run(arguments)
+            #expect(result.status == 1, "\(arguments): status \(result.status), \(result.err)")
+            #expect(result.err.hasPrefix("Error: "), "\(arguments): \(result.err)")
+            #expect(result.err.split(separator: "\n").count == 1, "\(arguments): \(result.err)")
+        }
+    }
+}

@@ -112,3 +112,24 @@ private func run(_ sim: inout IntegrateAndFireSimulator, _ frames: [[Float]]) ->
         }
     }
 }
+
+@Suite struct HostileGeometryTests {
+    @Test(arguments: [(1 << 32, 8), (8, 1 << 32), (1 << 20, 1 << 20), (0, 8), (-8, 8), (Int.max, Int.max)])
+    func absurdSidesAreRefusedWithoutTrapping(height: Int, width: Int) {
+        do {
+            _ = try SpikeGeometry(height: height, width: width)
+            Issue.record("accepted \(height)x\(width)")
+        } catch {
+            #expect(error.description.contains("\(height)x\(width)"))
+        }
+    }
+
+    @Test func windowRangesSaturate() {
+        #expect(SpikeWindow.range(center: 28, length: 56) == 0..<56)
+        let high = SpikeWindow.range(center: Int.max, length: 56)
+        #expect(high.upperBound == Int.max && high.lowerBound == Int.max - 28)
+        let low = SpikeWindow.range(center: Int.min, length: 56)
+        #expect(low.lowerBound == Int.min)
+        #expect(SpikeWindow.range(center: 5, length: Int.max).count == Int.max)
+    }
+}
