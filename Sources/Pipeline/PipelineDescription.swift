@@ -314,20 +314,25 @@ public struct PipelineDescription {
             case "speed":
                 switch Self.convert(v, .speed) {
                 case .success(.max): c.speed = nil
-                case .success(.double(let s)): c.speed = s
-                default: report(v, "clock speed must be a number > 0 or max")
+                case .success(.double(let s)):
+                    if let problem = ClockSettings.speedProblem(s) {
+                        report(v, "clock \(problem)")
+                    } else {
+                        c.speed = s
+                    }
+                default: report(v, "clock speed must be a number in 0.001...1000 or max")
                 }
             case "start":
-                if let s = v.float, s >= 0 {
+                if let s = v.float, ClockSettings.startProblem(s) == nil {
                     c.start = s
                 } else {
-                    report(v, "clock start must be a number of seconds >= 0")
+                    report(v, "clock start must be a number of seconds in 0...1000000")
                 }
             case "duration":
-                if let s = v.float, s > 0 {
+                if let s = v.float, ClockSettings.durationProblem(s) == nil {
                     c.duration = s
                 } else {
-                    report(v, "clock duration must be a number of seconds > 0")
+                    report(v, "clock duration must be a number of seconds in (0, 1000000]")
                 }
             case "live":
                 if let b = v.bool { c.live = b } else { report(v, "clock live must be true or false") }

@@ -172,6 +172,24 @@ public struct StageRegistry: Sendable {
 
 /// Global clock settings of a pipeline.
 public struct ClockSettings: Sendable, Equatable {
+    /// Accepted replay speeds (a factor of real time).
+    public static let speedRange: ClosedRange<Double> = 0.001...1000
+    /// Accepted start times and durations, seconds (about eleven days).
+    public static let secondsRange: ClosedRange<Double> = 0...1_000_000
+
+    /// The problem with a speed, or nil when it is usable (finite, in ``speedRange``).
+    public static func speedProblem(_ v: Double) -> String? {
+        speedRange.contains(v) ? nil : "speed \(v) must be a number in 0.001...1000 (or max)"
+    }
+    /// The problem with a start time, or nil.
+    public static func startProblem(_ v: Double) -> String? {
+        secondsRange.contains(v) ? nil : "start \(v) must be a number of seconds in 0...1000000"
+    }
+    /// The problem with a duration, or nil.
+    public static func durationProblem(_ v: Double) -> String? {
+        v > 0 && secondsRange.contains(v) ? nil : "duration \(v) must be a number of seconds in (0, 1000000]"
+    }
+
     /// Replay speed factor; nil = as fast as possible.
     public var speed: Double?
     /// Media time to start at, seconds from the start of the recording.

@@ -27,14 +27,20 @@ struct RunCommand: AsyncParsableCommand {
         if let speed {
             if speed == "max" {
                 graph.clock.speed = nil
-            } else if let s = Double(speed), s > 0 {
+            } else if let s = Double(speed), ClockSettings.speedProblem(s) == nil {
                 graph.clock.speed = s
             } else {
-                throw ValidationError("--speed must be a number > 0 or max")
+                throw ValidationError("--speed must be a number in 0.001...1000 or max, got \(speed)")
             }
         }
-        if let start { graph.clock.start = start }
-        if let duration { graph.clock.duration = duration }
+        if let start {
+            if let problem = ClockSettings.startProblem(start) { throw ValidationError("--\(problem)") }
+            graph.clock.start = start
+        }
+        if let duration {
+            if let problem = ClockSettings.durationProblem(duration) { throw ValidationError("--\(problem)") }
+            graph.clock.duration = duration
+        }
         let runner = try PipelineRunner(graph: graph)
         let trap = SignalTrap(shutdown: runner.shutdown) { name in
             FileHandle.standardError.write(Data("\n\(name): draining (press Ctrl-C again to abort)\n".utf8))

@@ -145,4 +145,14 @@ import Testing
             #expect(result.err.split(separator: "\n").count == 1, "\(arguments): \(result.err)")
         }
     }
+
+    @Test(arguments: [
+        ["--start", "1e300"], ["--start", "nan"], ["--duration", "nan"], ["--duration", "inf"], ["--speed", "1e-300"],
+    ])
+    func absurdClockOptionsAreRefusedBeforeRunning(option: [String]) throws {
+        let demo = testsFixture("../pipelines/demo.yaml").standardized.path
+        let result = try run(["run", demo] + option)
+        #expect(result.status == 64, "\(option): status \(result.status), \(result.err)")
+        #expect(result.err.hasPrefix("Error: \(option[0])"), "\(option): \(result.err)")
+    }
 }
