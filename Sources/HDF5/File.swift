@@ -1,4 +1,5 @@
 internal import CHDF5
+import Foundation
 
 /// An open HDF5 file (`H5F`).
 ///
@@ -67,14 +68,30 @@ public final class File {
         return fapl
     }
 
-    /// Runs `body` with the file created at `path`, closing it afterwards.
+    /// Creates the file at `path` safely: `body` fills a temporary file in the same folder
+    /// (`.NAME.partial-UUID`), which is closed and renamed over `path` only when `body`
+    /// returns. When `body` or the close throws, the temporary file is removed and whatever
+    /// was at `path` before is left untouched; a partial file never appears under `path`.
     public static func withCreated<R>(
         path: String, latestFormat: Bool = false, _ body: (File) throws -> R
     ) throws -> R {
-        let file = try create(path: path, latestFormat: latestFormat)
-        let result = try body(file)
-        try file.close()
-        return result
+        let target = URL(fileURLWithPath: path)
+        let temporary = target.deletingLastPathComponent()
+            .appendingPathComponent(".\(target.lastPathComponent).partial-\(UUID().uuidString)").path
+        let file = try create(path: temporary, latestFormat: latestFormat)
+        do {
+            let result = try body(file)
+            try file.close()
+            guard rename(temporary, path) == 0 else {
+                let reason = String(cString: strerror(errno))
+                throw HDF5Error(operation: "rename the finished file into place", object: path, message: reason)
+            }
+            return result
+        } catch {
+            try? file.close()
+            unlink(temporary)
+            throw error
+        }
     }
 
     /// Runs `body` with the file at `path` opened, closing it afterwards.

@@ -31,7 +31,7 @@ public enum ImageFile {
     /// - Throws: ``ImagingError`` when the file cannot be written.
     public static func writePNG(_ image: Image, to url: URL) throws(ImagingError) {
         let bytes = try encodePNG(image)
-        do { try Data(bytes).write(to: url) } catch {
+        do { try Data(bytes).write(to: url, options: .atomic) } catch {
             throw ImagingError(file: url.path, problem: "cannot write: \(error.localizedDescription)")
         }
     }
@@ -64,7 +64,7 @@ public enum ImageFile {
     /// Writes a JPEG at `quality` (1...100).
     public static func writeJPEG(_ image: Image, to url: URL, quality: Int = 95) throws(ImagingError) {
         let bytes = try encodeJPEG(image, quality: quality)
-        do { try Data(bytes).write(to: url) } catch {
+        do { try Data(bytes).write(to: url, options: .atomic) } catch {
             throw ImagingError(file: url.path, problem: "cannot write: \(error.localizedDescription)")
         }
     }

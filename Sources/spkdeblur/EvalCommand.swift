@@ -76,7 +76,7 @@ struct EvalCommand: ParsableCommand {
                     elapsed / Double(done), eta))
         }
         if let report {
-            do { try result.json().write(to: URL(fileURLWithPath: report)) } catch {
+            do { try result.json().write(to: URL(fileURLWithPath: report), options: .atomic) } catch {
                 throw RunError("\(report): cannot write report: \(error.localizedDescription)")
             }
         }

@@ -67,7 +67,11 @@ struct RunCommand: AsyncParsableCommand {
         if let metricsJson {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(report).write(to: URL(fileURLWithPath: metricsJson))
+            do {
+                try encoder.encode(report).write(to: URL(fileURLWithPath: metricsJson), options: .atomic)
+            } catch {
+                throw RunError("\(metricsJson): cannot write the metrics: \(error.localizedDescription)")
+            }
         }
     }
 }

@@ -44,6 +44,10 @@ struct ReconstructCommand: ParsableCommand {
     }
 
     func run() throws {
+        let input = URL(fileURLWithPath: file).resolvingSymlinksInPath().standardized.path
+        guard URL(fileURLWithPath: out).resolvingSymlinksInPath().standardized.path != input else {
+            throw RunError("--out \(out) is the input file; choose another name (the input would be destroyed)")
+        }
         let geometry = try SpikeGeometry(height: height, width: width)
         let dat = try DatFile(path: file, geometry: geometry)
         let (h, w) = (geometry.height, geometry.width)
