@@ -13,6 +13,13 @@ public enum ImageFile {
     /// datasets are 8-bit).
     /// - Throws: ``ImagingError`` naming the file: missing, not an image, truncated.
     public static func read(_ url: URL) throws(ImagingError) -> Image {
+        var st = stat()
+        guard stat(url.path, &st) == 0 else {
+            throw ImagingError(file: url.path, problem: "cannot read: \(String(cString: strerror(errno)))")
+        }
+        guard (st.st_mode & S_IFMT) == S_IFREG else {
+            throw ImagingError(file: url.path, problem: "not a regular file")
+        }
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
             throw ImagingError(file: url.path, problem: "cannot read: \(error.localizedDescription)")
@@ -20,9 +27,28 @@ public enum ImageFile {
         return try decode([UInt8](data), name: url.path)
     }
 
+    /// The most pixels an image may claim before it is decoded (100 megapixels, e.g.
+    /// 12500x8000); a file claiming more is refused from its header.
+    public static let maximumPixels = 100_000_000
+
+    static func checkBudget(width: Int, height: Int, name: String) throws(ImagingError) {
+        guard width > 0, height > 0, width <= maximumPixels, height <= maximumPixels, width * height <= maximumPixels
+        else {
+            throw ImagingError(
+                file: name, problem: "claims \(width)x\(height) pixels, over the limit of \(maximumPixels) pixels")
+        }
+    }
+
     /// Decodes PNG or JPEG bytes; `name` labels errors.
     public static func decode(_ bytes: [UInt8], name: String = "image") throws(ImagingError) -> Image {
-        if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]) { return try decodePNG(bytes, name: name) }
+        if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]) {
+            // IHDR follows the 8-byte signature: length, "IHDR", width, height (big-endian).
+            if bytes.count >= 24, Array(bytes[12..<16]) == Array("IHDR".utf8) {
+                func be32(_ at: Int) -> Int { bytes[at..<(at + 4)].reduce(0) { $0 << 8 | Int($1) } }
+                try checkBudget(width: be32(16), height: be32(20), name: name)
+            }
+            return try decodePNG(bytes, name: name)
+        }
         if bytes.starts(with: [0xFF, 0xD8, 0xFF]) { return try decodeJPEG(bytes, name: name) }
         throw ImagingError(file: name, problem: "not a PNG or JPEG file")
     }
@@ -131,6 +157,7 @@ public enum ImageFile {
         guard header == 0, w > 0, h > 0 else {
             throw ImagingError(file: name, problem: "not a readable JPEG: \(String(cString: tjGetErrorStr2(handle)))")
         }
+        try checkBudget(width: Int(w), height: Int(h), name: name)
         let grey = space == Int32(TJCS_GRAY.rawValue)
         let channels = grey ? 1 : 3
         var buffer = [UInt8](repeating: 0, count: Int(w) * Int(h) * channels)

@@ -31,7 +31,8 @@ public final class DatFile: @unchecked Sendable {
     public init(path: String, geometry: SpikeGeometry, strict: Bool = true) throws(SpikeError) {
         self.path = path
         self.geometry = geometry
-        let fd = open(path, O_RDONLY)
+        // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below).
+        let fd = open(path, O_RDONLY | O_NONBLOCK)
         guard fd >= 0 else { throw .cannotOpen(path: path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
         var st = stat()

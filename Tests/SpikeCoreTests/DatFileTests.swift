@@ -94,3 +94,17 @@ import Testing
         #expect(try DatFile(path: path, geometry: geometry).frameCount == 42)
     }
 }
+
+@Suite struct DatFileSpecialFileTests {
+    @Test func aFIFOIsRefusedWithoutWaiting() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("fifo-\(UUID().uuidString).dat").path
+        #expect(mkfifo(path, 0o600) == 0)
+        defer { unlink(path) }
+        do {
+            _ = try DatFile(path: path, geometry: try SpikeGeometry(height: 8, width: 8))
+            Issue.record("opened a FIFO")
+        } catch {
+            #expect(error.description.contains("not a regular file"), "\(error)")
+        }
+    }
+}
