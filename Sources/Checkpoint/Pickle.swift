@@ -35,9 +35,24 @@ indirect enum PickleValue {
     }
 }
 
+extension PickleValue {
+    /// How deeply containers nest inside this value (0 for a scalar). Values deeper than
+    /// the unpickler's limit are refused as they are built, so this recursion stays shallow.
+    var nesting: Int {
+        switch self {
+        case .tuple(let items): 1 + (items.map(\.nesting).max() ?? 0)
+        case .list(let l): l.depth
+        case .dict(let d): d.depth
+        default: 0
+        }
+    }
+}
+
 /// A mutable pickle list.
 final class PickleList {
     var items: [PickleValue] = []
+    /// Container nesting of this list (1 + its deepest item's).
+    var depth = 1
 }
 
 /// A mutable pickle dict that keeps insertion order (like `collections.OrderedDict`).
@@ -46,8 +61,11 @@ final class PickleDict {
     var values: [PickleValue] = []
     /// Position of string keys, so re-assignment replaces in place.
     var stringIndex: [String: Int] = [:]
+    /// Container nesting of this dict (1 + its deepest key's or value's).
+    var depth = 1
 
     func set(_ key: PickleValue, _ value: PickleValue) {
+        depth = max(depth, 1 + key.nesting, 1 + value.nesting)
         if case .string(let s) = key, let i = stringIndex[s] {
             values[i] = value
             return
@@ -206,9 +224,9 @@ struct PickleMachine {
                 guard stack.count - (marks.last ?? 0) >= n else { throw fail("TUPLE\(n) on a short stack") }
                 let items = Array(stack.suffix(n))
                 stack.removeLast(n)
-                stack.append(.tuple(items))
+                stack.append(try limited(.tuple(items)))
             case 0x74:  // TUPLE
-                stack.append(.tuple(try popToMark()))
+                stack.append(try limited(.tuple(try popToMark())))
             case 0x30:  // POP
                 guard stack.count > (marks.last ?? 0) else { throw fail("POP on an empty stack") }
                 stack.removeLast()
@@ -254,19 +272,25 @@ struct PickleMachine {
                 let key = try pop()
                 guard case .dict(let d) = try top() else { throw fail("SETITEM on a \(try top().kind)") }
                 d.set(key, value)
+                _ = try limited(.dict(d))
             case 0x75:  // SETITEMS
                 let items = try popToMark()
                 guard items.count % 2 == 0 else { throw fail("SETITEMS with an odd number of items") }
                 guard case .dict(let d) = try top() else { throw fail("SETITEMS on a \(try top().kind)") }
                 for i in stride(from: 0, to: items.count, by: 2) { d.set(items[i], items[i + 1]) }
+                _ = try limited(.dict(d))
             case 0x61:  // APPEND
                 let value = try pop()
                 guard case .list(let l) = try top() else { throw fail("APPEND on a \(try top().kind)") }
                 l.items.append(value)
+                l.depth = max(l.depth, 1 + value.nesting)
+                _ = try limited(.list(l))
             case 0x65:  // APPENDS
                 let items = try popToMark()
                 guard case .list(let l) = try top() else { throw fail("APPENDS on a \(try top().kind)") }
                 l.items.append(contentsOf: items)
+                l.depth = max(l.depth, 1 + (items.map(\.nesting).max() ?? 0))
+                _ = try limited(.list(l))
             default:
                 throw fail("unsupported opcode 0x\(String(op, radix: 16)) (not used by state dicts)")
             }
@@ -436,6 +460,17 @@ struct PickleMachine {
     }
 
     // MARK: reading
+
+    /// Containers nested deeper than this are refused (state dicts nest a few levels; a file
+    /// of thousands of nested lists would overflow the stack when freed).
+    static let maximumNesting = 100
+
+    private func limited(_ value: PickleValue) throws(CheckpointError) -> PickleValue {
+        guard value.nesting <= Self.maximumNesting else {
+            throw fail("containers nested deeper than \(Self.maximumNesting) levels")
+        }
+        return value
+    }
 
     private func fail(_ reason: String) -> CheckpointError {
         .malformedPickle(file: file, offset: opcodeStart, reason: reason)
