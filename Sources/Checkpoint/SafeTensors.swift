@@ -49,6 +49,7 @@ public enum SafeTensors {
         let dataStart = headerEnd
         let dataCount = bytes.count - dataStart
         var dict = StateDict()
+        var spans: [(begin: Int, end: Int, name: String)] = []
         for (name, value) in header {
             if name == "__metadata__" {
                 guard let meta = value as? [String: Any] else {
@@ -100,6 +101,14 @@ public enum SafeTensors {
             }
             dict.tensors[name] = StoredTensor(
                 dtype: dtype, shape: shape, data: Array(bytes[(dataStart + begin)..<(dataStart + end)]))
+            if end > begin { spans.append((begin, end, name)) }
+        }
+        // Tensors may not share bytes (the format lays them out back to back).
+        spans.sort { $0.begin < $1.begin }
+        for (a, b) in zip(spans, spans.dropFirst()) where b.begin < a.end {
+            throw .badOffsets(
+                file: file, tensor: b.name,
+                reason: "data_offsets [\(b.begin), \(b.end)] overlap '\(a.name)' [\(a.begin), \(a.end)]")
         }
         return dict
     }

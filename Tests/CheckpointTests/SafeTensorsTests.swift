@@ -183,3 +183,29 @@ func rawSafeTensors(header: String, data: [UInt8]) -> [UInt8] {
         }
     }
 }
+
+@Suite struct SafeTensorsOverlapTests {
+    @Test func tensorsSharingBytesAreRefused() {
+        let header = """
+            {"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
+             "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}}
+            """
+        do {
+            _ = try SafeTensors.read(
+                bytes: rawSafeTensors(header: header, data: [UInt8](repeating: 0, count: 12)), file: "o.st")
+            Issue.record("accepted overlapping tensors")
+        } catch {
+            #expect(error.description.contains("o.st"), "\(error)")
+            #expect(error.description.contains("overlap"), "\(error)")
+        }
+        // Back to back is fine.
+        let fine = """
+            {"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
+             "b": {"dtype": "F32", "shape": [1], "data_offsets": [8, 12]}}
+            """
+        #expect(throws: Never.self) {
+            _ = try SafeTensors.read(
+                bytes: rawSafeTensors(header: fine, data: [UInt8](repeating: 0, count: 12)), file: "f.st")
+        }
+    }
+}
