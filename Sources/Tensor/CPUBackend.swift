@@ -419,10 +419,40 @@ public struct CPUBackend: TensorBackend {
         if height == x.height && width == x.width { return x }
         var out = FeatureMap(uninitializedHeight: height, width: width, channels: x.channels)
         let c = x.channels
-        for y in 0..<height {
-            let src = y * x.width * c
-            let dst = y * width * c
-            for i in 0..<(width * c) { out.data[dst + i] = x.data[src + i] }
+        out.data.withUnsafeMutableBufferPointer { op in
+            x.data.withUnsafeBufferPointer { xp in
+                let (dst, src) = (UncheckedSendableBox(op.baseAddress!), UncheckedSendableBox(xp.baseAddress!))
+                parallel(height, minimumChunk: 16) { rows in
+                    for y in rows {
+                        (dst.value + y * width * c).update(from: src.value + y * x.width * c, count: width * c)
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// Channel concatenation, a row of pixels per task, each pixel copied in two runs.
+    public func concatChannels(_ a: FeatureMap, _ b: FeatureMap) -> FeatureMap {
+        precondition(a.height == b.height && a.width == b.width, "concat: spatial sizes differ")
+        let (ca, cb, c) = (a.channels, b.channels, a.channels + b.channels)
+        var out = FeatureMap(uninitializedHeight: a.height, width: a.width, channels: c)
+        let w = a.width
+        out.data.withUnsafeMutableBufferPointer { op in
+            a.data.withUnsafeBufferPointer { ap in
+                b.data.withUnsafeBufferPointer { bp in
+                    let dst = UncheckedSendableBox(op.baseAddress!)
+                    let (pa, pb) = (UncheckedSendableBox(ap.baseAddress!), UncheckedSendableBox(bp.baseAddress!))
+                    parallel(a.height, minimumChunk: 8) { rows in
+                        for y in rows {
+                            for p in (y * w)..<((y + 1) * w) {
+                                (dst.value + p * c).update(from: pa.value + p * ca, count: ca)
+                                (dst.value + p * c + ca).update(from: pb.value + p * cb, count: cb)
+                            }
+                        }
+                    }
+                }
+            }
         }
         return out
     }

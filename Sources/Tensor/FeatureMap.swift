@@ -50,10 +50,7 @@ public struct FeatureMap: Sendable, Equatable {
             chw.count == channels * height * width, "FeatureMap: \(chw.count) values for \(channels)x\(height)x\(width)"
         )
         var out = [Float](repeating: 0, count: chw.count)
-        let plane = height * width
-        for c in 0..<channels {
-            for p in 0..<plane { out[p * channels + c] = chw[c * plane + p] }
-        }
+        Self.transpose(chw, rows: channels, columns: height * width, into: &out)
         self.init(height: height, width: width, channels: channels, data: out)
     }
 
@@ -63,11 +60,27 @@ public struct FeatureMap: Sendable, Equatable {
     /// The values channels-first, `[channels, height, width]`.
     public func chw() -> [Float] {
         var out = [Float](repeating: 0, count: data.count)
-        let plane = height * width
-        for p in 0..<plane {
-            for c in 0..<channels { out[c * plane + p] = data[p * channels + c] }
-        }
+        Self.transpose(data.array, rows: height * width, columns: channels, into: &out)
         return out
+    }
+
+    /// `out[j * rows + i] = src[i * columns + j]` for a `rows x columns` matrix, in blocks of
+    /// 64 x 64 so that both sides stay in cache.
+    static func transpose(_ src: [Float], rows: Int, columns: Int, into out: inout [Float]) {
+        let block = 64
+        src.withUnsafeBufferPointer { s in
+            out.withUnsafeMutableBufferPointer { d in
+                for i0 in stride(from: 0, to: rows, by: block) {
+                    let i1 = min(i0 + block, rows)
+                    for j0 in stride(from: 0, to: columns, by: block) {
+                        let j1 = min(j0 + block, columns)
+                        for i in i0..<i1 {
+                            for j in j0..<j1 { d[j * rows + i] = s[i * columns + j] }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// The value at row `y`, column `x`, channel `c`.

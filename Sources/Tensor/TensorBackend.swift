@@ -55,6 +55,9 @@ public protocol TensorBackend: Sendable {
     func crop(_ x: FeatureMap, height: Int, width: Int) -> FeatureMap
     /// Bilinear resize with `align_corners = false` (PyTorch semantics, no antialias).
     func resizeBilinear(_ x: FeatureMap, height: Int, width: Int) -> FeatureMap
+    /// Channel concatenation `[H, W, C1] ++ [H, W, C2] -> [H, W, C1 + C2]` (a default
+    /// implementation is given).
+    func concatChannels(_ a: FeatureMap, _ b: FeatureMap) -> FeatureMap
 }
 
 extension TensorBackend {

@@ -30,6 +30,8 @@ struct BenchModelCommand: ParsableCommand {
             "Also run the peers (PyTorch, ONNX Runtime, OpenVINO via tools/peers/bench_model.py) on the same size and threads, and print the side-by-side table."
     )
     var peers = false
+    @Flag(help: "After the timed runs, one more run timed per operation: a per-stage breakdown.")
+    var profile = false
     @Option(help: "The peer script.") var peerScript = "tools/peers/bench_model.py"
 
     func validate() throws {
@@ -109,6 +111,23 @@ struct BenchModelCommand: ParsableCommand {
                 "  \(precision) vs fp32 on this input: sharp \(errors(last.sharp, reference.sharp)), "
                     + "spike_recon \(errors(last.spikeRecon, reference.spikeRecon)), "
                     + "quick_sharp \(errors(last.quickSharp, reference.quickSharp))")
+        }
+        if profile {
+            let profiler = ProfilingBackend(backend)
+            let start = Date()
+            _ = try model(blur: blur, spike: spike, tfi: tfi, backend: profiler)
+            let total = Date().timeIntervalSince(start)
+            let entries = profiler.entries
+            let covered = entries.map(\.seconds).reduce(0, +)
+            print(String(format: "  profile (one run, %.3f s): operation, calls, ms, share of the frame", total))
+            for e in entries {
+                print(
+                    "    " + e.operation.padding(toLength: 36, withPad: " ", startingAt: 0)
+                        + String(format: "%5d  %8.1f  %5.1f%%", e.calls, e.seconds * 1e3, 100 * e.seconds / total))
+            }
+            print(
+                "    " + "(outside backend operations)".padding(toLength: 36, withPad: " ", startingAt: 0)
+                    + String(format: "       %8.1f  %5.1f%%", (total - covered) * 1e3, 100 * (total - covered) / total))
         }
         if peers { try runPeers(swiftSeconds: median, gflop: flops.total / 1e9) }
     }

@@ -91,3 +91,33 @@ private func maxDiff(_ a: FeatureMap, _ b: FeatureMap) -> Float {
         #expect(close(fast.conv2d(image, conv), blas.conv2d(image, conv)))
     }
 }
+
+@Suite struct CopyOpsTests {
+    @Test(arguments: [(1, 1, 3, 5), (37, 29, 24, 48), (64, 80, 56, 24)])
+    func concatAndCropMatchTheirDefinitions(h: Int, w: Int, ca: Int, cb: Int) {
+        let b = CPUBackend(threads: 2)
+        let x = randomMap(h, w, ca, seed: 31)
+        let y = randomMap(h, w, cb, seed: 32)
+        let out = b.concatChannels(x, y)
+        #expect(out.height == h && out.width == w && out.channels == ca + cb)
+        let (o, xa, ya) = (out.data.array, x.data.array, y.data.array)
+        var same = true
+        for p in 0..<(h * w) {
+            for i in 0..<ca where o[p * (ca + cb) + i] != xa[p * ca + i] { same = false }
+            for i in 0..<cb where o[p * (ca + cb) + ca + i] != ya[p * cb + i] { same = false }
+        }
+        #expect(same)
+        let cropped = b.crop(out, height: max(h - 3, 1), width: max(w - 2, 1))
+        let ca2 = ca + cb
+        let co = cropped.data.array
+        var cropSame = true
+        for yy in 0..<cropped.height {
+            for xx in 0..<cropped.width {
+                for c in 0..<ca2 where co[(yy * cropped.width + xx) * ca2 + c] != o[(yy * w + xx) * ca2 + c] {
+                    cropSame = false
+                }
+            }
+        }
+        #expect(cropSame)
+    }
+}
