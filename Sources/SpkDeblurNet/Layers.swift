@@ -205,7 +205,9 @@ struct CAMMM: Sendable {
 
     /// `|gray - tfi|` for the normalisation that spans the whole batch.
     static func difference(gray: FeatureMap, tfi: FeatureMap) -> [Float] {
-        zip(gray.data, tfi.data).map { abs($0 - $1) }
+        gray.data.withUnsafeBufferPointer { g in
+            tfi.data.withUnsafeBufferPointer { t in (0..<min(g.count, t.count)).map { abs(g[$0] - t[$0]) } }
+        }
     }
 
     /// The soft mask `[H, W, 1]` given the batch-wide min and max of the difference.

@@ -167,8 +167,15 @@ public struct SpkDeblurNet: Sendable {
     /// torchvision's `Grayscale`: `0.2989 R + 0.587 G + 0.114 B`.
     static func grayscale(_ rgb: FeatureMap) -> FeatureMap {
         var out = FeatureMap(height: rgb.height, width: rgb.width, channels: 1)
-        for p in 0..<rgb.pixelCount {
-            out.data[p] = 0.2989 * rgb.data[3 * p] + 0.587 * rgb.data[3 * p + 1] + 0.114 * rgb.data[3 * p + 2]
+        out.data.withUnsafeMutableBufferPointer { o in
+            rgb.data.withUnsafeBufferPointer { x in
+                for p in 0..<rgb.pixelCount {
+                    let r: Float = 0.2989 * x[3 * p]
+                    let g: Float = 0.587 * x[3 * p + 1]
+                    let b: Float = 0.114 * x[3 * p + 2]
+                    o[p] = r + g + b
+                }
+            }
         }
         return out
     }
