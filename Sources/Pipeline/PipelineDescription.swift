@@ -57,10 +57,23 @@ public struct PipelineDescription {
     ///     as YAML, so `4`, `max`, `true`, `[1, 2]` work).
     /// - Throws: ``PipelineError/invalid(_:)`` with every problem found.
     public func load(path: String, overrides: [String] = []) throws(PipelineError) -> PipelineGraph {
-        let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+        var st = stat()
+        guard stat(path, &st) == 0 else {
             throw .invalid([
-                Diagnostic(file: path, line: 0, column: 0, message: "cannot read: \(error.localizedDescription)")
+                Diagnostic(file: path, line: 0, column: 0, message: "cannot read: \(String(cString: strerror(errno)))")
+            ])
+        }
+        guard (st.st_mode & S_IFMT) == S_IFREG else {
+            throw .invalid([Diagnostic(file: path, line: 0, column: 0, message: "not a regular file")])
+        }
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            let reason = (error as NSError).localizedFailureReason ?? error.localizedDescription
+            throw .invalid([Diagnostic(file: path, line: 0, column: 0, message: "cannot read: \(reason)")])
+        }
+        guard let text = String(data: data, encoding: .utf8), !text.contains("\u{0}") else {
+            throw .invalid([
+                Diagnostic(file: path, line: 0, column: 0, message: "not UTF-8 text (a binary file?); expected YAML")
             ])
         }
         return try parse(text: text, file: path, overrides: overrides)
@@ -243,7 +256,11 @@ public struct PipelineDescription {
             guard let from else {
                 report(input.node, input.stage, "input '\(input.port)': missing 'from: stage.port'"); continue
             }
-            let parts = from.split(separator: ".", maxSplits: 1).map(String.init)
+            let parts = from.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            guard parts.allSatisfy({ !$0.isEmpty }), parts.count <= 2 else {
+                report(input.node, input.stage, "input '\(input.port)': '\(from)' is not 'stage' or 'stage.port'")
+                continue
+            }
             guard let source = byName[parts[0]] else {
                 report(
                     input.node, input.stage,
@@ -395,7 +412,10 @@ public struct PipelineDescription {
         case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _):
             return Diagnostic(file: file, line: mark.line, column: mark.column, message: "not valid YAML: \(problem)")
         default:
-            return Diagnostic(file: file, line: 0, column: 0, message: "not valid YAML: \(error)")
+            // Other Yams errors (duplicate keys, ...) carry the whole document after their
+            // first line: keep the first.
+            let first = "\(error)".split(separator: "\n", omittingEmptySubsequences: true).first.map(String.init) ?? ""
+            return Diagnostic(file: file, line: 0, column: 0, message: "not valid YAML: \(first)")
         }
     }
 
