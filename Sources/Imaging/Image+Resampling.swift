@@ -62,6 +62,8 @@ extension Image {
                 let q = m[6] * xd + m[7] * yd + m[8]
                 let u = (m[0] * xd + m[1] * yd + m[2]) / q
                 let v = (m[3] * xd + m[4] * yd + m[5]) / q
+                // A point mapped to infinity (q = 0) or undefined stays black.
+                guard u.isFinite, v.isFinite else { continue }
                 let fu = min(max(u, 0), Double(width - 1)), fv = min(max(v, 0), Double(height - 1))
                 let x0 = Int(fu), y0 = Int(fv)
                 let x1 = min(x0 + 1, width - 1), y1 = min(y0 + 1, height - 1)

@@ -389,6 +389,9 @@ public struct PipelineDescription {
             guard let seq = node.sequence else { return .failure(.init("expected a list of numbers")) }
             let values = seq.compactMap(\.float)
             guard values.count == seq.count else { return .failure(.init("expected a list of numbers")) }
+            guard values.allSatisfy(\.isFinite) else {
+                return .failure(.init("expected finite numbers, got \(values)"))
+            }
             if let count, values.count != count {
                 return .failure(.init("expected \(count) numbers, got \(values.count)"))
             }

@@ -26,8 +26,20 @@ struct RGBSyncStage: Stage {
         ],
         inputs: [PortSpec("windows", Ports.windows), PortSpec("rgb", Ports.rgb)],
         outputs: [PortSpec("fused", Ports.fused)],
-        make: { p, _ in
-            RGBSyncStage(
+        make: { p, env in
+            if let h = p.doubles("homography") {
+                // Finite and invertible: a degenerate map sends the whole frame to one line.
+                let det =
+                    h[0] * (h[4] * h[8] - h[5] * h[7]) - h[1] * (h[3] * h[8] - h[5] * h[6])
+                    + h[2] * (h[3] * h[7] - h[4] * h[6])
+                guard h.allSatisfy(\.isFinite), det.isFinite, abs(det) > 1e-12 else {
+                    throw StageError("stage '\(env.stageName)': homography must be finite and invertible, got \(h)")
+                }
+            }
+            if let c = p.doubles("crop"), !(c.allSatisfy { $0.isFinite && $0 >= 0 && $0 <= 1e6 }) {
+                throw StageError("stage '\(env.stageName)': crop values must be finite, in 0...1000000, got \(c)")
+            }
+            return RGBSyncStage(
                 tolerance: Int64((p.double("tolerance_ms") ?? 1) * 1e6), crop: p.doubles("crop"),
                 homography: p.doubles("homography"))
         })

@@ -48,6 +48,7 @@ struct ExportCommand: ParsableCommand {
         switch parts.count {
         case 1:
             let i = try number(parts[0], 0)
+            guard i < Int.max else { throw ValidationError("--frames: '\(parts[0])' is not a frame index") }
             return i..<(i + 1)
         case 2:
             let a = try number(parts[0], 0)

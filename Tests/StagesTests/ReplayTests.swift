@@ -135,3 +135,19 @@ private func run(_ text: String) async throws -> PipelineMetrics.Report {
         #expect(!FileManager.default.fileExists(atPath: rec.root.appendingPathComponent("p.h5").path))
     }
 }
+
+@Suite struct RGBSyncParameterTests {
+    @Test(arguments: ["[0, 0, 0, 0, 0, 0, 0, 0, 0]", "[1, 0, 0, 0, 1, 0, 0, 0, .nan]", "[1, 2, 3, 2, 4, 6, 0, 0, 1]"])
+    func degenerateHomographiesAreRefusedBeforeRunning(homography: String) async throws {
+        let rec = try SyntheticRecording(exposures: 2)
+        defer { rec.remove() }
+        let text = rec.pipeline(output: rec.root.appendingPathComponent("h.h5").path).replacingOccurrences(
+            of: "sync: {kind: rgb-sync,", with: "sync: {kind: rgb-sync, homography: \(homography),")
+        do {
+            _ = try await run(text)
+            Issue.record("ran with homography \(homography)")
+        } catch {
+            #expect("\(error)".contains("homography") || "\(error)".contains("finite"), "\(error)")
+        }
+    }
+}
