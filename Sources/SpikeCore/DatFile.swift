@@ -4,13 +4,16 @@
     import Darwin
 #endif
 
-/// A memory-mapped `.dat` spike recording: any frame range is read without loading the file.
+/// A `.dat` spike recording open for reading: any frame range is read (with `pread`) without
+/// loading the file. A file that another process truncates while it is read gives a
+/// ``SpikeError/truncatedFile(path:size:frameBytes:wholeFrames:remainder:)`` for the frames
+/// that are gone, never a crash (which a memory map would give: SIGBUS).
 ///
-/// - Important: an instance may be shared between threads for reading (the mapping is
-///   read-only and never changes after `init`).
+/// - Important: an instance may be shared between threads for reading (`pread` takes its
+///   offset per call; nothing changes after `init`).
 public final class DatFile: @unchecked Sendable {
-    // Invariant for @unchecked Sendable: `base`, `size` and every stored property are set once
-    // in init and only read afterwards; the mapping is PROT_READ.
+    // Invariant for @unchecked Sendable: every stored property is set once in init and only
+    // read afterwards; `fd` is used only with pread, which keeps no shared file offset.
     /// The file path.
     public let path: String
     /// The frame size.
@@ -19,7 +22,7 @@ public final class DatFile: @unchecked Sendable {
     public let frameCount: Int
     /// Bytes after the last whole frame (0 for a sound file; only nonzero in lenient mode).
     public let trailingBytes: Int
-    private let base: UnsafeRawPointer?
+    private let fd: Int32
     private let size: Int
 
     /// Maps a recording.
@@ -32,16 +35,23 @@ public final class DatFile: @unchecked Sendable {
         self.path = path
         self.geometry = geometry
         // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below).
-        let fd = open(path, O_RDONLY | O_NONBLOCK)
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { throw .cannotOpen(path: path, reason: String(cString: strerror(errno))) }
-        defer { close(fd) }
         var st = stat()
-        guard fstat(fd, &st) == 0 else { throw .cannotOpen(path: path, reason: String(cString: strerror(errno))) }
-        guard (st.st_mode & S_IFMT) == S_IFREG else { throw .cannotOpen(path: path, reason: "not a regular file") }
+        guard fstat(fd, &st) == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            throw .cannotOpen(path: path, reason: reason)
+        }
+        guard (st.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
+            throw .cannotOpen(path: path, reason: "not a regular file")
+        }
         let size = Int(st.st_size)
         let frameBytes = geometry.bytesPerFrame
         let remainder = size % frameBytes
         if strict && remainder != 0 {
+            close(fd)
             throw .truncatedFile(
                 path: path, size: size, frameBytes: frameBytes, wholeFrames: size / frameBytes,
                 remainder: remainder)
@@ -49,20 +59,10 @@ public final class DatFile: @unchecked Sendable {
         self.size = size
         self.frameCount = size / frameBytes
         self.trailingBytes = remainder
-        if size > 0 {
-            let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0)
-            guard let p, p != MAP_FAILED else {
-                throw .cannotOpen(path: path, reason: "mmap: " + String(cString: strerror(errno)))
-            }
-            self.base = UnsafeRawPointer(p)
-        } else {
-            self.base = nil
-        }
+        self.fd = fd
     }
 
-    deinit {
-        if let base { munmap(UnsafeMutableRawPointer(mutating: base), size) }
-    }
+    deinit { close(fd) }
 
     /// Reads frames `range` as packed frames (copies only those bytes).
     /// - Throws: ``SpikeError/rangeOutOfBounds(what:requested:available:)``.
@@ -71,9 +71,30 @@ public final class DatFile: @unchecked Sendable {
             throw .rangeOutOfBounds(what: path, requested: range, available: frameCount)
         }
         let n = geometry.bytesPerFrame
-        guard let base, !range.isEmpty else { return PackedSpikeFrames(geometry: geometry) }
-        let start = base + range.lowerBound * n
-        let bytes = [UInt8](UnsafeRawBufferPointer(start: start, count: range.count * n))
+        guard !range.isEmpty else { return PackedSpikeFrames(geometry: geometry) }
+        let count = range.count * n
+        var bytes = [UInt8](repeating: 0, count: count)
+        var done = 0
+        var failure: String?
+        bytes.withUnsafeMutableBytes { buffer in
+            while done < count {
+                let got = pread(fd, buffer.baseAddress! + done, count - done, off_t(range.lowerBound * n + done))
+                if got > 0 {
+                    done += got
+                } else if got < 0 && errno == EINTR {
+                    continue
+                } else {
+                    if got < 0 { failure = String(cString: strerror(errno)) }
+                    break
+                }
+            }
+        }
+        if let failure { throw .cannotOpen(path: path, reason: "read: \(failure)") }
+        guard done == count else {
+            // Shorter than it was when opened: another process truncated it.
+            let now = range.lowerBound * n + done
+            throw .truncatedFile(path: path, size: now, frameBytes: n, wholeFrames: now / n, remainder: now % n)
+        }
         return PackedSpikeFrames(uncheckedGeometry: geometry, bytes: bytes)
     }
 

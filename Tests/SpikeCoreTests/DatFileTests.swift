@@ -108,3 +108,29 @@ import Testing
         }
     }
 }
+
+@Suite struct DatFileTruncationTests {
+    @Test func aFileTruncatedWhileOpenIsAnErrorNotACrash() throws {
+        let geometry = try SpikeGeometry(height: 8, width: 16)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("trunc-\(UUID().uuidString).dat").path
+        defer { unlink(path) }
+        let writer = try DatWriter(path: path, geometry: geometry)
+        var rng = SplitMix64(seed: 1)
+        let frames = (0..<40 * geometry.bytesPerFrame).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        try writer.append(PackedSpikeFrames(uncheckedGeometry: geometry, bytes: frames))
+        try writer.close()
+        let file = try DatFile(path: path, geometry: geometry)
+        #expect(file.frameCount == 40)
+        let before = try file.read(30..<40)
+        // Another process cuts the file to 25 frames while it is open.
+        #expect(truncate(path, off_t(25 * geometry.bytesPerFrame)) == 0)
+        #expect(try file.read(0..<25).count == 25)
+        do {
+            _ = try file.read(30..<40)
+            Issue.record("read frames that are gone")
+        } catch {
+            #expect(error.description.contains(path), "\(error)")
+        }
+        #expect(before.count == 10)
+    }
+}
