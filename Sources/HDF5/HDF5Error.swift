@@ -9,20 +9,29 @@ public struct HDF5Error: Error, CustomStringConvertible, Sendable {
     public let operation: String
     /// The object it acted on: a file path, or `file:/object/path`.
     public let object: String
-    /// HDF5's messages, outermost first, joined with `"; "` (empty when the stack was empty).
+    /// HDF5's innermost message: the cause (empty when the stack was empty).
     public let message: String
+    /// HDF5's whole error stack, outermost first, `function: message` per entry.
+    public let stack: [String]
 
     /// Creates an error from its parts.
-    public init(operation: String, object: String, message: String) {
+    public init(operation: String, object: String, message: String, stack: [String] = []) {
         self.operation = operation
         self.object = object
         self.message = message
+        self.stack = stack
     }
 
+    /// One line: the operation, the object and the innermost cause.
     public var description: String {
         message.isEmpty
             ? "HDF5: \(operation) failed for \(object)"
             : "HDF5: \(operation) failed for \(object): \(message)"
+    }
+
+    /// The description followed by the whole stack, one entry a line.
+    public var verboseDescription: String {
+        ([description] + stack.map { "  " + $0 }).joined(separator: "\n")
     }
 }
 
@@ -40,8 +49,9 @@ enum Library {
         _ = H5Eclear2(chdf5_e_default())
     }
 
-    /// Walks the calling thread's error stack into one line and clears it.
-    static func stackMessage() -> String {
+    /// Walks the calling thread's error stack (outermost first, `function: message`, one
+    /// line each, duplicates dropped) and clears it.
+    static func stackEntries() -> [(function: String, message: String)] {
         final class Lines { var items: [String] = [] }
         let lines = Lines()
         withExtendedLifetime(lines) {
@@ -56,13 +66,16 @@ enum Library {
                         .replacing(/time = [^\n]*\n?,? ?/, with: "")
                         .replacing(/\s*\n\s*/, with: " ")
                     let fn = entry.pointee.func_name.map { String(cString: $0) } ?? "?"
-                    if !desc.isEmpty { box.items.append("\(fn): \(desc)") }
+                    if !desc.isEmpty { box.items.append(fn + "\u{1F}" + desc) }
                     return 0
                 }, raw)
         }
         _ = H5Eclear2(chdf5_e_default())
         var seen = Set<String>()
-        return lines.items.filter { seen.insert($0).inserted }.joined(separator: "; ")
+        return lines.items.filter { seen.insert($0).inserted }.map { item in
+            let parts = item.split(separator: "\u{1F}", maxSplits: 1).map(String.init)
+            return (parts[0], parts.count > 1 ? parts[1] : "")
+        }
     }
 
     /// Turns a negative `herr_t` / `htri_t` / `hid_t` into an ``HDF5Error``.
@@ -71,7 +84,10 @@ enum Library {
         _ code: T, _ operation: @autoclosure () -> String, _ object: @autoclosure () -> String
     ) throws(HDF5Error) -> T {
         if code < 0 {
-            throw HDF5Error(operation: operation(), object: object(), message: stackMessage())
+            let entries = stackEntries()
+            throw HDF5Error(
+                operation: operation(), object: object(), message: entries.last?.message ?? "",
+                stack: entries.map { "\($0.function): \($0.message)" })
         }
         return code
     }

@@ -133,3 +133,22 @@ import Testing
         #expect(out == "(3, 2, 3) ['time'] [np.int64(10), np.int64(20)]" || out == "(3, 2, 3) ['time'] [10, 20]")
     }
 }
+
+@Suite struct HDF5ErrorMessageTests {
+    @Test func aFailureIsOneLineWithTheInnermostCauseAndKeepsTheStack() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("not-\(UUID().uuidString).h5").path
+        try Data("this is not an HDF5 file".utf8).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        do throws(HDF5Error) {
+            _ = try File.open(path: path)
+            Issue.record("opened a text file as HDF5")
+        } catch {
+            #expect(error.description.hasPrefix("HDF5: open file failed for \(path)"), "\(error)")
+            #expect(!error.description.contains("\n"))
+            #expect(!error.message.isEmpty)
+            #expect(error.stack.count >= 2, "\(error.stack)")
+            #expect(error.stack.last?.hasSuffix(error.message) == true)
+            #expect(error.verboseDescription.split(separator: "\n").count == error.stack.count + 1)
+        }
+    }
+}
