@@ -55,9 +55,9 @@ let package = Package(
         .target(name: "Datasets", dependencies: ["SpikeCore", "Imaging"]),
         .target(
             name: "Deblur",
-            dependencies: [
-                "SpkDeblurNet", "ModelCatalog", "Tensor", "Checkpoint", "SpikeCore", "Datasets", "Metrics", "Imaging",
-            ]),
+            dependencies: ["SpkDeblurNet", "ModelCatalog", "Tensor", "Checkpoint", "SpikeCore", "Imaging"]),
+        .target(
+            name: "DeblurEvaluation", dependencies: ["Deblur", "Datasets", "Metrics", "Imaging", "SpikeCore", "Tensor"]),
         .target(name: "WireProtocol", dependencies: ["SpikeCore"]),
         .target(name: "Recording", dependencies: ["HDF5", "CCompression", "Imaging"]),
 
@@ -80,7 +80,8 @@ let package = Package(
             name: "spkdeblur",
             dependencies: [
                 "Stages", "Pipeline", "SpikeCore", "Imaging", "Datasets", "HDF5", "ZeroMQ",
-                "WireProtocol", "Recording", "Deblur", "SpkDeblurNet", "Checkpoint", "Tensor", "Metrics", "ModelCatalog",
+                "WireProtocol", "Recording", "Deblur", "DeblurEvaluation", "SpkDeblurNet", "Checkpoint", "Tensor", "Metrics",
+                "ModelCatalog",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -97,6 +98,8 @@ let package = Package(
             name: "SpkDeblurNetTests", dependencies: ["SpkDeblurNet", "Checkpoint", "Tensor"],
             resources: [.copy("Fixtures")]),
         .testTarget(name: "DeblurTests", dependencies: ["Deblur", "SpikeCore", "Tensor", "Imaging"]),
+        .testTarget(
+            name: "DeblurEvaluationTests", dependencies: ["DeblurEvaluation", "Deblur", "SpikeCore", "Tensor", "Imaging"]),
         .testTarget(
             name: "ModelCatalogTests", dependencies: ["ModelCatalog", "Checkpoint", "SpkDeblurNet", "Tensor"],
             resources: [.copy("Fixtures")]),

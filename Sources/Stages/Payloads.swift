@@ -100,8 +100,3 @@ public struct StageError: Error, CustomStringConvertible, Sendable {
     public init(_ message: String) { self.message = message }
     public var description: String { message }
 }
-
-extension Image {
-    /// The same pixels as a channels-last feature map.
-    var featureMap: FeatureMap { FeatureMap(height: height, width: width, channels: channels, data: pixels) }
-}

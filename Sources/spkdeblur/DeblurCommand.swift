@@ -96,9 +96,9 @@ struct DeblurCommand: ParsableCommand {
         // convention the published checkpoints were trained with; the reference demo script
         // test_real.py feeds `middleTFI` without the / 0.5. We follow training.
         let start = Date()
-        let result = try deblurrer.deblur(DeblurInput(blur: Evaluation.featureMap(rgb), spikes: window))
+        let result = try deblurrer.deblur(DeblurInput(blur: rgb.featureMap, spikes: window))
         let seconds = Date().timeIntervalSince(start)
-        try ImageFile.writePNG(Evaluation.image(result.sharp), to: URL(fileURLWithPath: out))
+        try ImageFile.writePNG(result.sharp.image, to: URL(fileURLWithPath: out))
         var written = [out]
         for (path, map, what) in [
             (recon, result.spikeRecon, "spike reconstruction"), (quick, result.quickSharp, "quick estimate"),
@@ -108,7 +108,7 @@ struct DeblurCommand: ParsableCommand {
                 printError("note: \(deblurrer.name) makes no \(what); \(path) not written")
                 continue
             }
-            try ImageFile.writePNG(Evaluation.image(map), to: URL(fileURLWithPath: path))
+            try ImageFile.writePNG(map.image, to: URL(fileURLWithPath: path))
             written.append(path)
         }
         print(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Datasets
 import Deblur
+import DeblurEvaluation
 import Foundation
 import Tensor
 

@@ -1,8 +1,9 @@
+import Deblur
 import Foundation
 import Imaging
 import Testing
 
-@testable import Deblur
+@testable import DeblurEvaluation
 
 /// Whether `python3` can import Pillow.
 private let hasPillow: Bool = {

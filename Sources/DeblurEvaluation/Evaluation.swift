@@ -1,4 +1,5 @@
 import Datasets
+import Deblur
 import Foundation
 import Imaging
 import Metrics
@@ -87,18 +88,8 @@ public struct EvaluationReport: Codable, Sendable {
     }
 }
 
-/// Evaluation helpers: image conversions, the reference's grey ground truth, scoring.
+/// Evaluation helpers: the reference's grey ground truth, scoring, previews.
 public enum Evaluation {
-    /// An image as a feature map (both are HWC).
-    public static func featureMap(_ image: Image) -> FeatureMap {
-        FeatureMap(height: image.height, width: image.width, channels: image.channels, data: image.pixels)
-    }
-
-    /// A feature map as an image (both are HWC).
-    public static func image(_ map: FeatureMap) -> Image {
-        Image(width: map.width, height: map.height, channels: map.channels, pixels: map.data.array)
-    }
-
     /// The grey ground truth the reference scores the spike reconstruction against: the sharp
     /// PNG converted to 8-bit `L` by PIL (`(19595 R + 38470 G + 7471 B + 0x8000) >> 16` on 8-bit
     /// values), then divided by 255. Pixels are quantised to 8 bits first, as PIL reads them.
@@ -196,7 +187,7 @@ public struct Evaluator {
             let loaded = try sample.load(spikeLength: frames)
             let sharp = loaded.sharp.rgb(), blur = loaded.blur.rgb()
             let t0 = Date()
-            let result = try deblurrer.deblur(DeblurInput(blur: Evaluation.featureMap(blur), spikes: loaded.spikes))
+            let result = try deblurrer.deblur(DeblurInput(blur: blur.featureMap, spikes: loaded.spikes))
             methodSeconds += Date().timeIntervalSince(t0)
             func add(_ row: String, _ image: Image, _ reference: Image) {
                 let s = Evaluation.score(image, against: reference)
@@ -204,23 +195,23 @@ public struct Evaluator {
             }
             add("blurry", blur, sharp)
             for baseline in baselines where baseline.name != resultRowName {
-                let other = try baseline.deblur(DeblurInput(blur: Evaluation.featureMap(blur), spikes: loaded.spikes))
-                add(baseline.name, Evaluation.image(other.sharp), sharp)
+                let other = try baseline.deblur(DeblurInput(blur: blur.featureMap, spikes: loaded.spikes))
+                add(baseline.name, other.sharp.image, sharp)
                 if !order.contains(baseline.name) {
                     order.insert(baseline.name, at: 1); references[baseline.name] = "rgb"
                 }
             }
-            let resultImage = Evaluation.image(result.sharp)
+            let resultImage = result.sharp.image
             add(resultRowName, resultImage, sharp)
             var extra: [(String, Image)] = []
             if let quick = result.quickSharp {
-                let image = Evaluation.image(quick)
+                let image = quick.image
                 add("quick_sharp", image, sharp)
                 extra.append(("quick", image))
                 if !order.contains("quick_sharp") { order.append("quick_sharp"); references["quick_sharp"] = "rgb" }
             }
             if let recon = result.spikeRecon {
-                let image = Evaluation.image(recon)
+                let image = recon.image
                 add("spike_recon", image, Evaluation.referenceGrey(sharp))
                 extra.append(("recon", image))
                 if !order.contains("spike_recon") { order.append("spike_recon"); references["spike_recon"] = "grey" }
