@@ -17,8 +17,7 @@ struct CameraCommand: ParsableCommand {
             """)
 
     @Option(help: "Spike recording: a .dat file or a directory of .dat files (name order).") var spikes: String
-    @Option(help: "Spike frame height.") var height: Int
-    @Option(help: "Spike frame width.") var width: Int
+    @OptionGroup var sensor: SpikeGeometryOptions
     @Option(help: "Folder of RGB frames (PNG/JPEG, name order).") var rgb: String?
     @Option(help: "Exposure i spans spike frames [i*n, (i+1)*n) (Spk-GoPro layout).") var exposureSpikeFrames: Int?
     @Option(help: "RGB frame rate when --exposure-spike-frames is not given.") var fps: Double = 30
@@ -38,7 +37,7 @@ struct CameraCommand: ParsableCommand {
     }
 
     func run() throws {
-        let geometry = try SpikeGeometry(height: height, width: width)
+        let geometry = try sensor.geometry()
         var files = [spikes]
         var isDir: ObjCBool = false
         if FileManager.default.fileExists(atPath: spikes, isDirectory: &isDir), isDir.boolValue {

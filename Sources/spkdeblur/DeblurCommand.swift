@@ -54,8 +54,7 @@ struct DeblurCommand: ParsableCommand {
 
     @Option(help: "Blurry RGB image (PNG or JPEG).") var blur: String
     @Option(help: "Spike stream (.dat).") var spikes: String
-    @Option(help: "Spike frame height.") var height: Int
-    @Option(help: "Spike frame width.") var width: Int
+    @OptionGroup var sensor: SpikeGeometryOptions
     @Option(help: "Spike frame at the exposure midpoint (window centre).") var center: Int
     @Option(help: "SpkDeblurNet weights (.pth, .safetensors, or embedded:NAME; default: the embedded model).")
     var weights: String?
@@ -70,7 +69,6 @@ struct DeblurCommand: ParsableCommand {
     var precision: Precision = .fp32
 
     func validate() throws {
-        guard height > 0, width > 0 else { throw ValidationError("--height and --width must be positive") }
         if let frames, frames < 2 { throw ValidationError("--frames must be at least 2, got \(frames)") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
     }
@@ -82,7 +80,7 @@ struct DeblurCommand: ParsableCommand {
         guard FileManager.default.fileExists(atPath: spikes) else { throw RunError("\(spikes): spike file not found") }
         // ImagingError names the file and the problem.
         let image = try ImageFile.read(URL(fileURLWithPath: blur))
-        let geometry = try SpikeGeometry(height: height, width: width)
+        let geometry = try sensor.geometry()
         let file = try DatFile(path: spikes, geometry: geometry)
         let range = SpikeWindow.range(center: center, length: t)
         guard range.lowerBound >= 0, range.upperBound <= file.frameCount else {
@@ -91,7 +89,7 @@ struct DeblurCommand: ParsableCommand {
             )
         }
         let window = try file.read(range)
-        let rgb = image.rgb().resizedBilinear(width: 2 * width, height: 2 * height)
+        let rgb = image.rgb().resizedBilinear(width: 2 * geometry.width, height: 2 * geometry.height)
         // The network's TFI input is `middleTFI(window, T/2) / 0.5` (NetworkDeblurrer), the
         // convention the published checkpoints were trained with; the reference demo script
         // test_real.py feeds `middleTFI` without the / 0.5. We follow training.

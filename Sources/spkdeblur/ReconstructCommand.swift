@@ -17,8 +17,7 @@ struct ReconstructCommand: ParsableCommand {
     enum Method: String, ExpressibleByArgument, CaseIterable { case tfi, tfp, raw }
 
     @Argument(help: "The .dat recording.") var file: String
-    @Option(help: "Spike frame height.") var height: Int
-    @Option(help: "Spike frame width.") var width: Int
+    @OptionGroup var sensor: SpikeGeometryOptions
     @Option(help: "tfi, tfp or raw.") var method: Method = .tfi
     @Option(help: "Comma-separated spike frame indices (tfi/tfp).", transform: ReconstructCommand.parseCenters)
     var centers: [Int] = []
@@ -48,7 +47,7 @@ struct ReconstructCommand: ParsableCommand {
         guard URL(fileURLWithPath: out).resolvingSymlinksInPath().standardized.path != input else {
             throw RunError("--out \(out) is the input file; choose another name (the input would be destroyed)")
         }
-        let geometry = try SpikeGeometry(height: height, width: width)
+        let geometry = try sensor.geometry()
         let dat = try DatFile(path: file, geometry: geometry)
         let (h, w) = (geometry.height, geometry.width)
         try File.withCreated(path: out) { hdf in

@@ -21,11 +21,7 @@ struct SpikesInfoCommand: ParsableCommand {
     @Argument(help: "The .dat file (frames of H*W/8 bytes, no header).")
     var file: String
 
-    @Option(help: "Spike frame height in pixels.")
-    var height: Int
-
-    @Option(help: "Spike frame width in pixels.")
-    var width: Int
+    @OptionGroup var sensor: SpikeGeometryOptions
 
     @Option(help: "Spike frame rate in Hz, for the duration.")
     var rate: Double = 20_000
@@ -38,7 +34,7 @@ struct SpikesInfoCommand: ParsableCommand {
     }
 
     func run() throws {
-        let geometry = try SpikeGeometry(height: height, width: width)
+        let geometry = try sensor.geometry()
         let dat = try DatFile(path: file, geometry: geometry, strict: !lenient)
         // Count spikes a chunk at a time so huge recordings never sit in memory at once.
         var spikes = 0
