@@ -79,9 +79,12 @@ def main(argv=None):
     with open(os.path.join(MODELS, a.name + ".json"), "w") as f:
         json.dump(manifest, f, indent=1, sort_keys=True)
         f.write("\n")
+    # The stamp covers both files, so a manifest-only change also rebuilds the C target.
+    manifest_bytes = open(os.path.join(MODELS, a.name + ".json"), "rb").read()
+    stamp = hashlib.sha256(digest.encode() + manifest_bytes).hexdigest()
     with open(os.path.join(MODELS, "stamp.h"), "w") as f:
         f.write("// Written by tools/train/embed.py; changes with the embedded files.\n")
-        f.write(f'#define SPK_EMBEDDED_STAMP_{a.name.upper()} "{digest}"\n')
+        f.write(f'#define SPK_EMBEDDED_STAMP_{a.name.upper()} "{stamp}"\n')
     model = SpkDeblurNet(**config)
     model.load_state_dict(state["model"], strict=True)
     os.makedirs(FIXTURES, exist_ok=True)
