@@ -81,244 +81,8 @@ public struct PipelineDescription {
 
     /// Validates description text; `file` names it in diagnostics.
     public func parse(text: String, file: String, overrides: [String] = []) throws(PipelineError) -> PipelineGraph {
-        var diagnostics: [Diagnostic] = []
-        func report(_ node: Node?, _ stage: String?, _ message: String) {
-            let mark = node?.mark
-            diagnostics.append(
-                Diagnostic(file: file, line: mark?.line ?? 0, column: mark?.column ?? 0, stage: stage, message: message)
-            )
-        }
-        let root: Node
-        do {
-            guard let parsed = try Yams.compose(yaml: text) else {
-                throw PipelineError.invalid([Diagnostic(file: file, line: 0, column: 0, message: "the file is empty")])
-            }
-            root = parsed
-        } catch let e as PipelineError {
-            throw e
-        } catch let e as YamlError {
-            throw .invalid([Self.diagnostic(for: e, file: file)])
-        } catch {
-            throw .invalid([Diagnostic(file: file, line: 0, column: 0, message: "not valid YAML: \(error)")])
-        }
-        guard let top = root.mapping else {
-            throw .invalid([
-                Diagnostic(
-                    file: file, line: root.mark?.line ?? 0, column: root.mark?.column ?? 0,
-                    message: "the top level must be a mapping with 'stages'")
-            ])
-        }
-        var name = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
-        var clock = ClockSettings()
-        var stageEntries: [(String, Node, Node.Mapping)] = []
-        for (k, v) in top {
-            switch k.string ?? "" {
-            case "pipeline":
-                name = v.string ?? name
-            case "clock":
-                clock = parseClock(v, report: { report($0, nil, $1) })
-            case "stages":
-                guard let m = v.mapping else {
-                    report(v, nil, "'stages' must be a mapping of stage name to settings"); continue
-                }
-                for (sk, sv) in m {
-                    guard let sname = sk.string, let sm = sv.mapping else {
-                        report(sv, sk.string, "a stage must be a mapping with 'kind'")
-                        continue
-                    }
-                    stageEntries.append((sname, sk, sm))
-                }
-            default:
-                report(
-                    k, nil,
-                    "unknown top-level key '\(k.string ?? "?")' (expected pipeline, clock, stages)"
-                        + Self.suggestion(k.string ?? "", ["pipeline", "clock", "stages"]))
-            }
-        }
-        if stageEntries.isEmpty && !top.keys.contains(where: { $0.string == "stages" }) {
-            report(root, nil, "missing 'stages'")
-        }
-        // Overrides.
-        var overridden: [String: [String: Node]] = [:]
-        for o in overrides {
-            guard let eq = o.firstIndex(of: "="), let dot = o[..<eq].firstIndex(of: ".") else {
-                diagnostics.append(
-                    Diagnostic(file: "--set", line: 0, column: 0, message: "'\(o)' is not stage.key=value"))
-                continue
-            }
-            let stage = String(o[..<dot]), key = String(o[o.index(after: dot)..<eq]),
-                raw = String(o[o.index(after: eq)...])
-            guard stageEntries.contains(where: { $0.0 == stage }) else {
-                diagnostics.append(
-                    Diagnostic(file: "--set", line: 0, column: 0, stage: stage, message: "no such stage in \(file)"))
-                continue
-            }
-            let node = (try? Yams.compose(yaml: raw)) ?? nil
-            overridden[stage, default: [:]][key] = node ?? Node(raw)
-        }
-        // Stages.
-        var stages: [PipelineGraph.StageNode] = []
-        var rawInputs: [(stage: String, port: String, node: Node, keyNode: Node)] = []
-        let kinds = registry.kinds
-        for (sname, keyNode, settings) in stageEntries {
-            guard let kindNode = settings["kind"], let kindName = kindNode.string else {
-                report(keyNode, sname, "missing 'kind' (one of: \(kinds.keys.sorted().joined(separator: ", ")))")
-                continue
-            }
-            guard let kind = kinds[kindName] else {
-                report(kindNode, sname, "unknown kind '\(kindName)'" + Self.suggestion(kindName, Array(kinds.keys)))
-                continue
-            }
-            var values: [String: ParameterValue] = [:]
-            var given: [String: Node] = [:]
-            for (pk, pv) in settings {
-                guard let key = pk.string else { continue }
-                if key == "kind" { continue }
-                if key == "inputs" {
-                    guard let im = pv.mapping else {
-                        report(pv, sname, "'inputs' must map input ports to 'stage.port'"); continue
-                    }
-                    for (ik, iv) in im {
-                        guard let port = ik.string else { continue }
-                        if !kind.inputs.contains(where: { $0.name == port }) {
-                            report(
-                                ik, sname,
-                                "kind '\(kindName)' has no input '\(port)'"
-                                    + Self.suggestion(port, kind.inputs.map(\.name))
-                                    + (kind.inputs.isEmpty ? " (it is a source)" : ""))
-                            continue
-                        }
-                        rawInputs.append((sname, port, iv, ik))
-                    }
-                    continue
-                }
-                given[key] = pv
-            }
-            for (key, node) in overridden[sname] ?? [:] { given[key] = node }
-            for (key, node) in given {
-                guard let spec = kind.parameters.first(where: { $0.name == key }) else {
-                    report(
-                        node, sname,
-                        "unknown parameter '\(key)' for kind '\(kindName)'"
-                            + Self.suggestion(key, kind.parameters.map(\.name)))
-                    continue
-                }
-                switch Self.convert(node, spec.type) {
-                case .success(let v): values[key] = v
-                case .failure(let problem): report(node, sname, "parameter '\(key)': \(problem)")
-                }
-            }
-            for spec in kind.parameters where values[spec.name] == nil && given[spec.name] == nil {
-                if let d = spec.defaultValue {
-                    values[spec.name] = d
-                } else if spec.required {
-                    report(
-                        keyNode, sname, "missing required parameter '\(spec.name)' (\(spec.type.name)): \(spec.help)")
-                }
-            }
-            stages.append(PipelineGraph.StageNode(name: sname, kind: kind, parameters: Parameters(values)))
-        }
-        // Edges.
-        var edges: [PipelineGraph.Edge] = []
-        let byName = Dictionary(stages.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        for input in rawInputs {
-            var from: String?
-            var capacity = Self.defaultCapacity
-            var policy = OverflowPolicy.block
-            if let s = input.node.string {
-                from = s
-            } else if let m = input.node.mapping {
-                for (ek, ev) in m {
-                    switch ek.string ?? "" {
-                    case "from": from = ev.string
-                    case "capacity":
-                        if let c = ev.int, c >= 1 {
-                            capacity = c
-                        } else {
-                            report(ev, input.stage, "input '\(input.port)': capacity must be an integer >= 1")
-                        }
-                    case "policy":
-                        if let p = ev.string.flatMap(OverflowPolicy.init(rawValue:)) {
-                            policy = p
-                        } else {
-                            report(
-                                ev, input.stage,
-                                "input '\(input.port)': policy must be one of block, drop-oldest, drop-newest")
-                        }
-                    default:
-                        report(
-                            ek, input.stage,
-                            "input '\(input.port)': unknown key '\(ek.string ?? "?")' (expected from, capacity, policy)"
-                        )
-                    }
-                }
-            }
-            guard let from else {
-                report(input.node, input.stage, "input '\(input.port)': missing 'from: stage.port'"); continue
-            }
-            let parts = from.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-            guard parts.allSatisfy({ !$0.isEmpty }), parts.count <= 2 else {
-                report(input.node, input.stage, "input '\(input.port)': '\(from)' is not 'stage' or 'stage.port'")
-                continue
-            }
-            guard let source = byName[parts[0]] else {
-                report(
-                    input.node, input.stage,
-                    "input '\(input.port)' refers to unknown stage '\(parts[0])'"
-                        + Self.suggestion(parts[0], Array(byName.keys)))
-                continue
-            }
-            let fromPort: String
-            if parts.count == 2 {
-                fromPort = parts[1]
-            } else if source.kind.outputs.count == 1 {
-                fromPort = source.kind.outputs[0].name
-            } else {
-                report(
-                    input.node, input.stage,
-                    "input '\(input.port)': stage '\(parts[0])' has several outputs; name one (\(source.kind.outputs.map { "\(parts[0]).\($0.name)" }.joined(separator: ", ")))"
-                )
-                continue
-            }
-            guard let out = source.kind.outputs.first(where: { $0.name == fromPort }) else {
-                report(
-                    input.node, input.stage,
-                    "stage '\(parts[0])' has no output '\(fromPort)'"
-                        + Self.suggestion(fromPort, source.kind.outputs.map(\.name)))
-                continue
-            }
-            guard let target = byName[input.stage],
-                let inSpec = target.kind.inputs.first(where: { $0.name == input.port })
-            else { continue }
-            if out.type != inSpec.type {
-                report(
-                    input.node, input.stage,
-                    "input '\(input.port)' takes \(inSpec.type) but '\(parts[0]).\(fromPort)' produces \(out.type)")
-                continue
-            }
-            edges.append(
-                PipelineGraph.Edge(
-                    fromStage: parts[0], fromPort: fromPort, toStage: input.stage, toPort: input.port,
-                    capacity: capacity, policy: policy))
-        }
-        for s in stages {
-            for p in s.kind.inputs
-            where p.required && !edges.contains(where: { $0.toStage == s.name && $0.toPort == p.name })
-                && !rawInputs.contains(where: { $0.stage == s.name && $0.port == p.name })
-            {
-                let node = stageEntries.first { $0.0 == s.name }?.1
-                report(node, s.name, "input '\(p.name)' (\(p.type)) is not connected")
-            }
-        }
-        // Cycles.
-        if let cycle = Self.findCycle(stages.map(\.name), edges) {
-            let node = stageEntries.first { $0.0 == cycle[0] }?.1
-            report(node, cycle[0], "the pipeline has a cycle: \(cycle.joined(separator: " -> "))")
-        }
-        if !diagnostics.isEmpty {
-            throw .invalid(diagnostics.sorted { ($0.file, $0.line, $0.column) < ($1.file, $1.line, $1.column) })
-        }
-        return PipelineGraph(name: name, stages: stages, edges: edges, clock: clock, text: text, file: file)
+        var parser = DescriptionParser(description: self, file: file)
+        return try parser.parse(text: text, overrides: overrides)
     }
 
     func parseClock(_ node: Node, report: (Node?, String) -> Void) -> ClockSettings {
@@ -443,23 +207,33 @@ public struct PipelineDescription {
         return " (did you mean '\(best)'?)"
     }
 
+    /// A cycle among the edges (as stage names, first repeated at the end), or nil. Iterative
+    /// depth-first search over adjacency lists: linear in stages + edges, no recursion.
     static func findCycle(_ names: [String], _ edges: [PipelineGraph.Edge]) -> [String]? {
-        var state: [String: Int] = [:]  // 1 visiting, 2 done
-        var stack: [String] = []
-        func visit(_ n: String) -> [String]? {
-            state[n] = 1
-            stack.append(n)
-            for e in edges where e.fromStage == n {
-                if state[e.toStage] == 1, let start = stack.firstIndex(of: e.toStage) {
-                    return Array(stack[start...]) + [e.toStage]
+        var next: [String: [String]] = [:]
+        for e in edges { next[e.fromStage, default: []].append(e.toStage) }
+        var state: [String: Int] = [:]  // 1 on the current path, 2 done
+        for root in names where state[root] == nil {
+            var path: [(name: String, nextChild: Int)] = [(root, 0)]
+            state[root] = 1
+            while let top = path.last {
+                let children = next[top.name] ?? []
+                if top.nextChild < children.count {
+                    path[path.count - 1].nextChild += 1
+                    let child = children[top.nextChild]
+                    if state[child] == 1, let start = path.firstIndex(where: { $0.name == child }) {
+                        return path[start...].map(\.name) + [child]
+                    }
+                    if state[child] == nil {
+                        state[child] = 1
+                        path.append((child, 0))
+                    }
+                } else {
+                    state[top.name] = 2
+                    path.removeLast()
                 }
-                if state[e.toStage] == nil, let c = visit(e.toStage) { return c }
             }
-            stack.removeLast()
-            state[n] = 2
-            return nil
         }
-        for n in names where state[n] == nil { if let c = visit(n) { return c } }
         return nil
     }
 }

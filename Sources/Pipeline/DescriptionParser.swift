@@ -1,0 +1,300 @@
+import Foundation
+import Yams
+
+/// One pass over a description: YAML to ``PipelineGraph``, collecting every problem as a
+/// ``Diagnostic`` with its line and column. Each step is its own method; lookups go through
+/// dictionaries, so the cost is linear in stages and edges.
+struct DescriptionParser {
+    let description: PipelineDescription
+    let file: String
+    private(set) var diagnostics: [Diagnostic] = []
+
+    typealias StageEntry = (name: String, keyNode: Node, settings: Node.Mapping)
+    typealias RawInput = (stage: String, port: String, node: Node, keyNode: Node)
+
+    init(description: PipelineDescription, file: String) {
+        self.description = description
+        self.file = file
+    }
+
+    mutating func report(_ node: Node?, _ stage: String?, _ message: String) {
+        let mark = node?.mark
+        diagnostics.append(
+            Diagnostic(file: file, line: mark?.line ?? 0, column: mark?.column ?? 0, stage: stage, message: message))
+    }
+
+    mutating func parse(text: String, overrides: [String]) throws(PipelineError) -> PipelineGraph {
+        let root = try compose(text)
+        guard let top = root.mapping else {
+            throw .invalid([
+                Diagnostic(
+                    file: file, line: root.mark?.line ?? 0, column: root.mark?.column ?? 0,
+                    message: "the top level must be a mapping with 'stages'")
+            ])
+        }
+        let (name, clock, entries) = readTop(top, root: root)
+        let overridden = readOverrides(overrides, stages: Set(entries.map(\.name)))
+        var stages: [PipelineGraph.StageNode] = []
+        var rawInputs: [RawInput] = []
+        for entry in entries {
+            if let stage = readStage(entry, overrides: overridden[entry.name] ?? [:], inputs: &rawInputs) {
+                stages.append(stage)
+            }
+        }
+        let byName = Dictionary(stages.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        let edges = rawInputs.compactMap { readEdge($0, byName: byName) }
+        let keyNodes = Dictionary(entries.map { ($0.name, $0.keyNode) }, uniquingKeysWith: { a, _ in a })
+        checkConnected(stages, edges: edges, rawInputs: rawInputs, keyNodes: keyNodes)
+        if let cycle = PipelineDescription.findCycle(stages.map(\.name), edges) {
+            report(keyNodes[cycle[0]], cycle[0], "the pipeline has a cycle: \(cycle.joined(separator: " -> "))")
+        }
+        if !diagnostics.isEmpty {
+            throw .invalid(diagnostics.sorted { ($0.file, $0.line, $0.column) < ($1.file, $1.line, $1.column) })
+        }
+        return PipelineGraph(name: name, stages: stages, edges: edges, clock: clock, text: text, file: file)
+    }
+
+    /// The YAML document's root node.
+    func compose(_ text: String) throws(PipelineError) -> Node {
+        do {
+            guard let parsed = try Yams.compose(yaml: text) else {
+                throw PipelineError.invalid([Diagnostic(file: file, line: 0, column: 0, message: "the file is empty")])
+            }
+            return parsed
+        } catch let e as PipelineError {
+            throw e
+        } catch let e as YamlError {
+            throw .invalid([PipelineDescription.diagnostic(for: e, file: file)])
+        } catch {
+            throw .invalid([Diagnostic(file: file, line: 0, column: 0, message: "not valid YAML: \(error)")])
+        }
+    }
+
+    /// `pipeline`, `clock` and the `stages` entries.
+    mutating func readTop(_ top: Node.Mapping, root: Node) -> (String, ClockSettings, [StageEntry]) {
+        var name = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
+        var clock = ClockSettings()
+        var entries: [StageEntry] = []
+        var seenStages = false
+        for (k, v) in top {
+            switch k.string ?? "" {
+            case "pipeline":
+                name = v.string ?? name
+            case "clock":
+                var problems: [(Node?, String)] = []
+                clock = description.parseClock(v, report: { problems.append(($0, $1)) })
+                for (node, message) in problems { report(node, nil, message) }
+            case "stages":
+                seenStages = true
+                guard let m = v.mapping else {
+                    report(v, nil, "'stages' must be a mapping of stage name to settings")
+                    continue
+                }
+                for (sk, sv) in m {
+                    guard let sname = sk.string, let sm = sv.mapping else {
+                        report(sv, sk.string, "a stage must be a mapping with 'kind'")
+                        continue
+                    }
+                    entries.append((sname, sk, sm))
+                }
+            default:
+                report(
+                    k, nil,
+                    "unknown top-level key '\(k.string ?? "?")' (expected pipeline, clock, stages)"
+                        + PipelineDescription.suggestion(k.string ?? "", ["pipeline", "clock", "stages"]))
+            }
+        }
+        if !seenStages { report(root, nil, "missing 'stages'") }
+        return (name, clock, entries)
+    }
+
+    /// `--set stage.key=value` settings, each value read as YAML.
+    mutating func readOverrides(_ overrides: [String], stages: Set<String>) -> [String: [String: Node]] {
+        var overridden: [String: [String: Node]] = [:]
+        for o in overrides {
+            guard let eq = o.firstIndex(of: "="), let dot = o[..<eq].firstIndex(of: ".") else {
+                diagnostics.append(
+                    Diagnostic(file: "--set", line: 0, column: 0, message: "'\(o)' is not stage.key=value"))
+                continue
+            }
+            let stage = String(o[..<dot]), key = String(o[o.index(after: dot)..<eq])
+            let raw = String(o[o.index(after: eq)...])
+            guard stages.contains(stage) else {
+                diagnostics.append(
+                    Diagnostic(file: "--set", line: 0, column: 0, stage: stage, message: "no such stage in \(file)"))
+                continue
+            }
+            let node = (try? Yams.compose(yaml: raw)) ?? nil
+            overridden[stage, default: [:]][key] = node ?? Node(raw)
+        }
+        return overridden
+    }
+
+    /// One stage: its kind, its checked parameters (defaults filled), and its raw inputs.
+    mutating func readStage(
+        _ entry: StageEntry, overrides: [String: Node], inputs: inout [RawInput]
+    ) -> PipelineGraph.StageNode? {
+        let (sname, keyNode, settings) = entry
+        let kinds = description.registry.kinds
+        guard let kindNode = settings["kind"], let kindName = kindNode.string else {
+            report(keyNode, sname, "missing 'kind' (one of: \(kinds.keys.sorted().joined(separator: ", ")))")
+            return nil
+        }
+        guard let kind = kinds[kindName] else {
+            report(
+                kindNode, sname,
+                "unknown kind '\(kindName)'" + PipelineDescription.suggestion(kindName, Array(kinds.keys)))
+            return nil
+        }
+        var given: [String: Node] = [:]
+        for (pk, pv) in settings {
+            guard let key = pk.string, key != "kind" else { continue }
+            if key == "inputs" {
+                readInputs(pv, stage: sname, kind: kind, into: &inputs)
+            } else {
+                given[key] = pv
+            }
+        }
+        for (key, node) in overrides { given[key] = node }
+        var values: [String: ParameterValue] = [:]
+        for (key, node) in given {
+            guard let spec = kind.parameters.first(where: { $0.name == key }) else {
+                report(
+                    node, sname,
+                    "unknown parameter '\(key)' for kind '\(kindName)'"
+                        + PipelineDescription.suggestion(key, kind.parameters.map(\.name)))
+                continue
+            }
+            switch PipelineDescription.convert(node, spec.type) {
+            case .success(let v): values[key] = v
+            case .failure(let problem): report(node, sname, "parameter '\(key)': \(problem)")
+            }
+        }
+        for spec in kind.parameters where values[spec.name] == nil && given[spec.name] == nil {
+            if let d = spec.defaultValue {
+                values[spec.name] = d
+            } else if spec.required {
+                report(keyNode, sname, "missing required parameter '\(spec.name)' (\(spec.type.name)): \(spec.help)")
+            }
+        }
+        return PipelineGraph.StageNode(name: sname, kind: kind, parameters: Parameters(values))
+    }
+
+    /// A stage's `inputs` mapping: port names checked against its kind.
+    mutating func readInputs(_ node: Node, stage: String, kind: StageKind, into inputs: inout [RawInput]) {
+        guard let im = node.mapping else {
+            report(node, stage, "'inputs' must map input ports to 'stage.port'")
+            return
+        }
+        for (ik, iv) in im {
+            guard let port = ik.string else { continue }
+            guard kind.inputs.contains(where: { $0.name == port }) else {
+                report(
+                    ik, stage,
+                    "kind '\(kind.name)' has no input '\(port)'"
+                        + PipelineDescription.suggestion(port, kind.inputs.map(\.name))
+                        + (kind.inputs.isEmpty ? " (it is a source)" : ""))
+                continue
+            }
+            inputs.append((stage, port, iv, ik))
+        }
+    }
+
+    /// One input as an edge: `from` resolved to a stage's output of the same port type.
+    mutating func readEdge(_ input: RawInput, byName: [String: PipelineGraph.StageNode]) -> PipelineGraph.Edge? {
+        var from: String?
+        var capacity = PipelineDescription.defaultCapacity
+        var policy = OverflowPolicy.block
+        if let s = input.node.string {
+            from = s
+        } else if let m = input.node.mapping {
+            for (ek, ev) in m {
+                switch ek.string ?? "" {
+                case "from": from = ev.string
+                case "capacity":
+                    if let c = ev.int, c >= 1 {
+                        capacity = c
+                    } else {
+                        report(ev, input.stage, "input '\(input.port)': capacity must be an integer >= 1")
+                    }
+                case "policy":
+                    if let p = ev.string.flatMap(OverflowPolicy.init(rawValue:)) {
+                        policy = p
+                    } else {
+                        report(
+                            ev, input.stage,
+                            "input '\(input.port)': policy must be one of block, drop-oldest, drop-newest")
+                    }
+                default:
+                    report(
+                        ek, input.stage,
+                        "input '\(input.port)': unknown key '\(ek.string ?? "?")' (expected from, capacity, policy)")
+                }
+            }
+        }
+        guard let from else {
+            report(input.node, input.stage, "input '\(input.port)': missing 'from: stage.port'")
+            return nil
+        }
+        let parts = from.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        guard parts.allSatisfy({ !$0.isEmpty }), parts.count <= 2 else {
+            report(input.node, input.stage, "input '\(input.port)': '\(from)' is not 'stage' or 'stage.port'")
+            return nil
+        }
+        guard let source = byName[parts[0]] else {
+            report(
+                input.node, input.stage,
+                "input '\(input.port)' refers to unknown stage '\(parts[0])'"
+                    + PipelineDescription.suggestion(parts[0], Array(byName.keys)))
+            return nil
+        }
+        let fromPort: String
+        if parts.count == 2 {
+            fromPort = parts[1]
+        } else if source.kind.outputs.count == 1 {
+            fromPort = source.kind.outputs[0].name
+        } else {
+            let names = source.kind.outputs.map { "\(parts[0]).\($0.name)" }.joined(separator: ", ")
+            report(
+                input.node, input.stage,
+                "input '\(input.port)': stage '\(parts[0])' has several outputs; name one (\(names))")
+            return nil
+        }
+        guard let out = source.kind.outputs.first(where: { $0.name == fromPort }) else {
+            report(
+                input.node, input.stage,
+                "stage '\(parts[0])' has no output '\(fromPort)'"
+                    + PipelineDescription.suggestion(fromPort, source.kind.outputs.map(\.name)))
+            return nil
+        }
+        guard let target = byName[input.stage], let inSpec = target.kind.inputs.first(where: { $0.name == input.port })
+        else { return nil }
+        guard out.type == inSpec.type else {
+            report(
+                input.node, input.stage,
+                "input '\(input.port)' takes \(inSpec.type) but '\(parts[0]).\(fromPort)' produces \(out.type)")
+            return nil
+        }
+        return PipelineGraph.Edge(
+            fromStage: parts[0], fromPort: fromPort, toStage: input.stage, toPort: input.port, capacity: capacity,
+            policy: policy)
+    }
+
+    /// Every required input port has an edge (or at least a written input that failed).
+    mutating func checkConnected(
+        _ stages: [PipelineGraph.StageNode], edges: [PipelineGraph.Edge], rawInputs: [RawInput],
+        keyNodes: [String: Node]
+    ) {
+        struct Port: Hashable {
+            var stage: String
+            var port: String
+        }
+        let connected = Set(edges.map { Port(stage: $0.toStage, port: $0.toPort) })
+            .union(rawInputs.map { Port(stage: $0.stage, port: $0.port) })
+        for s in stages {
+            for p in s.kind.inputs where p.required && !connected.contains(Port(stage: s.name, port: p.name)) {
+                report(keyNodes[s.name], s.name, "input '\(p.name)' (\(p.type)) is not connected")
+            }
+        }
+    }
+}
