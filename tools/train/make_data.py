@@ -151,6 +151,12 @@ def prepared(rng, im, count):
         yield small.crop((x0, y0, x0 + cw, y0 + ch))
 
 
+def split_sources(names):
+    """(training names, held-out names): every HELD_OUT picture goes to the held-out side only."""
+    held = [n for n in names if n in HELD_OUT]
+    return [n for n in names if n not in HELD_OUT], held
+
+
 def simulate(binary, images, out, split, seed, sequences, frames, extra):
     cmd = [binary, "simulate", "--images", images, "--out", out, "--split", split, "--seed", str(seed),
            "--sequences", str(sequences), "--frames-per-sequence", str(frames),
@@ -181,10 +187,11 @@ def main(argv=None):
     missing = HELD_OUT - {n for n, _ in sources}
     if missing:
         raise SystemExit(f"make_data: held-out sources missing: {sorted(missing)} (install the packages in docs/training.md)")
+    train_names, _ = split_sources([n for n, _ in sources])
     for name, load in sources + list(textures(a.textures, a.seed)):
         im = load() if callable(load) else load
         safe = name.replace(":", "-")
-        if name in HELD_OUT:
+        if name not in train_names and not name.startswith("texture:"):
             im = im.convert("RGB")
             s = min(720 / max(im.size), 1.0)
             im.resize((max(int(im.size[0] * s), WIDTH + 2), max(int(im.size[1] * s), HEIGHT + 2)),
