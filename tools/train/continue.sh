@@ -27,6 +27,6 @@ if [ ! -f out/train-data/sim/.complete ]; then
 fi
 exec nice -n 19 python3 tools/train/train.py --data out/train-data/sim --eval-data out/train-data/heldout \
   --config "$DIR/model.json" --state "$DIR" --resume --hours "$HOURS" \
-  --steps 60000 --batch 8 --crop 128 --lr 4e-4 --lr-min 1e-6 --bf16 --threads 2 --workers 0 \
+  --steps 60000 --batch 8 --crop 128 --lr 4e-4 --lr-min 1e-6 --bf16 --compile --threads 2 --workers 0 \
   --eval-count 24 --eval-every 1000 --log-every 50 --save-minutes 10 \
   --out "out/$RUN.pth" --export-safetensors "$DIR/weights.safetensors"

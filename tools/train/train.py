@@ -64,6 +64,8 @@ def parse_args(argv=None):
     p.add_argument("--eval-every", type=int, default=0, help="held-out evaluation every N steps (0: at the end)")
     p.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: torch's default)")
     p.add_argument("--bf16", action="store_true", help="bf16 autocast for the forward pass (CPUs with AVX-512 BF16)")
+    p.add_argument("--compile", action="store_true",
+                   help="torch.compile the training forward pass (a few minutes to compile, then ~30%% faster on CPU)")
     return p.parse_args(argv)
 
 
@@ -287,10 +289,12 @@ def main(argv=None):
     last_save, last, window, run_steps = t0, None, [], 0
     deadline = t0 + args.hours * 3600 if args.hours else None
     batches = iter(loader)
+    # The compiled module shares the parameters; evaluation and checkpoints use `model`.
+    forward = torch.compile(model) if args.compile else model
     while step < args.steps:
         blur, gt, gray, spike, tfi = (x.to(device, non_blocking=True) for x in next(batches))
         with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=args.bf16):
-            sharp, recon, quick = model(blur, spike, tfi)
+            sharp, recon, quick = forward(blur, spike, tfi)
         loss = l1(sharp.float(), gt) + l1(recon.float(), gray) + l1(quick.float(), gt)
         if not torch.isfinite(loss):
             snapshot()
