@@ -74,7 +74,9 @@ def main(argv=None):
         with open(a.held_out) as f:
             held = {k: float(v) for k, v in json.load(f).items()}
     manifest = {"name": a.name, "summary": a.summary, "config": config, "params": params,
-                "gflop_500x800": round(2 * macs / 1e9, 2), "training": f"{a.training}; step {state['step']}",
+                "gflop_500x800": round(2 * macs / 1e9, 2),
+                "training": f"{a.training}; step {state['step']} of {state['steps']}, "
+                            f"{state['elapsed_s'] / 3600:.1f} h so far",
                 "held_out": held, "sha256": digest}
     with open(os.path.join(MODELS, a.name + ".json"), "w") as f:
         json.dump(manifest, f, indent=1, sort_keys=True)

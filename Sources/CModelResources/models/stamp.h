@@ -1,2 +1,2 @@
 // Written by tools/train/embed.py; changes with the embedded files.
-#define SPK_EMBEDDED_STAMP_COMPACT48 "66be0f95046966d7c01c96fe32fde7a1258023b3eb92711f7e9b6a262c609896"
+#define SPK_EMBEDDED_STAMP_COMPACT48 "21a0d79cc88fb79ff1bf66722692521a012751eea65d426ebddf5a83c2af56f5"
