@@ -21,10 +21,15 @@ public struct SystemPipelineClock: PipelineClock {
 
 /// A clock that moves only when told: `sleep` waits until `advance` passes the deadline.
 public final class ManualPipelineClock: PipelineClock, @unchecked Sendable {
-    // Invariant for @unchecked Sendable: `time` and `sleepers` are only touched under `lock`.
+    // Invariant for @unchecked Sendable: `time`, `sleepers`, `tokenOf`, `cancelled` and `tokens` are
+    // only touched under `lock`.
     private let lock = NSLock()
     private var time: Duration = .zero
     private var sleepers: [(Duration, CheckedContinuation<Void, Never>)] = []
+    /// The token of each sleeper (same order), for cancellation.
+    private var tokenOf: [UInt64] = []
+    private var cancelled: Set<UInt64> = []
+    private var tokens: UInt64 = 0
 
     /// Creates a clock at zero.
     public init() {}
@@ -35,14 +40,32 @@ public final class ManualPipelineClock: PipelineClock, @unchecked Sendable {
     public var pendingDeadlines: [Duration] { lock.withLock { sleepers.map(\.0) } }
 
     public func sleep(until deadline: Duration) async throws {
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            let ready = lock.withLock { () -> Bool in
-                if deadline <= time { return true }
-                sleepers.append((deadline, c))
-                return false
-            }
-            if ready { c.resume() }
+        let token = lock.withLock { () -> UInt64 in
+            tokens &+= 1
+            return tokens
         }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                let ready = lock.withLock { () -> Bool in
+                    if deadline <= time || cancelled.remove(token) != nil { return true }
+                    sleepers.append((deadline, c))
+                    tokenOf.append(token)
+                    return false
+                }
+                if ready { c.resume() }
+            }
+        } onCancel: {
+            let c = lock.withLock { () -> CheckedContinuation<Void, Never>? in
+                if let i = tokenOf.firstIndex(of: token) {
+                    tokenOf.remove(at: i)
+                    return sleepers.remove(at: i).1
+                }
+                cancelled.insert(token)
+                return nil
+            }
+            c?.resume()
+        }
+        try Task.checkCancellation()
     }
 
     /// Moves time forward, waking sleepers whose deadline passed.
@@ -50,6 +73,7 @@ public final class ManualPipelineClock: PipelineClock, @unchecked Sendable {
         let woken = lock.withLock { () -> [CheckedContinuation<Void, Never>] in
             time += step
             let due = sleepers.filter { $0.0 <= time }.map(\.1)
+            tokenOf = zip(sleepers, tokenOf).filter { $0.0.0 > time }.map(\.1)
             sleepers.removeAll { $0.0 <= time }
             return due
         }

@@ -75,8 +75,9 @@ public final class PipelineRunner: Sendable {
                     } catch {
                         failure.record(stage: node.name, error)
                         shutdown.request("stage '\(node.name)' failed")
-                        for c in inputs.values { c.finish() }
                     }
+                    // A stage that returned reads nothing more: its senders must not wait on it.
+                    for c in inputs.values { c.finish() }
                     for list in outputs.values { for c in list { c.finish() } }
                 }
             }

@@ -4,14 +4,25 @@ import SpikeCore
 
 /// `exposure-window`: for each RGB exposure, the T spike frames centred on the exposure
 /// midpoint (frame `c` nearest the midpoint, frames `[c - T/2, c - T/2 + T)`) and their TFI
-/// by the training convention. Waits while the needed spikes have not arrived; in live mode
-/// an exposure still waiting after `timeout_ms` is dropped and counted.
+/// by the training convention.
+///
+/// Waiting is bounded by the spike clock and by memory, not by a wall-clock guess: an
+/// exposure waits until its spikes arrive, until the spike stream has passed it, until the
+/// spikes end, or, in live mode, until no new spike frame has arrived for `timeout_ms` of
+/// the pipeline clock; at most `max_pending` exposures wait (the newest is refused beyond).
+/// Every give-up is counted with its cause (docs/pipelines.md). Exposures are kept in time
+/// order, so an absurd one (far in the future) waits alone at the end and never blocks or
+/// poisons the others. A spike source restart (new stream id, or the frame clock going
+/// backwards) or a geometry change restarts the spike buffer; an RGB source restart (new
+/// stream id) drops the exposures still waiting from the old run.
 struct ExposureWindowStage: Stage {
     let length: Int
     let tfiWindow: Int
-    let rateHz: Double
+    /// The rate set in the file, or nil to use the sources' (20 kHz when they say nothing).
+    let rateHz: Double?
     let startNs: Int64
-    let timeout: Duration?
+    let stallTimeout: Duration?
+    let maxPending: Int
 
     static let kind = StageKind(
         name: "exposure-window",
@@ -20,152 +31,225 @@ struct ExposureWindowStage: Stage {
             ParameterSpec(
                 "frames", .int(2...100_000), default: .int(56), "T, spike frames per window (the model's S_in_chs)"),
             ParameterSpec("tfi_window", .int(1...100_000), default: .int(50), "middleTFI search window"),
-            ParameterSpec("rate_hz", .double(1...10_000_000), default: .double(20_000), "spike frames per second"),
-            ParameterSpec("start_ns", .int(Int.min...Int.max), default: .int(0), "spike-clock time of spike frame 0"),
+            ParameterSpec(
+                "rate_hz", .double(1...10_000_000), optional: true,
+                "spike frames per second (default: the source's rate, e.g. the wire header's; 20000 if unknown)"),
+            ParameterSpec(
+                "start_ns", .int(-(1 << 62)...(1 << 62)), default: .int(0), "spike-clock time of spike frame 0"),
             ParameterSpec(
                 "timeout_ms", .double(0...3_600_000), default: .double(1000),
-                "live mode: give up on an exposure after this long"),
+                "live mode: give up on waiting exposures after this long without new spike frames"),
+            ParameterSpec(
+                "max_pending", .int(1...100_000), default: .int(512), "exposures that may wait for their spikes"),
         ],
         inputs: [PortSpec("spikes", Ports.spikes), PortSpec("exposures", Ports.rgb)],
         outputs: [PortSpec("windows", Ports.windows)],
         make: { p, env in
             ExposureWindowStage(
-                length: p.int("frames") ?? 56, tfiWindow: p.int("tfi_window") ?? 50,
-                rateHz: p.double("rate_hz") ?? 20_000, startNs: Int64(p.int("start_ns") ?? 0),
-                timeout: env.clock.live ? .milliseconds(Int64(p.double("timeout_ms") ?? 1000)) : nil)
+                length: p.int("frames") ?? 56, tfiWindow: p.int("tfi_window") ?? 50, rateHz: p.double("rate_hz"),
+                startNs: Int64(p.int("start_ns") ?? 0),
+                stallTimeout: env.clock.live ? .milliseconds(Int64(p.double("timeout_ms") ?? 1000)) : nil,
+                maxPending: p.int("max_pending") ?? 512)
         })
-
-    struct Pending {
-        var frame: RGBFrame
-        var center: Int
-        var since: Duration
-    }
-
-    func run(_ context: StageContext) async throws {
-        // Both inputs are consumed concurrently; the state is owned by this task.
-        var buffer = SpikeBuffer()
-        var pending: [Pending] = []
-        var spikesDone = false, exposuresDone = false
-        var latestWindowStart: Int?  // window start of the newest exposure seen
-        let events = AsyncStream<Event>.makeStream(bufferingPolicy: .bufferingOldest(4))
-        let gate = BufferGate(capacity: maxBufferedFrames)
-        let live = timeout != nil
-        let spikeTask = Task {
-            while let b = try await context.receive("spikes", as: SpikeBatch.self) {
-                // Replay: hold the spike stream back (backpressure) while the buffer is full
-                // and the RGB side has not caught up; nothing is dropped.
-                while !live && gate.isFull && !Task.isCancelled { try await Task.sleep(for: .milliseconds(1)) }
-                await events.continuation.yieldWaiting(.spikes(b))
-            }
-            await events.continuation.yieldWaiting(.spikesEnded)
-        }
-        let rgbTask = Task {
-            while let f = try await context.receive("exposures", as: RGBFrame.self) {
-                await events.continuation.yieldWaiting(.exposure(f))
-            }
-            await events.continuation.yieldWaiting(.exposuresEnded)
-        }
-        defer { spikeTask.cancel(); rgbTask.cancel() }
-        for await event in events.stream {
-            switch event {
-            case .spikes(let b):
-                if !buffer.append(b) { context.metrics.count("spike-discontinuities") }
-            case .exposure(let f):
-                let c = Int((Double(f.midpoint - startNs) * rateHz / 1e9).rounded())
-                pending.append(Pending(frame: f, center: c, since: context.clock.now()))
-                latestWindowStart = max(
-                    latestWindowStart ?? Int.min, SpikeWindow.range(center: c, length: length).lowerBound)
-            case .spikesEnded: spikesDone = true
-            case .exposuresEnded: exposuresDone = true
-            }
-            // Emit every window that is complete, in exposure order.
-            while let first = pending.first {
-                let range = SpikeWindow.range(center: first.center, length: length)
-                let available = buffer.available
-                if !buffer.isEmpty, buffer.contains(range) {
-                    let frames = try buffer.frames(range)
-                    let tfi = TFI.trainingInput(frames, tfiWindow: tfiWindow)
-                    pending.removeFirst()
-                    await context.send(
-                        "windows",
-                        ExposureWindow(
-                            frameID: first.frame.id, centerIndex: first.center, spikes: frames, tfi: tfi,
-                            exposureStart: first.frame.exposureStart, exposureEnd: first.frame.exposureEnd,
-                            ingestedAt: max(first.frame.ingestedAt, context.clock.now())))
-                    continue
-                }
-                // Frames already passed (or lost in a gap, with later frames arrived) never come.
-                let tooEarly =
-                    !buffer.isEmpty
-                    && (range.lowerBound < available.lowerBound || range.upperBound <= available.upperBound)
-                let timedOut = timeout.map { context.clock.now() - first.since > $0 } ?? false
-                if tooEarly || range.lowerBound < 0 || (spikesDone && !available.contains(range.upperBound - 1))
-                    || timedOut
-                {
-                    context.metrics.count(timedOut ? "dropped-timeout" : "dropped-out-of-range")
-                    pending.removeFirst()
-                    continue
-                }
-                break
-            }
-            // Forget spike frames no pending or future exposure can need: exposures arrive in
-            // time order, so nothing before the newest one's window start is needed again.
-            if !buffer.isEmpty {
-                var keepFrom =
-                    pending.first.map { SpikeWindow.range(center: $0.center, length: length).lowerBound }
-                    ?? latestWindowStart ?? buffer.available.lowerBound
-                if let latest = latestWindowStart { keepFrom = min(keepFrom, latest) }
-                if live && buffer.available.upperBound - max(keepFrom, buffer.available.lowerBound) > maxBufferedFrames
-                {
-                    // Live: the RGB side is far behind; keep the newest frames, count the rest.
-                    let newKeep = buffer.available.upperBound - maxBufferedFrames
-                    context.metrics.count(
-                        "spike-frames-evicted", by: newKeep - max(keepFrom, buffer.available.lowerBound))
-                    keepFrom = newKeep
-                }
-                buffer.evict(before: keepFrom)
-                gate.set(buffer.count)
-            }
-            if exposuresDone && pending.isEmpty { break }
-            if spikesDone && exposuresDone { break }
-        }
-        for _ in pending { context.metrics.count("dropped-out-of-range") }
-    }
 
     /// Frames the window buffer may hold before the spike input is held back (replay) or old
     /// frames are evicted (live): 1 s at 20 kHz.
     var maxBufferedFrames: Int { max(20_000, 4 * length) }
 
-    enum Event: Sendable {
-        case spikes(SpikeBatch)
-        case exposure(RGBFrame)
-        case spikesEnded
-        case exposuresEnded
+    /// The spike frame nearest to `midpoint`, or nil when it is not representable (an absurd
+    /// exposure time; frame indices stay below 2^52).
+    static func center(midpoint: Int64, startNs: Int64, rateHz: Double) -> Int? {
+        let (offset, overflow) = midpoint.subtractingReportingOverflow(startNs)
+        guard !overflow else { return nil }
+        let frames = (Double(offset) * rateHz / 1e9).rounded()
+        guard frames.isFinite, abs(frames) < 0x1p52 else { return nil }
+        return Int(frames)
     }
-}
 
-extension AsyncStream.Continuation where Element: Sendable {
-    /// Yields, waiting (politely) while the stream's buffer is full, so nothing is lost.
-    func yieldWaiting(_ element: Element) async {
-        while true {
-            switch yield(element) {
-            case .enqueued, .terminated: return
-            case .dropped: try? await Task.sleep(for: .microseconds(200))
-            @unknown default: return
+    func run(_ context: StageContext) async throws {
+        var state = WindowState(stage: self)
+        let tick: Duration? = stallTimeout.map { max(.milliseconds(5), min($0 / 4, .milliseconds(100))) }
+        try await context.withMergedInputs(["spikes", "exposures"], tick: tick) { inputs in
+            while let event = await inputs.next() {
+                switch event {
+                case .item(let port, let value) where port == "spikes":
+                    state.add(try context.value(value, port: port, as: SpikeBatch.self), context)
+                case .item(let port, let value):
+                    state.add(try context.value(value, port: port, as: RGBFrame.self), context)
+                case .ended(let port):
+                    if port == "spikes" { state.spikesEnded = true } else { state.exposuresEnded = true }
+                case .tick:
+                    break
+                }
+                try await state.emitReady(context)
+                if let stallTimeout, !state.pending.isEmpty,
+                    context.clock.now() - state.lastSpikeProgress > stallTimeout
+                {
+                    context.metrics.count("dropped-spike-stall", by: state.pending.count)
+                    state.pending.removeAll()
+                }
+                state.evict(context)
+                // Replay: hold the spikes back (backpressure, nothing dropped) while the buffer is
+                // full and no exposure waits on it.
+                inputs.hold(
+                    "spikes",
+                    stallTimeout == nil && state.buffer.count >= maxBufferedFrames && state.pending.isEmpty
+                        && !state.exposuresEnded)
+                if state.exposuresEnded && state.pending.isEmpty { break }
+                if state.spikesEnded && state.exposuresEnded { break }
             }
         }
+        if !state.pending.isEmpty {
+            context.metrics.count(
+                state.spikesEnded ? "dropped-spikes-ended" : "dropped-unfinished", by: state.pending.count)
+        }
     }
-}
 
-/// The buffered frame count, shared between the stage's loop and its spike reader.
-final class BufferGate: @unchecked Sendable {
-    // Invariant for @unchecked Sendable: `count` is only touched under `lock`.
-    private let lock = NSLock()
-    private var count = 0
-    let capacity: Int
-    init(capacity: Int) { self.capacity = capacity }
-    func set(_ n: Int) { lock.withLock { count = n } }
-    var isFull: Bool { lock.withLock { count >= capacity } }
+    /// The stage's state between events, owned by its task.
+    struct WindowState {
+        struct Pending {
+            var frame: RGBFrame
+        }
+
+        let stage: ExposureWindowStage
+        var buffer = SpikeBuffer()
+        /// Waiting exposures in midpoint order.
+        var pending: [Pending] = []
+        var spikesEnded = false
+        var exposuresEnded = false
+        var spikeStream: UInt32?
+        var rgbStream: UInt32?
+        /// The source's spike rate (from the batches), when known.
+        var sourceRate: Double?
+        var warnedRate = false
+        /// Window start of the last window emitted (later exposures need nothing before it).
+        var lastEmittedStart: Int?
+        var lastSpikeProgress: Duration = .zero
+
+        init(stage: ExposureWindowStage) { self.stage = stage }
+
+        var rate: Double { stage.rateHz ?? sourceRate ?? 20_000 }
+
+        mutating func add(_ b: SpikeBatch, _ context: StageContext) {
+            lastSpikeProgress = context.clock.now()
+            if let r = b.rateHz, r != sourceRate {
+                if let explicit = stage.rateHz, explicit != r {
+                    context.metrics.count("rate-mismatch")
+                    if !warnedRate {
+                        warnedRate = true
+                        FileHandle.standardError.write(
+                            Data(
+                                "\(context.name): the spike source says \(r) Hz, the stage's rate_hz is \(explicit) Hz; using \(explicit) Hz\n"
+                                    .utf8))
+                    }
+                }
+                sourceRate = r
+            }
+            let restarted =
+                (spikeStream != nil && spikeStream != b.stream)
+                || (!buffer.isEmpty && b.firstIndex < buffer.available.upperBound)
+            let reshaped = buffer.geometry.map { $0 != b.frames.geometry } ?? false
+            if restarted || reshaped {
+                context.metrics.count(reshaped ? "spike-geometry-changes" : "spike-restarts")
+                buffer = SpikeBuffer()
+                lastEmittedStart = nil
+            } else if !buffer.isEmpty && b.firstIndex > buffer.available.upperBound {
+                context.metrics.count("spike-gaps")
+            }
+            spikeStream = b.stream
+            buffer.append(b)
+        }
+
+        mutating func add(_ f: RGBFrame, _ context: StageContext) {
+            if let s = rgbStream, s != f.stream {
+                context.metrics.count("rgb-restarts")
+                context.metrics.count("dropped-restart", by: pending.count)
+                pending.removeAll()
+                lastEmittedStart = nil
+            }
+            rgbStream = f.stream
+            guard ExposureWindowStage.center(midpoint: f.midpoint, startNs: stage.startNs, rateHz: rate) != nil else {
+                context.metrics.count("dropped-absurd-exposure")
+                return
+            }
+            // Sorted insert (stable): exposures normally arrive in order, so this is an append.
+            var i = pending.count
+            while i > 0 && pending[i - 1].frame.midpoint > f.midpoint { i -= 1 }
+            pending.insert(Pending(frame: f), at: i)
+            if pending.count > stage.maxPending {
+                pending.removeLast()
+                context.metrics.count("dropped-pending-full")
+            }
+            if pending.count == 1 { lastSpikeProgress = max(lastSpikeProgress, context.clock.now()) }
+        }
+
+        func range(_ p: Pending) -> Range<Int>? {
+            ExposureWindowStage.center(midpoint: p.frame.midpoint, startNs: stage.startNs, rateHz: rate).map {
+                SpikeWindow.range(center: $0, length: stage.length)
+            }
+        }
+
+        /// Emits every complete window in time order and drops those that can never complete.
+        mutating func emitReady(_ context: StageContext) async throws {
+            while let first = pending.first {
+                guard let range = range(first) else {
+                    pending.removeFirst()
+                    context.metrics.count("dropped-absurd-exposure")
+                    continue
+                }
+                let available = buffer.available
+                if !buffer.isEmpty, buffer.contains(range) {
+                    let frames = try buffer.frames(range)
+                    let tfi = TFI.trainingInput(frames, tfiWindow: stage.tfiWindow)
+                    pending.removeFirst()
+                    lastEmittedStart = range.lowerBound
+                    await context.send(
+                        "windows",
+                        ExposureWindow(
+                            frameID: first.frame.id, centerIndex: range.lowerBound + stage.length / 2,
+                            spikes: frames, tfi: tfi, exposureStart: first.frame.exposureStart,
+                            exposureEnd: first.frame.exposureEnd,
+                            ingestedAt: max(first.frame.ingestedAt, context.clock.now())))
+                    continue
+                }
+                if range.lowerBound < 0 || (!buffer.isEmpty && range.lowerBound < available.lowerBound) {
+                    // Frames before the stream's start, or already forgotten: they never come.
+                    context.metrics.count("dropped-out-of-range")
+                } else if !buffer.isEmpty && range.upperBound <= available.upperBound {
+                    // Inside what arrived, but across a gap of lost frames.
+                    context.metrics.count("dropped-spike-gap")
+                } else if spikesEnded {
+                    context.metrics.count("dropped-spikes-ended")
+                } else {
+                    // Needs frames still to come; so do all later exposures.
+                    break
+                }
+                pending.removeFirst()
+            }
+        }
+
+        /// Forgets spike frames no waiting or future exposure needs.
+        mutating func evict(_ context: StageContext) {
+            guard !buffer.isEmpty else { return }
+            let available = buffer.available
+            var keepFrom: Int
+            if let first = pending.first, let r = range(first) {
+                keepFrom = r.lowerBound
+            } else if let last = lastEmittedStart {
+                keepFrom = last
+            } else {
+                keepFrom = available.upperBound - stage.maxBufferedFrames
+            }
+            keepFrom = max(keepFrom, available.lowerBound)
+            if stage.stallTimeout != nil && available.upperBound - keepFrom > stage.maxBufferedFrames {
+                // Live: the RGB side is far behind; keep the newest frames, count the rest.
+                let newKeep = available.upperBound - stage.maxBufferedFrames
+                context.metrics.count("spike-frames-evicted", by: newKeep - keepFrom)
+                keepFrom = newKeep
+            }
+            buffer.evict(before: keepFrom)
+        }
+    }
 }
 
 /// Spike frames kept as the batches they arrived in (no copying of the stream): windows are
@@ -185,18 +269,18 @@ struct SpikeBuffer {
 
     var count: Int { available.count }
 
+    /// The geometry of the frames held.
+    var geometry: SpikeGeometry? { isEmpty ? nil : batches[head].frames.geometry }
+
     /// Appends a batch. A gap (lost frames) is kept as a gap: windows across it cannot be
-    /// cut, the others still can. A batch that goes back in time (a restarted source)
-    /// restarts the buffer.
-    /// - Returns: false when the batch does not continue the stream.
-    mutating func append(_ b: SpikeBatch) -> Bool {
-        let continuous = isEmpty || b.firstIndex == available.upperBound
-        if !isEmpty && b.firstIndex < available.upperBound {
+    /// cut, the others still can. A batch that goes back in time, or of another geometry,
+    /// restarts the buffer (the caller counts it).
+    mutating func append(_ b: SpikeBatch) {
+        if !isEmpty && (b.firstIndex < available.upperBound || b.frames.geometry != batches[head].frames.geometry) {
             batches.removeAll()
             head = 0
         }
         batches.append(b)
-        return continuous
     }
 
     /// Whether every frame of `range` is held.

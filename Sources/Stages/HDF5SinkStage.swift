@@ -69,9 +69,16 @@ struct HDF5SinkStage: Stage {
         var writer: SequenceWriter?
         var stored = Set<ImageDataset>()
         var failure: (any Error)?
+        var size: (height: Int, width: Int)?
         do {
             while let f = try await context.receive("frames", as: DeblurredFrame.self) {
+                if let size, size != (f.sharp.height, f.sharp.width) {
+                    // A source restarted with another geometry: the file's shape is fixed.
+                    context.metrics.count("dropped-shape-mismatch")
+                    continue
+                }
                 if writer == nil {
+                    size = (f.sharp.height, f.sharp.width)
                     stored = options.extras.filter { d in
                         switch d {
                         case .spikeRecon: f.spikeRecon != nil
@@ -110,6 +117,22 @@ struct HDF5SinkStage: Stage {
             }
         } catch {
             failure = error
+        }
+        // A run that ends before its first frame (Ctrl-C, no data) still leaves a valid file
+        // with its attributes and zero frames.
+        if writer == nil && failure == nil {
+            do {
+                let (h, w) =
+                    metadata.sensorHeight > 0 && metadata.sensorWidth > 0
+                    ? (2 * metadata.sensorHeight, 2 * metadata.sensorWidth) : (1, 1)
+                writer = try SequenceWriter(
+                    url: URL(fileURLWithPath: path),
+                    options: SequenceWriter.Options(
+                        height: h, width: w, pixelType: options.pixelType, compression: options.compression,
+                        swmr: options.swmr, flushEvery: options.flushEvery, metadata: metadata))
+            } catch {
+                failure = error
+            }
         }
         // Always close the file valid, with every accepted frame.
         if let writer {

@@ -18,32 +18,50 @@ public enum Ports {
 }
 
 /// Consecutive spike frames of the stream, `firstIndex` being the global index of the first.
+///
+/// `stream` identifies the source's run (the wire protocol's stream id; 0 for files): a new
+/// value, or a first index going backwards, restarts the spike clock downstream.
+/// `rateHz` is the source's spike rate when it knows one (the wire header's, or a file
+/// stage's setting).
 public struct SpikeBatch: Sendable, LatencyTracked {
     public var frames: PackedSpikeFrames
     public var firstIndex: Int
     public var ingestedAt: Duration
-    public init(frames: PackedSpikeFrames, firstIndex: Int, ingestedAt: Duration) {
+    public var stream: UInt32
+    public var rateHz: Double?
+    public init(
+        frames: PackedSpikeFrames, firstIndex: Int, ingestedAt: Duration, stream: UInt32 = 0, rateHz: Double? = nil
+    ) {
         self.frames = frames
         self.firstIndex = firstIndex
         self.ingestedAt = ingestedAt
+        self.stream = stream
+        self.rateHz = rateHz
     }
 }
 
 /// One RGB exposure: the image and its start/end on the spike clock (nanoseconds).
+///
+/// Sources guarantee `exposureStart <= exposureEnd`, both within +-(2^62 - 1) ns, so the
+/// midpoint never overflows. `stream` is the source's run (wire stream id; 0 for folders).
 public struct RGBFrame: Sendable, LatencyTracked {
     public var id: Int
     public var image: Image
     public var exposureStart: Int64
     public var exposureEnd: Int64
     public var ingestedAt: Duration
+    public var stream: UInt32
     /// The exposure midpoint.
     public var midpoint: Int64 { exposureStart + (exposureEnd - exposureStart) / 2 }
-    public init(id: Int, image: Image, exposureStart: Int64, exposureEnd: Int64, ingestedAt: Duration) {
+    public init(
+        id: Int, image: Image, exposureStart: Int64, exposureEnd: Int64, ingestedAt: Duration, stream: UInt32 = 0
+    ) {
         self.id = id
         self.image = image
         self.exposureStart = exposureStart
         self.exposureEnd = exposureEnd
         self.ingestedAt = ingestedAt
+        self.stream = stream
     }
 }
 

@@ -44,47 +44,73 @@ struct RGBSyncStage: Stage {
                 homography: p.doubles("homography"))
         })
 
+    /// Items of either side that may wait for their partner; beyond it the oldest is dropped.
+    static let maxWaiting = 512
+
     func run(_ context: StageContext) async throws {
-        let events = AsyncStream<Event>.makeStream(bufferingPolicy: .bufferingOldest(4))
-        let a = Task {
-            while let w = try await context.receive("windows", as: ExposureWindow.self) {
-                await events.continuation.yieldWaiting(.window(w))
-            }
-            await events.continuation.yieldWaiting(.end)
-        }
-        let b = Task {
-            while let f = try await context.receive("rgb", as: RGBFrame.self) {
-                await events.continuation.yieldWaiting(.frame(f))
-            }
-            await events.continuation.yieldWaiting(.end)
-        }
-        defer { a.cancel(); b.cancel() }
         var windows: [ExposureWindow] = [], frames: [RGBFrame] = []
-        var ended = 0
-        for await e in events.stream {
-            switch e {
-            case .window(let w): windows.append(w)
-            case .frame(let f): frames.append(f)
-            case .end: ended += 1
-            }
-            while let w = windows.first, let f = frames.first {
-                let d = w.midpoint - f.midpoint
-                if abs(d) <= tolerance {
-                    windows.removeFirst(); frames.removeFirst()
-                    let fused = try await context.busy { try prepare(w, f) }
-                    await context.send("fused", fused)
-                } else if d > 0 {
-                    frames.removeFirst()  // the frame has no window (dropped upstream)
-                    context.metrics.count("unpaired-rgb")
-                } else {
+        try await context.withMergedInputs(["windows", "rgb"]) { inputs in
+            while let event = await inputs.next() {
+                switch event {
+                case .item(let port, let value) where port == "windows":
+                    windows.append(try context.value(value, port: port, as: ExposureWindow.self))
+                case .item(let port, let value):
+                    frames.append(try context.value(value, port: port, as: RGBFrame.self))
+                case .ended, .tick:
+                    break
+                }
+                try await pairReady(&windows, &frames, context)
+                if windows.count > Self.maxWaiting {
                     windows.removeFirst()
                     context.metrics.count("unpaired-windows")
                 }
+                if frames.count > Self.maxWaiting {
+                    frames.removeFirst()
+                    context.metrics.count("unpaired-rgb")
+                }
             }
-            if ended == 2 { break }
         }
         context.metrics.count("unpaired-rgb", by: frames.count)
         context.metrics.count("unpaired-windows", by: windows.count)
+    }
+
+    /// Pairs every waiting window with the waiting frame nearest in time (within the
+    /// tolerance). Both sides arrive in time order, so items older than a pair never pair and
+    /// are dropped and counted; an item far off in time (an absurd exposure) waits alone and
+    /// does not block the others.
+    func pairReady(_ windows: inout [ExposureWindow], _ frames: inout [RGBFrame], _ context: StageContext)
+        async throws
+    {
+        var i = 0
+        while i < windows.count {
+            let w = windows[i]
+            var best: Int?
+            for (j, f) in frames.enumerated() {
+                let d = w.midpoint.subtractingReportingOverflow(f.midpoint)
+                guard !d.overflow, d.partialValue.magnitude <= tolerance.magnitude else { continue }
+                if let b = best,
+                    (w.midpoint - frames[b].midpoint).magnitude <= d.partialValue.magnitude
+                {
+                    continue
+                }
+                best = j
+            }
+            guard let j = best else {
+                i += 1
+                continue
+            }
+            let f = frames.remove(at: j)
+            windows.remove(at: i)
+            let olderWindows = windows[..<i].count
+            windows.removeSubrange(..<i)
+            let before = frames.count
+            frames.removeAll { $0.midpoint < f.midpoint && f.midpoint - $0.midpoint > tolerance }
+            context.metrics.count("unpaired-windows", by: olderWindows)
+            context.metrics.count("unpaired-rgb", by: before - frames.count)
+            i = 0
+            let fused = try await context.busy { try prepare(w, f) }
+            await context.send("fused", fused)
+        }
     }
 
     func prepare(_ w: ExposureWindow, _ f: RGBFrame) throws -> FusedExposure {
@@ -104,11 +130,5 @@ struct RGBSyncStage: Stage {
         var rgb = f
         rgb.image = image
         return FusedExposure(window: w, rgb: rgb, ingestedAt: max(w.ingestedAt, f.ingestedAt))
-    }
-
-    enum Event: Sendable {
-        case window(ExposureWindow)
-        case frame(RGBFrame)
-        case end
     }
 }

@@ -59,7 +59,8 @@ struct SpikeFileSource: Stage {
                     try await context.pacer.wait(untilMedia: startNs + Int64(Double(hi) / rateHz * 1e9))
                     let frames = try dat.read((lo - global)..<(hi - global))
                     await context.send(
-                        "frames", SpikeBatch(frames: frames, firstIndex: lo, ingestedAt: context.clock.now()))
+                        "frames",
+                        SpikeBatch(frames: frames, firstIndex: lo, ingestedAt: context.clock.now(), rateHz: rateHz))
                 }
                 if global + i + n >= lastWanted { return }
                 i += n

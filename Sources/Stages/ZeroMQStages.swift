@@ -2,6 +2,7 @@ import Foundation
 import Imaging
 import Pipeline
 import SpikeCore
+import Synchronization
 import WireProtocol
 import ZeroMQ
 
@@ -20,59 +21,141 @@ private let liveParameters: [ParameterSpec] = [
 ]
 
 /// Runs a receive loop on its own thread and bridges decoded items into the stage's task.
+///
+/// PULL is lossless: when the stage falls behind, the bridge holds the socket's thread, the
+/// socket's queue fills and the publisher waits (ZeroMQ's high-water mark). SUB is live: a
+/// full bridge drops the newest message and counts it (`dropped-bridge-full`).
 private func receive<Item: Sendable>(
     _ context: StageContext, parameters p: Parameters, subscription: String,
-    decode: @escaping @Sendable (StreamReceiver, AsyncStream<Item>.Continuation) -> StreamReceiver,
+    decode: @escaping @Sendable (StreamReceiver, ThreadBridge<Item>) -> StreamReceiver,
     forward: (Item) async -> Void
 ) async throws {
     let zmq = try Context()
-    let stream = AsyncStream<Item>.makeStream(bufferingPolicy: .bufferingOldest(4096))
-    let receiver = decode(StreamReceiver(), stream.continuation)
+    let lossless = p.string("pattern") == "pull"
+    let bridge = ThreadBridge<Item>(capacity: 256, blocking: lossless)
+    let receiver = decode(StreamReceiver(), bridge)
     let idle = Duration.milliseconds(Int64(p.double("idle_timeout_ms") ?? 0))
     let endpoint = p.string("endpoint") ?? ""
-    let last = LastMessage()
     let config = ReceiveLoop.Configuration(
-        socketType: p.string("pattern") == "pull" ? .pull : .sub,
+        socketType: lossless ? .pull : .sub,
         attach: p.string("attach") == "bind" ? .bind(endpoint) : .connect(endpoint),
         receiveHighWaterMark: p.int("hwm"), subscriptions: [Array(subscription.utf8)], pollInterval: .milliseconds(20))
     let shutdown = context.shutdown
-    let loop = try ReceiveLoop(context: zmq, configuration: config) { message in
-        last.touch()
-        if receiver.handle(message.parts) { return .stop }
-        return shutdown.isRequested ? .stop : .continue
-    }
-    // A watchdog ends the loop on shutdown or idleness (the loop polls every 20 ms).
-    let watchdog = Task {
-        while !Task.isCancelled {
-            try? await Task.sleep(for: .milliseconds(20))
-            if shutdown.isRequested || (idle > .zero && last.idleFor > idle) {
-                loop.stop()
-                break
-            }
-        }
-    }
+    let clock = context.clock
+    let last = Mutex<Duration?>(nil)
+    let loop = try ReceiveLoop(
+        context: zmq, configuration: config,
+        idle: {
+            // Shutdown, or `idle_timeout_ms` without messages once data has flowed.
+            if shutdown.isRequested { return .stop }
+            guard idle > .zero, let t = last.withLock({ $0 }) else { return .continue }
+            return clock.now() - t > idle ? .stop : .continue
+        },
+        handler: { message in
+            last.withLock { $0 = clock.now() }
+            if receiver.handle(message.parts) { return .stop }
+            return shutdown.isRequested ? .stop : .continue
+        })
     let waiter = Thread {
         loop.wait()
-        stream.continuation.finish()
+        bridge.finish()
     }
     waiter.start()
-    for await item in stream.stream { await forward(item) }
-    watchdog.cancel()
-    let c = receiver.counters
-    context.metrics.count("lost-messages", by: Int(c.lostMessages))
-    context.metrics.count("malformed", by: Int(c.malformedTotal))
-    context.metrics.count("duplicates", by: Int(c.duplicates + c.stale))
+    while let item = await bridge.next() { await forward(item) }
+    bridge.finish()
+    loop.stop()
+    report(receiver.counters, to: context.metrics)
     if let error = loop.error { throw error }
     withExtendedLifetime(zmq) {}
 }
 
-/// When the last message arrived (or never).
-private final class LastMessage: @unchecked Sendable {
-    // Invariant for @unchecked Sendable: `time` is only touched under `lock`.
-    private let lock = NSLock()
-    private var time: ContinuousClock.Instant?
-    func touch() { lock.withLock { time = .now } }
-    var idleFor: Duration { lock.withLock { time.map { .now - $0 } ?? .zero } }
+/// Every receiver counter, under the names docs/protocol.md lists.
+private func report(_ c: StreamDecoder.Counters, to metrics: StageMetrics) {
+    func count(_ name: String, _ value: UInt64) { metrics.count(name, by: Int(clamping: value)) }
+    count("lost-messages", c.lostMessages)
+    count("lost-frames", c.lostFrames)
+    count("malformed", c.malformedTotal)
+    for (kind, n) in c.malformed { count("malformed-\(kind)", n) }
+    count("duplicates", c.duplicates)
+    count("stale", c.stale)
+    count("restarts", c.spikeSequence.restarts.addingReportingOverflow(c.rgbSequence.restarts).partialValue)
+    count("discontinuities", c.spikeSequence.discontinuities)
+    count("unsupported-version", c.unsupportedVersion)
+}
+
+/// A bounded hand-over from a socket's thread to the stage's task: `put` runs on the
+/// thread (and may block it, never a cooperative thread), `next` is awaited by the task.
+final class ThreadBridge<Item: Sendable>: @unchecked Sendable {
+    // Invariant for @unchecked Sendable: `queue`, `head`, `finished` and `waiter` are only
+    // touched while holding `condition`; the continuation is resumed after unlocking.
+    private let condition = NSCondition()
+    private var queue: [Item] = []
+    private var head = 0
+    private var finished = false
+    private var waiter: CheckedContinuation<Item?, Never>?
+    let capacity: Int
+    let blocking: Bool
+
+    init(capacity: Int, blocking: Bool) {
+        self.capacity = capacity
+        self.blocking = blocking
+    }
+
+    /// Hands over an item; with `blocking`, waits (on this thread) while full.
+    /// - Returns: false when the item was dropped (full, not blocking) or the bridge finished.
+    @discardableResult
+    func put(_ item: Item) -> Bool {
+        condition.lock()
+        while blocking && !finished && queue.count - head >= capacity { condition.wait() }
+        if finished || queue.count - head >= capacity {
+            condition.unlock()
+            return false
+        }
+        if let w = waiter {
+            waiter = nil
+            condition.unlock()
+            w.resume(returning: item)
+            return true
+        }
+        queue.append(item)
+        condition.unlock()
+        return true
+    }
+
+    /// The next item, or nil once finished and drained.
+    func next() async -> Item? {
+        await withCheckedContinuation { (c: CheckedContinuation<Item?, Never>) in
+            condition.lock()
+            if head < queue.count {
+                let item = queue[head]
+                head += 1
+                if head == queue.count {
+                    queue.removeAll(keepingCapacity: true)
+                    head = 0
+                }
+                condition.signal()
+                condition.unlock()
+                c.resume(returning: item)
+            } else if finished {
+                condition.unlock()
+                c.resume(returning: nil)
+            } else {
+                waiter = c
+                condition.unlock()
+            }
+        }
+    }
+
+    /// Ends the hand-over: `next` drains what is queued, then returns nil; blocked `put`s return.
+    func finish() {
+        condition.lock()
+        finished = true
+        let w = head < queue.count ? nil : waiter
+        if w != nil { waiter = nil }
+        condition.broadcast()
+        condition.unlock()
+        w?.resume(returning: nil)
+    }
 }
 
 /// `zmq-spikes`: live spike frames in the wire protocol (docs/protocol.md).
@@ -91,9 +174,12 @@ struct ZMQSpikeSource: Stage {
                 StreamReceiver(
                     onSpikes: { message, _ in
                         // Lost frames are counted by the receiver; the windowing stage sees the gap.
+                        // The decoder bounds the first frame index by 2^52, so it converts exactly.
+                        let h = message.header
                         let batch = SpikeBatch(
-                            frames: message.frames, firstIndex: Int(message.header.firstFrameIndex), ingestedAt: .zero)
-                        if case .dropped = out.yield(batch) { context.metrics.count("dropped-bridge-full") }
+                            frames: message.frames, firstIndex: Int(h.firstFrameIndex), ingestedAt: .zero,
+                            stream: h.streamID, rateHz: h.spikeRateHz)
+                        if !out.put(batch) { context.metrics.count("dropped-bridge-full") }
                     },
                     onFirstProblem: { error in
                         FileHandle.standardError.write(Data("zmq-spikes: \(error) (further ones are counted)\n".utf8))
@@ -122,7 +208,7 @@ struct ZMQRGBSource: Stage {
             decode: { _, out in
                 StreamReceiver(
                     onRGB: { message, _ in
-                        if case .dropped = out.yield(message) { context.metrics.count("dropped-bridge-full") }
+                        if !out.put(message) { context.metrics.count("dropped-bridge-full") }
                     },
                     onFirstProblem: { error in
                         FileHandle.standardError.write(Data("zmq-rgb: \(error) (further ones are counted)\n".utf8))
@@ -144,6 +230,11 @@ struct ZMQRGBSource: Stage {
                         context.metrics.count("undecodable-images")
                         return
                     }
+                    guard decoded.width == w, decoded.height == hh else {
+                        // The header's geometry is what the stream promised.
+                        context.metrics.count("image-size-mismatch")
+                        return
+                    }
                     image = decoded.rgb()
                 default:
                     context.metrics.count("undecodable-images")
@@ -152,8 +243,8 @@ struct ZMQRGBSource: Stage {
                 await context.send(
                     "frames",
                     RGBFrame(
-                        id: Int(h.frameID), image: image, exposureStart: h.exposureStartNanoseconds,
-                        exposureEnd: h.exposureEndNanoseconds, ingestedAt: context.clock.now()))
+                        id: Int(clamping: h.frameID), image: image, exposureStart: h.exposureStartNanoseconds,
+                        exposureEnd: h.exposureEndNanoseconds, ingestedAt: context.clock.now(), stream: h.streamID))
             })
     }
 }
@@ -194,7 +285,7 @@ struct ZMQPublishSink: Stage {
                 sequence: sequence, frameID: UInt64(f.frameID),
                 exposureStartNanoseconds: f.exposureStart, exposureEndNanoseconds: f.exposureEnd)
             sequence += 1
-            if !owner.send(message.encoded()) { context.metrics.count("dropped-by-hwm") }
+            if !(await owner.send(message.encoded())) { context.metrics.count("dropped-by-hwm") }
         }
     }
 }
@@ -204,24 +295,31 @@ final class SocketOwner: @unchecked Sendable {
     // Invariant for @unchecked Sendable: the socket is created, used and closed only on
     // `thread`; `queue`/`stopping` are only touched under `lock`.
     private let lock = NSCondition()
-    private var queue: [([[UInt8]], (Bool) -> Void)] = []
+    private var queue: [([[UInt8]], @Sendable (Bool) -> Void)] = []
     private var stopping = false
     private var thread: Thread?
 
     func start(endpoint: String, hwm: Int) async throws {
-        let ready = DispatchSemaphore(value: 0)
-        let setup = SetupResult()
+        try await withCheckedThrowingContinuation { (ready: CheckedContinuation<Void, any Error>) in
+            startThread(endpoint: endpoint, hwm: hwm) { ready.resume(with: $0) }
+        }
+    }
+
+    private func startThread(endpoint: String, hwm: Int, ready: @escaping @Sendable (Result<Void, any Error>) -> Void) {
         let t = Thread { [self] in
             do {
                 let context = try Context()
                 let socket = try Socket(context, type: .pub)
                 try socket.setSendHighWaterMark(hwm)
                 try socket.bind(endpoint)
-                ready.signal()
+                ready(.success(()))
                 while true {
                     lock.lock()
                     while queue.isEmpty && !stopping { lock.wait() }
-                    if queue.isEmpty && stopping { lock.unlock(); break }
+                    if queue.isEmpty && stopping {
+                        lock.unlock()
+                        break
+                    }
                     let (parts, done) = queue.removeFirst()
                     lock.unlock()
                     let result = try? socket.send(parts: parts, timeout: .zero)
@@ -230,32 +328,27 @@ final class SocketOwner: @unchecked Sendable {
                 socket.close()
                 withExtendedLifetime(context) {}
             } catch {
-                setup.error = error
-                ready.signal()
+                ready(.failure(error))
             }
         }
-        thread = t
+        lock.withLock { thread = t }
         t.start()
-        ready.wait()
-        if let e = setup.error { throw e }
     }
 
     /// Queues a message; returns whether it was sent (PUB never blocks: a full HWM drops).
-    func send(_ parts: [[UInt8]]) -> Bool {
-        let done = DispatchSemaphore(value: 0)
-        let ok = SetupResult()
-        lock.lock()
-        queue.append(
-            (
-                parts,
-                { sent in
-                    ok.sent = sent; done.signal()
-                }
-            ))
-        lock.signal()
-        lock.unlock()
-        done.wait()
-        return ok.sent
+    /// The caller's task is suspended, not blocked, while the socket's thread sends.
+    func send(_ parts: [[UInt8]]) async -> Bool {
+        await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
+            lock.lock()
+            if stopping {
+                lock.unlock()
+                c.resume(returning: false)
+                return
+            }
+            queue.append((parts, { c.resume(returning: $0) }))
+            lock.signal()
+            lock.unlock()
+        }
     }
 
     func stop() {
@@ -264,10 +357,4 @@ final class SocketOwner: @unchecked Sendable {
         lock.signal()
         lock.unlock()
     }
-}
-
-private final class SetupResult: @unchecked Sendable {
-    // Invariant for @unchecked Sendable: written before a semaphore signal, read after the wait.
-    var error: (any Error)?
-    var sent = false
 }

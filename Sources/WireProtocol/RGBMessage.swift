@@ -87,6 +87,18 @@ public struct RGBHeader: Sendable, Equatable {
         self.payloadLength = payloadLength
     }
 
+    /// The largest width or height accepted.
+    public static let maximumSide: UInt32 = 65_536
+    /// The largest pixel count accepted (the image decoders' budget).
+    public static let maximumPixels: UInt64 = 100_000_000
+    /// The largest exposure time magnitude accepted, 2^62 - 1 ns (146 years): the duration
+    /// `end - start` and the midpoint `start + (end - start) / 2` of accepted times never
+    /// overflow.
+    public static let maximumExposureMagnitude: Int64 = (1 << 62) - 1
+
+    /// Whether the end-of-stream flag is set.
+    public var isEndOfStream: Bool { flags & 1 != 0 }
+
     /// The 64 header bytes.
     public func encoded() -> [UInt8] {
         var w = ByteWriter(capacity: Self.size)
@@ -147,8 +159,24 @@ public struct RGBMessage: Sendable, Equatable {
             version: version, pixelFormat: format, flags: flags, streamID: streamID, width: width, height: height,
             sequence: r.read(), frameID: r.read(), exposureStartNanoseconds: r.read(),
             exposureEndNanoseconds: r.read(), payloadLength: r.read())
-        guard width > 0, height > 0 else {
-            throw .malformed(.invalidGeometry, detail: "RGB1 width \(width) x height \(height) must both be > 0")
+        guard width > 0, height > 0, width <= RGBHeader.maximumSide, height <= RGBHeader.maximumSide,
+            UInt64(width) * UInt64(height) <= RGBHeader.maximumPixels
+        else {
+            throw .malformed(
+                .invalidGeometry,
+                detail:
+                    "RGB1 width \(width) x height \(height): both must be in 1...\(RGBHeader.maximumSide), at most \(RGBHeader.maximumPixels) pixels"
+            )
+        }
+        let bound = RGBHeader.maximumExposureMagnitude
+        guard (-bound...bound).contains(header.exposureStartNanoseconds),
+            (-bound...bound).contains(header.exposureEndNanoseconds)
+        else {
+            throw .malformed(
+                .invalidExposure,
+                detail:
+                    "RGB1 exposure \(header.exposureStartNanoseconds)...\(header.exposureEndNanoseconds) ns lies outside +-2^62 ns"
+            )
         }
         guard header.exposureEndNanoseconds >= header.exposureStartNanoseconds else {
             throw .malformed(

@@ -103,8 +103,9 @@ public struct SequenceTracker: Sendable, Equatable {
             }
         }
         if gap.lostMessages > 0 || gap.lostFrames > 0 { gap.resynced = true }
-        counters.lostMessages += gap.lostMessages
-        counters.lostFrames += gap.lostFrames
+        // Saturating: hostile sequence jumps must not trap the receiver.
+        counters.lostMessages = counters.lostMessages.addingSaturated(gap.lostMessages)
+        counters.lostFrames = counters.lostFrames.addingSaturated(gap.lostFrames)
         counters.accepted += 1
         lastSequence = sequence
         if let frames { nextFrame = frames.upperBound }
@@ -118,5 +119,13 @@ public struct SequenceTracker: Sendable, Equatable {
         nextFrame = frames?.upperBound
         counters.accepted += 1
         return .accepted(Gap(lostMessages: 0, lostFrames: 0, resynced: restart))
+    }
+}
+
+extension UInt64 {
+    /// `self + other`, or `UInt64.max` when that overflows.
+    func addingSaturated(_ other: UInt64) -> UInt64 {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? .max : sum
     }
 }

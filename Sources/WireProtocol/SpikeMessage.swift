@@ -63,8 +63,18 @@ public struct SpikeHeader: Sendable, Equatable {
         self.spikeRateHz = spikeRateHz
     }
 
-    /// Bytes of the packed payload this header announces.
-    public var payloadSize: Int { Int(frameCount) * Int(height) * Int(width) / 8 }
+    /// The largest first frame index accepted: frame indices stay far from `Int64.max`
+    /// (2^52 frames is 7,000 years at 20 kHz), so window arithmetic never overflows.
+    public static let maximumFrameIndex: UInt64 = 1 << 52
+
+    /// Bytes of the packed payload this header announces, or nil when the product does not
+    /// fit in 64 bits (a hostile header).
+    public var payloadSize: Int? {
+        let (hw, o1) = UInt64(height).multipliedReportingOverflow(by: UInt64(width))
+        let (all, o2) = hw.multipliedReportingOverflow(by: UInt64(frameCount))
+        guard !o1, !o2 else { return nil }
+        return Int(exactly: all / 8)
+    }
 
     /// The 48 header bytes.
     public func encoded() -> [UInt8] {
@@ -108,6 +118,7 @@ public struct SpikeMessage: Sendable, Equatable {
     }
 
     /// The frame indices carried, `firstFrameIndex ..< firstFrameIndex + frameCount`.
+    /// Decoding guarantees that the upper bound does not overflow.
     public var frameRange: Range<UInt64> {
         header.firstFrameIndex..<header.firstFrameIndex + UInt64(header.frameCount)
     }
@@ -138,24 +149,33 @@ public struct SpikeMessage: Sendable, Equatable {
             version: version, flags: .init(rawValue: r.read()), streamID: r.read(), frameCount: r.read(),
             sequence: r.read(), firstFrameIndex: r.read(), height: r.read(), width: r.read(),
             spikeRateHz: r.readDouble())
-        let h = Int(header.height)
-        let w = Int(header.width)
-        guard h > 0, w > 0, (h * w) % 8 == 0 else {
+        let limit = UInt32(SpikeGeometry.maximumSide)
+        guard header.height > 0, header.width > 0, header.height <= limit, header.width <= limit,
+            (UInt64(header.height) * UInt64(header.width)) % 8 == 0
+        else {
             throw .malformed(
-                .invalidGeometry, detail: "SPK1 height \(h) x width \(w): both must be > 0 and H*W a multiple of 8")
+                .invalidGeometry,
+                detail:
+                    "SPK1 height \(header.height) x width \(header.width): both must be in 1...\(limit) and H*W a multiple of 8"
+            )
         }
         guard header.frameCount > 0 else {
             throw .malformed(.zeroFrames, detail: "SPK1 frame count is 0 (sequence \(header.sequence))")
         }
-        guard header.spikeRateHz.isFinite, header.spikeRateHz > 0 else {
+        guard header.spikeRateHz.isFinite, header.spikeRateHz > 0, header.spikeRateHz <= 1e9 else {
             throw .malformed(
-                .invalidSpikeRate, detail: "SPK1 spike rate \(header.spikeRateHz) Hz must be finite and > 0")
+                .invalidSpikeRate, detail: "SPK1 spike rate \(header.spikeRateHz) Hz must be finite and in (0, 1e9]")
         }
-        guard parts[1].count == header.payloadSize else {
+        guard header.firstFrameIndex <= SpikeHeader.maximumFrameIndex else {
+            throw .malformed(
+                .frameIndexOutOfRange,
+                detail: "SPK1 first frame index \(header.firstFrameIndex) exceeds \(SpikeHeader.maximumFrameIndex)")
+        }
+        guard let expected = header.payloadSize, parts[1].count == expected else {
             throw .malformed(
                 .packedSizeMismatch,
                 detail:
-                    "SPK1 payload is \(parts[1].count) bytes, expected \(header.frameCount) frames x \(h)x\(w)/8 = \(header.payloadSize)"
+                    "SPK1 payload is \(parts[1].count) bytes, expected \(header.frameCount) frames x \(header.height)x\(header.width)/8 = \(header.payloadSize.map(String.init) ?? "more than 2^64")"
             )
         }
         return header

@@ -46,13 +46,13 @@ public struct StreamDecoder: Sendable {
         /// Malformed messages of every kind.
         public var malformedTotal: UInt64 { malformed.values.reduce(0, +) }
         /// Duplicates of both streams.
-        public var duplicates: UInt64 { spikeSequence.duplicates + rgbSequence.duplicates }
+        public var duplicates: UInt64 { spikeSequence.duplicates.addingSaturated(rgbSequence.duplicates) }
         /// Stale (reordered) messages of both streams.
-        public var stale: UInt64 { spikeSequence.stale + rgbSequence.stale }
+        public var stale: UInt64 { spikeSequence.stale.addingSaturated(rgbSequence.stale) }
         /// Spike frames lost in gaps.
         public var lostFrames: UInt64 { spikeSequence.lostFrames }
         /// Messages lost in sequence gaps, both streams.
-        public var lostMessages: UInt64 { spikeSequence.lostMessages + rgbSequence.lostMessages }
+        public var lostMessages: UInt64 { spikeSequence.lostMessages.addingSaturated(rgbSequence.lostMessages) }
     }
 
     /// Counters since creation.
@@ -63,7 +63,16 @@ public struct StreamDecoder: Sendable {
         return c
     }
 
+    /// Geometry and rate of a spike stream, fixed for the life of a stream id.
+    private struct StreamShape: Equatable, Sendable {
+        var streamID: UInt32
+        var height: UInt32
+        var width: UInt32
+        var rateHz: Double
+    }
+
     private var base = Counters()
+    private var spikeShape: StreamShape?
     private var spikeTracker: SequenceTracker
     private var rgbTracker: SequenceTracker
 
@@ -78,7 +87,7 @@ public struct StreamDecoder: Sendable {
     public mutating func decode(_ parts: [[UInt8]]) -> Outcome {
         base.received += 1
         let magic = parts.first.map { Array($0.prefix(4)) } ?? []
-        do {
+        do throws(WireProtocolError) {
             if magic == RGBHeader.magic {
                 let message = try RGBMessage(parts: parts)
                 let h = message.header
@@ -93,10 +102,20 @@ public struct StreamDecoder: Sendable {
             // Anything that is not RGB1 goes through the spike decoder, which reports a bad
             // magic (or a short header / wrong part count) as malformed.
             let message = try SpikeMessage(parts: parts)
+            let h = message.header
+            let shape = StreamShape(streamID: h.streamID, height: h.height, width: h.width, rateHz: h.spikeRateHz)
+            if let known = spikeShape, known.streamID == shape.streamID, known != shape {
+                throw .malformed(
+                    .streamChanged,
+                    detail:
+                        "SPK1 stream \(h.streamID) changed from \(known.height)x\(known.width) at \(known.rateHz) Hz to \(h.height)x\(h.width) at \(h.spikeRateHz) Hz without a new stream id (sequence \(h.sequence))"
+                )
+            }
             switch spikeTracker.observe(
                 streamID: message.header.streamID, sequence: message.header.sequence, frames: message.frameRange)
             {
             case .accepted(let gap):
+                spikeShape = shape
                 base.spikeMessages += 1
                 base.spikeFrames += UInt64(message.header.frameCount)
                 return .spikes(message, gap: gap)

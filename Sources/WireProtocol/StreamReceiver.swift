@@ -43,7 +43,8 @@ public final class StreamReceiver: Sendable {
     }
 
     /// Decodes one message and calls the matching callback.
-    /// - Returns: whether the message was a delivered spike batch flagged end of stream.
+    /// - Returns: whether the message was a delivered spike batch or RGB frame flagged end of
+    ///   stream.
     @discardableResult
     public func handle(_ parts: [[UInt8]]) -> Bool {
         let outcome = decoder.withLock { $0.decode(parts) }
@@ -53,6 +54,7 @@ public final class StreamReceiver: Sendable {
             return message.header.flags.contains(.endOfStream)
         case .rgb(let message, let gap):
             onRGB?(message, gap)
+            return message.header.isEndOfStream
         case .malformed(let error, let first), .unsupportedVersion(let error, let first):
             if first { onFirstProblem?(error) }
         case .duplicate, .stale:

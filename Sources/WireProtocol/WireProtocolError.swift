@@ -39,8 +39,13 @@ public enum MalformedKind: String, Sendable, Hashable, CaseIterable, CustomStrin
     case emptyPayload
     /// An RGB pixel format code that this version does not define.
     case unknownPixelFormat
-    /// An RGB exposure ends before it starts.
+    /// An RGB exposure ends before it starts, or lies outside +-2^62 ns.
     case invalidExposure
+    /// A spike first frame index beyond ``SpikeHeader/maximumFrameIndex``.
+    case frameIndexOutOfRange
+    /// A message of a known stream whose geometry or spike rate differs from the stream's
+    /// first message (rejected until a new stream id starts a new stream).
+    case streamChanged
 
     public var description: String { rawValue }
 }

@@ -69,8 +69,11 @@ public final class ReceiveLoop: Sendable {
     ///   - configuration: socket settings.
     ///   - handler: called on the loop's thread for every message, in order.
     /// - Throws: ``ZeroMQError`` when the socket cannot be created, configured or attached.
+    ///   - idle: called on the loop's thread after every poll interval without a message;
+    ///     returning ``Action/stop`` ends the loop (shutdown and idleness checks).
     public init(
         context: Context, configuration: Configuration,
+        idle: (@Sendable () -> Action)? = nil,
         handler: @escaping @Sendable (Message) -> Action
     ) throws(ZeroMQError) {
         let state = LoopState()
@@ -115,7 +118,7 @@ public final class ReceiveLoop: Sendable {
                 case .message(let message):
                     if case .stop = handler(message) { return }
                 case .timedOut:
-                    continue
+                    if case .stop? = idle?() { return }
                 case .terminated:
                     return
                 }

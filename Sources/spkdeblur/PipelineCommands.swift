@@ -46,7 +46,11 @@ struct RunCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("\n\(name): draining (press Ctrl-C again to abort)\n".utf8))
         }
         let progress = ProgressReporter()
-        let sinks = graph.stages.filter { $0.kind.outputs.isEmpty }.map(\.name)
+        // Frames written: what the file sinks received (viewers and publishers are not writes),
+        // or every sink's when the pipeline writes no file.
+        let allSinks = graph.stages.filter { $0.kind.outputs.isEmpty }
+        let fileSinks = allSinks.filter { $0.kind.name == "hdf5-sink" }
+        let sinks = (fileSinks.isEmpty ? allSinks : fileSinks).map(\.name)
         if !quiet {
             progress.start(label: graph.name, total: expectedFrames(graph)) {
                 sinks.compactMap { runner.metrics.stage($0)?.snapshot.itemsIn }.reduce(0, +)

@@ -1,3 +1,4 @@
+import Foundation
 import SpikeCore
 import Synchronization
 import Testing
@@ -47,7 +48,7 @@ struct SplitMix {
         let g = try SpikeGeometry(height: height, width: width)
         let packed = try PackedSpikeFrames(geometry: g, bytes: rng.bytes(frames * g.bytesPerFrame))
         let seq = rng.next()
-        let first = rng.next() >> 8
+        let first = rng.next() >> 12  // within SpikeHeader.maximumFrameIndex (2^52)
         let message = SpikeMessage(
             frames: packed, sequence: seq, firstFrameIndex: first, spikeRateHz: 40_000, streamID: 9,
             flags: .endOfStream)
@@ -128,13 +129,22 @@ func malformedParts(_ kind: MalformedKind) -> [[UInt8]] {
         return [rgbHeaderBytes(format: 4, w: 2, h: 2, length: 12), [UInt8](repeating: 0, count: 12)]
     case .invalidExposure:
         return [rgbHeaderBytes(w: 2, h: 2, start: 10, end: 9, length: 12), [UInt8](repeating: 0, count: 12)]
+    case .frameIndexOutOfRange:
+        return [spikeHeaderBytes(count: 1, seq: 0, first: UInt64.max - 1, h: 2, w: 4), [0]]
+    case .streamChanged:
+        // After `streamPrimer` (stream 1, 2x4): the same stream id with another geometry.
+        return [spikeHeaderBytes(count: 1, seq: 1, first: 1, h: 4, w: 4), [0, 0]]
     }
 }
+
+/// A valid message of stream 1 (2x4 at 20 kHz) that `.streamChanged` needs before it.
+let streamPrimer = [spikeHeaderBytes(count: 1, seq: 0, first: 0, h: 2, w: 4), [0]]
 
 @Suite struct MalformedTests {
     @Test(arguments: MalformedKind.allCases)
     func everyKindIsDetectedCountedAndSkipped(kind: MalformedKind) throws {
         var decoder = StreamDecoder()
+        if kind == .streamChanged { _ = decoder.decode(streamPrimer) }
         for round in 0..<2 {
             let outcome = decoder.decode(malformedParts(kind))
             guard case .malformed(.malformed(let found, let detail), let first) = outcome else {
@@ -155,7 +165,7 @@ func malformedParts(_ kind: MalformedKind) -> [[UInt8]] {
             Issue.record("a good message after malformed ones was not delivered")
             return
         }
-        #expect(decoder.counters.spikeFrames == 1)
+        #expect(decoder.counters.spikeFrames == (kind == .streamChanged ? 2 : 1))
     }
 
     @Test func truncatedAndEmptyInputNeverCrash() {
@@ -299,5 +309,173 @@ func malformedParts(_ kind: MalformedKind) -> [[UInt8]] {
         let c = receiver.counters
         #expect(c.received == 6 && c.duplicates == 1 && c.malformed[.badMagic] == 2 && c.lostFrames == 2)
         #expect(c.description.contains("badMagic=2"))
+    }
+}
+
+/// Extreme header values: each is refused (or accepted) with a count, never a trap.
+@Suite struct ExtremeHeaderTests {
+    @Test func extremeSpikeHeadersAreMalformedNotTraps() {
+        var decoder = StreamDecoder()
+        let cases: [(MalformedKind, [[UInt8]])] = [
+            (.invalidGeometry, [spikeHeaderBytes(count: 1, seq: 0, first: 0, h: .max, w: .max), [0]]),
+            (.invalidGeometry, [spikeHeaderBytes(count: .max, seq: 0, first: 0, h: 1 << 20, w: 1 << 20), [0]]),
+            (.invalidGeometry, [spikeHeaderBytes(count: 1, seq: 0, first: 0, h: 1 << 31, w: 8), [0]]),
+            (.packedSizeMismatch, [spikeHeaderBytes(count: .max, seq: 0, first: 0, h: 65_536, w: 65_536), [0]]),
+            (.frameIndexOutOfRange, [spikeHeaderBytes(count: 1, seq: 0, first: 1 << 63, h: 2, w: 4), [0]]),
+            (.frameIndexOutOfRange, [spikeHeaderBytes(count: 1, seq: 0, first: .max, h: 2, w: 4), [0]]),
+            (.invalidSpikeRate, [spikeHeaderBytes(count: 1, seq: 0, first: 0, h: 2, w: 4, rate: .infinity), [0]]),
+            (.invalidSpikeRate, [spikeHeaderBytes(count: 1, seq: 0, first: 0, h: 2, w: 4, rate: 1e300), [0]]),
+        ]
+        for (kind, parts) in cases {
+            guard case .malformed(.malformed(let found, _), _) = decoder.decode(parts) else {
+                Issue.record("expected \(kind) for \(parts[0])")
+                continue
+            }
+            #expect(found == kind)
+        }
+        #expect(decoder.counters.malformedTotal == UInt64(cases.count))
+    }
+
+    @Test func extremeRGBHeadersAreMalformedNotTraps() {
+        var decoder = StreamDecoder()
+        let px = [UInt8](repeating: 0, count: 12)
+        let cases: [(MalformedKind, [[UInt8]])] = [
+            (.invalidGeometry, [rgbHeaderBytes(w: .max, h: .max, length: 12), px]),
+            (.invalidGeometry, [rgbHeaderBytes(format: 3, w: 60_000, h: 60_000, length: 12), px]),
+            (.invalidExposure, [rgbHeaderBytes(w: 2, h: 2, start: .min, end: .max, length: 12), px]),
+            (.invalidExposure, [rgbHeaderBytes(w: 2, h: 2, start: 0, end: .max, length: 12), px]),
+            (.invalidExposure, [rgbHeaderBytes(w: 2, h: 2, start: .min, end: 0, length: 12), px]),
+        ]
+        for (kind, parts) in cases {
+            guard case .malformed(.malformed(let found, _), _) = decoder.decode(parts) else {
+                Issue.record("expected \(kind)")
+                continue
+            }
+            #expect(found == kind)
+        }
+        // The largest accepted times still have a midpoint and a duration.
+        let edge = RGBHeader.maximumExposureMagnitude
+        guard
+            case .rgb(let m, _) = decoder.decode([rgbHeaderBytes(w: 2, h: 2, start: -edge, end: edge, length: 12), px])
+        else {
+            Issue.record("the widest valid exposure was refused")
+            return
+        }
+        #expect(m.header.exposureEndNanoseconds == edge)
+    }
+
+    @Test func sequenceJumpsToTheMaximumSaturateTheCounters() {
+        var tracker = SequenceTracker()
+        _ = tracker.observe(streamID: 1, sequence: 0)
+        _ = tracker.observe(streamID: 1, sequence: .max)
+        // Back to normal numbers: a restart, then another jump.
+        _ = tracker.observe(streamID: 1, sequence: 1)
+        _ = tracker.observe(streamID: 1, sequence: .max)
+        #expect(tracker.counters.lostMessages == .max)
+        #expect(tracker.counters.restarts == 1)
+        var decoder = StreamDecoder()
+        for seq: UInt64 in [0, .max, 0, .max] {
+            _ = decoder.decode([rgbHeaderBytes(w: 1, h: 1, seq: seq, length: 3), [0, 0, 0]])
+            _ = decoder.decode([spikeHeaderBytes(count: 1, seq: seq, first: 0, h: 2, w: 4), [0]])
+        }
+        #expect(decoder.counters.lostMessages == .max)
+    }
+
+    @Test func aStreamKeepsItsGeometryAndRateUntilANewStreamID() {
+        var decoder = StreamDecoder()
+        #expect(isSpikes(decoder.decode([spikeHeaderBytes(count: 1, seq: 0, first: 0, h: 2, w: 4), [0]])))
+        // Same stream, other geometry or rate: refused.
+        #expect(!isSpikes(decoder.decode([spikeHeaderBytes(count: 1, seq: 1, first: 1, h: 4, w: 4), [0, 0]])))
+        #expect(
+            !isSpikes(decoder.decode([spikeHeaderBytes(count: 1, seq: 2, first: 1, h: 2, w: 4, rate: 40_000), [0]])))
+        // The stream itself goes on.
+        #expect(isSpikes(decoder.decode([spikeHeaderBytes(count: 1, seq: 3, first: 1, h: 2, w: 4), [0]])))
+        // A new stream id may change both.
+        #expect(
+            isSpikes(
+                decoder.decode([
+                    spikeHeaderBytes(stream: 2, count: 1, seq: 0, first: 0, h: 4, w: 4, rate: 40_000), [0, 0],
+                ])
+            ))
+        #expect(decoder.counters.malformed[.streamChanged] == 2)
+    }
+
+    private func isSpikes(_ o: StreamDecoder.Outcome) -> Bool {
+        if case .spikes = o { return true }
+        return false
+    }
+}
+
+/// A bounded fuzz run of the wire decoder: random messages and mutations of valid ones.
+/// `tools/fuzz` runs the same loop longer (`WIRE_FUZZ_ITERATIONS`).
+@Suite struct WireFuzzTests {
+    static var iterations: Int {
+        ProcessInfo.processInfo.environment["WIRE_FUZZ_ITERATIONS"].flatMap(Int.init) ?? 10_000
+    }
+
+    @Test func randomAndMutatedMessagesNeverTrap() throws {
+        var rng = SplitMix(state: 0x5EED)
+        var decoder = StreamDecoder()
+        let g = try SpikeGeometry(height: 4, width: 8)
+        let seeds: [[[UInt8]]] = [
+            SpikeMessage(
+                frames: try PackedSpikeFrames(geometry: g, bytes: [UInt8](repeating: 0xA5, count: 8)), sequence: 0,
+                firstFrameIndex: 0, spikeRateHz: 20_000
+            ).encoded(),
+            RGBMessage(
+                pixelFormat: .rgb8, width: 2, height: 2, payload: [UInt8](repeating: 9, count: 12), sequence: 0,
+                frameID: 0, exposureStartNanoseconds: 0, exposureEndNanoseconds: 100
+            ).encoded(),
+        ]
+        var outcomes = [String: Int]()
+        for i in 0..<Self.iterations {
+            var parts = seeds[i % 2]
+            switch rng.next() % 4 {
+            case 0:
+                // Flip random bytes of the header.
+                for _ in 0...(rng.next() % 4) {
+                    let k = Int(rng.next() % UInt64(parts[0].count))
+                    parts[0][k] = UInt8(truncatingIfNeeded: rng.next())
+                }
+            case 1:
+                // An extreme value in a random 8-byte-aligned field.
+                let k = 8 + Int(rng.next() % UInt64((parts[0].count - 8) / 4)) * 4
+                let v: UInt64 = [0, 1, .max, .max - 1, 1 << 63, 1 << 32, (1 << 32) - 1][Int(rng.next() % 7)]
+                for b in 0..<min(8, parts[0].count - k) { parts[0][k + b] = UInt8(truncatingIfNeeded: v >> (8 * b)) }
+            case 2:
+                // Truncate or extend a part, or change the part count.
+                switch rng.next() % 3 {
+                case 0: parts[Int(rng.next() % 2)].removeLast(Int(rng.next() % 8))
+                case 1: parts[1] += rng.bytes(Int(rng.next() % 16))
+                default: parts = Array(parts.prefix(Int(rng.next() % 3))) + (rng.next() % 2 == 0 ? [[1]] : [])
+                }
+            default:
+                parts = [rng.bytes(Int(rng.next() % 80)), rng.bytes(Int(rng.next() % 40))]
+                if rng.next() % 2 == 0 {
+                    parts[0].replaceSubrange(0..<min(4, parts[0].count), with: Array("SPK1".utf8))
+                }
+            }
+            let outcome = decoder.decode(parts)
+            let name: String
+            switch outcome {
+            case .spikes(let m, _):
+                // Whatever is delivered is consistent.
+                #expect(m.frames.count == Int(m.header.frameCount))
+                #expect(m.header.firstFrameIndex <= SpikeHeader.maximumFrameIndex)
+                name = "spikes"
+            case .rgb(let m, _):
+                #expect(m.payload.count == Int(m.header.payloadLength))
+                #expect(m.header.exposureStartNanoseconds <= m.header.exposureEndNanoseconds)
+                name = "rgb"
+            case .malformed: name = "malformed"
+            case .unsupportedVersion: name = "unsupported"
+            case .duplicate, .stale: name = "skipped"
+            }
+            outcomes[name, default: 0] += 1
+        }
+        #expect(decoder.counters.received == UInt64(Self.iterations))
+        // Both delivery and refusal were exercised.
+        #expect(outcomes["malformed", default: 0] > Self.iterations / 4)
+        #expect(outcomes["spikes", default: 0] + outcomes["rgb", default: 0] > 0)
     }
 }
