@@ -43,7 +43,8 @@ PIXEL_FORMATS = {"rgb8": 0, "bgr8": 1, "jpeg": 2, "png": 3}
 MALFORMED_KINDS = [
     "wrongPartCount", "shortHeader", "badMagic", "invalidGeometry", "zeroFrames",
     "packedSizeMismatch", "invalidSpikeRate", "payloadLengthMismatch", "emptyPayload",
-    "unknownPixelFormat", "invalidExposure", "unsupportedVersion",
+    "unknownPixelFormat", "invalidExposure", "frameIndexOutOfRange", "streamChanged",
+    "unsupportedVersion",
 ]
 
 
@@ -90,6 +91,11 @@ def malformed_message(kind, height, width, rate, stream_id):
         return [rgb_header(0, 0, width, height, 0, 1, rgb_len, stream_id, fmt=9), bytes(rgb_len)]
     if kind == "invalidExposure":
         return [rgb_header(0, 0, width, height, 10, 5, rgb_len, stream_id), bytes(rgb_len)]
+    if kind == "frameIndexOutOfRange":
+        return [spike_header(0, 2**64 - 2, 1, height, width, rate, stream_id), payload]
+    if kind == "streamChanged":
+        # The stream's id with another geometry (twice the height), sequence far ahead.
+        return [spike_header(2**40, 0, 1, 2 * height, width, rate, stream_id), bytes(2 * frame_bytes)]
     if kind == "unsupportedVersion":
         return [spike_header(0, 0, 1, height, width, rate, stream_id,
                              ver=version(VERSION_MAJOR + 1, 0)), payload]
