@@ -87,13 +87,13 @@ let package = Package(
 
         // MARK: tests, one per module (plus shared helpers for running the Python peers)
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "SpikeCoreTests", dependencies: ["SpikeCore"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "SpikeCoreTests", dependencies: ["SpikeCore", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "HDF5Tests", dependencies: ["TestSupport", "HDF5"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["TestSupport", "ZeroMQ", "WireProtocol", "SpikeCore"]),
-        .testTarget(name: "ImagingTests", dependencies: ["Imaging"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
-        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "SpkDeblurNetTests", dependencies: ["SpkDeblurNet", "Checkpoint", "Tensor"],
             resources: [.copy("Fixtures")]),
@@ -109,7 +109,9 @@ let package = Package(
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
         .testTarget(
             name: "StagesTests",
-            dependencies: ["Stages", "Checkpoint", "Pipeline", "SpikeCore", "HDF5", "ZeroMQ", "Imaging", "Tensor"]),
+            dependencies: [
+                "Stages", "Checkpoint", "Pipeline", "SpikeCore", "HDF5", "ZeroMQ", "Imaging", "Tensor", "TestSupport",
+            ]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "spkdeblur", "Tensor"]),
     ]
 )
