@@ -53,6 +53,13 @@ final class OwnerThread: @unchecked Sendable {
         return try result.get()
     }
 
+    /// Runs `body` on the owner thread; the caller's task is suspended, not blocked.
+    func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, any Error>) in
+            submit { c.resume(with: Result { try body() }) }
+        }
+    }
+
     /// Lets the thread end after the queued jobs.
     func stop() {
         condition.lock()

@@ -77,6 +77,42 @@ public final class SequenceWriter {
         }
     }
 
+    /// Accepts the next frame like ``append(_:)``, suspending (not blocking the thread) while
+    /// `maxFramesInFlight` frames wait for the file: for callers on Swift concurrency's
+    /// cooperative threads, such as pipeline stages.
+    public func append(_ frame: RecordedFrame) async throws {
+        let index = appended
+        guard !finished else {
+            throw RecordingError(file: path, stage: "append frame \(index)", message: "the writer is finished")
+        }
+        try validate(frame, index: index)
+        if let error = await flow.slot(limit: options.maxFramesInFlight) { throw error }
+        appended += 1
+        let options = options
+        let owner = owner
+        let core = core
+        let flow = flow
+        DispatchQueue.global(qos: .userInitiated).async {
+            let encoded = FrameEncoder.encode(frame, options: options)
+            owner.submit { core.accept(index: index, encoded, flow: flow) }
+        }
+    }
+
+    /// ``finish()`` for async callers: suspends instead of blocking while frames are written.
+    @discardableResult
+    public func finish() async throws -> Summary {
+        guard !finished else {
+            throw RecordingError(file: path, stage: "finish", message: "the writer is already finished")
+        }
+        finished = true
+        await flow.idle()
+        let core = core
+        defer { owner.stop() }
+        let summary = try await owner.run { try core.close() }
+        if let error = flow.error { throw error }
+        return summary
+    }
+
     private func validate(_ frame: RecordedFrame, index: Int) throws {
         let pixels = options.height * options.width
         let checks: [(ImageDataset, RecordedFrame.Pixels?)] = [
@@ -129,10 +165,59 @@ public final class SequenceWriter {
 
 /// Frames in flight and the first write error; shared by the caller and the owner thread.
 final class FlowControl: @unchecked Sendable {
-    // Invariant: every stored property is only accessed while `condition` is locked.
+    // Invariant: every stored property is only accessed while `condition` is locked;
+    // continuations are resumed after unlocking.
     private let condition = NSCondition()
     private var inFlight = 0
     private var firstError: RecordingError?
+    /// Async callers waiting for a slot (`limit`) or for idleness (`nil`).
+    private var waiters: [(limit: Int?, continuation: CheckedContinuation<Void, Never>)] = []
+
+    /// Resumes the waiters whose condition now holds (call with `condition` locked).
+    private func readyWaiters() -> [CheckedContinuation<Void, Never>] {
+        var ready: [CheckedContinuation<Void, Never>] = []
+        waiters.removeAll { w in
+            let ok = w.limit.map { inFlight < $0 || firstError != nil } ?? (inFlight == 0)
+            if ok { ready.append(w.continuation) }
+            return ok
+        }
+        return ready
+    }
+
+    /// ``waitForSlot(limit:)`` without blocking the thread.
+    func slot(limit: Int) async -> RecordingError? {
+        while true {
+            if let outcome = takeSlot(limit: limit) { return outcome.error }
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                condition.lock()
+                let now = inFlight < limit || firstError != nil
+                if !now { waiters.append((limit, c)) }
+                condition.unlock()
+                if now { c.resume() }
+            }
+        }
+    }
+
+    /// A slot taken (`error` nil), the first write error, or nil to wait.
+    private func takeSlot(limit: Int) -> (error: RecordingError?, Void)? {
+        condition.lock()
+        defer { condition.unlock() }
+        if let firstError { return (firstError, ()) }
+        guard inFlight < limit else { return nil }
+        inFlight += 1
+        return (nil, ())
+    }
+
+    /// ``waitUntilIdle()`` without blocking the thread.
+    func idle() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            condition.lock()
+            let now = inFlight == 0
+            if !now { waiters.append((nil, c)) }
+            condition.unlock()
+            if now { c.resume() }
+        }
+    }
 
     /// Waits until fewer than `limit` frames are in flight and takes a slot; returns the
     /// first write error instead if there is one.
@@ -149,14 +234,18 @@ final class FlowControl: @unchecked Sendable {
         condition.lock()
         inFlight -= 1
         condition.broadcast()
+        let ready = readyWaiters()
         condition.unlock()
+        for c in ready { c.resume() }
     }
 
     func fail(_ error: RecordingError) {
         condition.lock()
         if firstError == nil { firstError = error }
         condition.broadcast()
+        let ready = readyWaiters()
         condition.unlock()
+        for c in ready { c.resume() }
     }
 
     var error: RecordingError? {

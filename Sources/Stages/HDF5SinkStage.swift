@@ -104,7 +104,7 @@ struct HDF5SinkStage: Stage {
                 }
                 let latency = context.clock.now() - f.ingestedAt
                 try await context.busy {
-                    try writer?.append(
+                    try await writer?.append(
                         RecordedFrame(
                             sharp: .float(f.sharp.data.array),
                             spikeRecon: stored.contains(.spikeRecon) ? f.spikeRecon.map { .float($0.data.array) } : nil,
@@ -136,7 +136,7 @@ struct HDF5SinkStage: Stage {
         }
         // Always close the file valid, with every accepted frame.
         if let writer {
-            do { _ = try writer.finish() } catch { if failure == nil { failure = error } }
+            do { _ = try await writer.finish() } catch { if failure == nil { failure = error } }
         }
         if let failure { throw failure }
     }
