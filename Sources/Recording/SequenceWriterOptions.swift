@@ -87,7 +87,10 @@ extension SequenceWriter {
         public var compression: Compression
         /// Per-dataset compression.
         public var compressionOverrides: [ImageDataset: Compression]
-        /// Write the file for single-writer/multiple-reader access.
+        /// Write the file for single-writer/multiple-reader access. SWMR files are written
+        /// under their final name, so that live readers can open them; without SWMR the file
+        /// is written under a temporary name in the same folder and renamed over the target
+        /// when it closes (an existing file is replaced only by a complete one).
         public var swmr: Bool
         /// Flush the file after every this many frames (>= 1): SWMR readers see frames at
         /// flushes, and after a write error the file keeps the frames of the last flush.

@@ -6,6 +6,9 @@ final class WriterCore: @unchecked Sendable {
     // Invariant: created, used and closed only on the writer's owner thread (every call comes
     // through `OwnerThread.sync` or `OwnerThread.submit`), so no two threads touch it.
     private let path: String
+    /// Where the file is written: `path` itself in SWMR mode (live readers open it by name),
+    /// otherwise a temporary name in the same folder, renamed over `path` on close.
+    private let writePath: String
     private let options: SequenceWriter.Options
     private let file: File
     private var images: [(ImageDataset, Dataset)] = []
@@ -27,9 +30,15 @@ final class WriterCore: @unchecked Sendable {
     init(path: String, options: SequenceWriter.Options) throws {
         self.path = path
         self.options = options
+        let target = URL(fileURLWithPath: path)
+        writePath =
+            options.swmr
+            ? path
+            : target.deletingLastPathComponent()
+                .appendingPathComponent(".\(target.lastPathComponent).partial-\(UUID().uuidString)").path
         let file: File
         do {
-            file = try File.create(path: path, latestFormat: options.swmr)
+            file = try File.create(path: writePath, latestFormat: options.swmr)
         } catch {
             throw RecordingError(file: path, stage: "create file", message: error.description)
         }
@@ -38,6 +47,7 @@ final class WriterCore: @unchecked Sendable {
             layout = try Self.createLayout(in: file, options: options)
         } catch {
             try? file.close()
+            if writePath != path { unlink(writePath) }
             throw RecordingError(file: path, stage: "create datasets", message: "\(error)")
         }
         self.file = file
@@ -192,7 +202,16 @@ final class WriterCore: @unchecked Sendable {
             for ds in perFrame.values { try ds.close() }
             try file.close()
         } catch {
+            if writePath != path { unlink(writePath) }
             throw RecordingError(file: path, stage: "close", message: "\(error)", framesWritten: written)
+        }
+        // Closed valid (with every frame that reached the disk, also after a write error):
+        // only now does it replace what was at `path`.
+        if writePath != path, rename(writePath, path) != 0 {
+            let reason = String(cString: strerror(errno))
+            unlink(writePath)
+            throw RecordingError(
+                file: path, stage: "rename into place", message: reason, framesWritten: written)
         }
         return SequenceWriter.Summary(path: path, frames: written, storedBytes: stored, rawBytes: raw)
     }

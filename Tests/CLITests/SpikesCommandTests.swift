@@ -2,6 +2,14 @@ import Foundation
 import Testing
 
 @Suite struct SpikesCommandTests {
+    @Test(arguments: ["-36", "0", "4294967296", "-9223372036854775808"])
+    func aNegativeOrHugeSideIsNamedNotMistakenForAnOption(height: String) throws {
+        let r = try run(["spikes", "info", "/dev/null", "--height", height, "--width", "400"])
+        #expect(r.status != 0)
+        #expect(r.err.contains("height and width must be 1...65536") || r.err.contains("not a valid"), "\(r.err)")
+        #expect(!r.err.contains("Missing value"))
+    }
+
     @Test func infoReportsFramesDurationAndRate() throws {
         let fixture = testsFixture("SpikeCoreTests/Fixtures/spikes_a.dat")
         let bytes = [UInt8](try Data(contentsOf: fixture))
