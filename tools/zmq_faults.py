@@ -5,6 +5,7 @@ Sends a clean spike + RGB stream with one class of fault mixed in, over two PUSH
 (spikes and RGB on their own endpoints, the pipeline's PULL sources bind them), and prints
 a JSON summary with the frame ids a lossless receiver must write. Scenarios:
 
+  clean            no fault (for benchmarks: --speed paces the stream at a multiple of real time)
   extreme-headers  spike and RGB headers with extreme values (sides near 2^32, 2^20 x 2^20
                    x (2^32-1) frames, first frame index 2^63 and 2^64-1, another geometry in
                    the same stream, exposures at Int64.min/max, sequence jumps to 2^64-1)
@@ -35,7 +36,7 @@ from zmq_publisher import FLAG_END_OF_STREAM, rgb_header, spike_header  # noqa: 
 U32 = 2**32 - 1
 U64 = 2**64 - 1
 I64_MIN, I64_MAX = -(2**63), 2**63 - 1
-SCENARIOS = ["extreme-headers", "future-exposure", "restart", "burst", "rgb-ahead", "rate"]
+SCENARIOS = ["clean", "extreme-headers", "future-exposure", "restart", "burst", "rgb-ahead", "rate"]
 
 
 class Stream:
@@ -48,9 +49,18 @@ class Stream:
         self.rgb_seq = 0
         self.rng = rng
         self.sent_spike_frames = 0
+        self.pools = {}
+
+    def payload(self, count):
+        """Random packed frames; a small pool per size keeps the publisher fast."""
+        pool = self.pools.setdefault(count, [])
+        if len(pool) < 4:
+            pool.append(self.rng.integers(0, 256, count * self.h * self.w // 8, dtype=np.uint8).tobytes())
+            return pool[-1]
+        return pool[self.rng.integers(0, len(pool))]
 
     def spike_message(self, first, count, flags=0, seq=None):
-        payload = self.rng.integers(0, 256, count * self.h * self.w // 8, dtype=np.uint8).tobytes()
+        payload = self.payload(count)
         s = self.spike_seq if seq is None else seq
         self.spike_seq += 1
         return [spike_header(s, first, count, self.h, self.w, self.rate, self.id, flags=flags), payload]
@@ -69,8 +79,12 @@ class Stream:
         return [rgb_header(s, frame_id, self.w, self.h, start, end, len(image), self.id, flags=flags), image]
 
 
-def clean_run(st, exposures, every, batch, first_id=0, pace=0.0, end=True, hook=None, rgb_first=False):
-    """Sends `exposures` exposures of `every` spike frames; returns the frame ids sent."""
+def clean_run(st, exposures, every, batch, first_id=0, pace=0.0, end=True, hook=None, rgb_first=False,
+              speed=0.0):
+    """Sends `exposures` exposures of `every` spike frames; returns the frame ids sent.
+
+    With `speed`, message k leaves at k * batch / rate / speed seconds after the start."""
+    t0 = time.perf_counter()
     total = exposures * every
     ids = [first_id + i for i in range(exposures)]
     rgb = [(ids[i], i * every) for i in range(exposures)]
@@ -93,6 +107,10 @@ def clean_run(st, exposures, every, batch, first_id=0, pace=0.0, end=True, hook=
                 hook(fid)
         if pace:
             time.sleep(pace)
+        if speed:
+            due = t0 + first / st.rate / speed
+            while time.perf_counter() < due:
+                time.sleep(min(0.001, max(0.0, due - time.perf_counter())))
     return ids
 
 
@@ -108,6 +126,7 @@ def main(argv=None):
     p.add_argument("--batch", type=int, default=8, help="spike frames per message")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--pace", type=float, default=0.0, help="seconds to wait after each spike message")
+    p.add_argument("--speed", type=float, default=0.0, help="clean: multiple of real time (0: as fast as possible)")
     a = p.parse_args(argv)
 
     ctx = zmq.Context()
@@ -124,7 +143,10 @@ def main(argv=None):
     summary = {"scenario": a.scenario, "faults": 0}
     expected = []
 
-    if a.scenario == "extreme-headers":
+    t_start = time.perf_counter()
+    if a.scenario == "clean":
+        expected = clean_run(st, a.exposures, a.every, a.batch, speed=a.speed)
+    elif a.scenario == "extreme-headers":
         h, w = a.height, a.width
 
         def hostile(fid):
@@ -184,6 +206,7 @@ def main(argv=None):
         s.close()
     ctx.term()
     summary["expected_ids"] = expected
+    summary["seconds"] = round(time.perf_counter() - t_start, 3)
     summary["spike_frames"] = st.sent_spike_frames
     print(json.dumps(summary))
 

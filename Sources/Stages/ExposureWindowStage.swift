@@ -52,8 +52,7 @@ struct ExposureWindowStage: Stage {
                 maxPending: p.int("max_pending") ?? 512)
         })
 
-    /// Frames the window buffer may hold before the spike input is held back (replay) or old
-    /// frames are evicted (live): 1 s at 20 kHz.
+    /// Frames the window buffer may hold before the spike input is held back: 1 s at 20 kHz.
     var maxBufferedFrames: Int { max(20_000, 4 * length) }
 
     /// The spike frame nearest to `midpoint`, or nil when it is not representable (an absurd
@@ -89,12 +88,11 @@ struct ExposureWindowStage: Stage {
                     state.pending.removeAll()
                 }
                 state.evict(context)
-                // Replay: hold the spikes back (backpressure, nothing dropped) while the buffer is
-                // full and no exposure waits on it.
+                // Hold the spikes back (backpressure, nothing dropped here) while the buffer is full
+                // and no exposure waits on it: the RGB side is behind. Live, the source's socket
+                // then feels it (PULL: the publisher waits; SUB: its high-water mark drops, counted).
                 inputs.hold(
-                    "spikes",
-                    stallTimeout == nil && state.buffer.count >= maxBufferedFrames && state.pending.isEmpty
-                        && !state.exposuresEnded)
+                    "spikes", state.buffer.count >= maxBufferedFrames && state.pending.isEmpty && !state.exposuresEnded)
                 if state.exposuresEnded && state.pending.isEmpty { break }
                 if state.spikesEnded && state.exposuresEnded { break }
             }
@@ -125,6 +123,10 @@ struct ExposureWindowStage: Stage {
         /// Window start of the last window emitted (later exposures need nothing before it).
         var lastEmittedStart: Int?
         var lastSpikeProgress: Duration = .zero
+        /// After an RGB restart, the newest spike frame then: until the spike stream restarts
+        /// too (or runs on for `maxBufferedFrames`), the new run's exposures wait instead of
+        /// being judged against the old spike clock.
+        var rgbRestartedAt: Int?
 
         init(stage: ExposureWindowStage) { self.stage = stage }
 
@@ -153,6 +155,7 @@ struct ExposureWindowStage: Stage {
                 context.metrics.count(reshaped ? "spike-geometry-changes" : "spike-restarts")
                 buffer = SpikeBuffer()
                 lastEmittedStart = nil
+                rgbRestartedAt = nil
             } else if !buffer.isEmpty && b.firstIndex > buffer.available.upperBound {
                 context.metrics.count("spike-gaps")
             }
@@ -166,6 +169,7 @@ struct ExposureWindowStage: Stage {
                 context.metrics.count("dropped-restart", by: pending.count)
                 pending.removeAll()
                 lastEmittedStart = nil
+                rgbRestartedAt = buffer.isEmpty ? nil : buffer.available.upperBound
             }
             rgbStream = f.stream
             guard ExposureWindowStage.center(midpoint: f.midpoint, startNs: stage.startNs, rateHz: rate) != nil else {
@@ -192,6 +196,9 @@ struct ExposureWindowStage: Stage {
         /// Emits every complete window in time order and drops those that can never complete.
         mutating func emitReady(_ context: StageContext) async throws {
             while let first = pending.first {
+                // Before the first spike batch (or after a restart) nothing can be judged: the
+                // source's rate and the stream's position are unknown yet.
+                if buffer.isEmpty && !spikesEnded { break }
                 guard let range = range(first) else {
                     pending.removeFirst()
                     context.metrics.count("dropped-absurd-exposure")
@@ -211,6 +218,12 @@ struct ExposureWindowStage: Stage {
                             exposureEnd: first.frame.exposureEnd,
                             ingestedAt: max(first.frame.ingestedAt, context.clock.now())))
                     continue
+                }
+                if let since = rgbRestartedAt, !spikesEnded, available.upperBound - since < stage.maxBufferedFrames,
+                    range.lowerBound < available.lowerBound
+                {
+                    // The RGB source restarted and the spikes have not yet: wait for them.
+                    break
                 }
                 if range.lowerBound < 0 || (!buffer.isEmpty && range.lowerBound < available.lowerBound) {
                     // Frames before the stream's start, or already forgotten: they never come.
@@ -232,21 +245,16 @@ struct ExposureWindowStage: Stage {
         mutating func evict(_ context: StageContext) {
             guard !buffer.isEmpty else { return }
             let available = buffer.available
-            var keepFrom: Int
-            if let first = pending.first, let r = range(first) {
-                keepFrom = r.lowerBound
-            } else if let last = lastEmittedStart {
-                keepFrom = last
-            } else {
-                keepFrom = available.upperBound - stage.maxBufferedFrames
-            }
-            keepFrom = max(keepFrom, available.lowerBound)
-            if stage.stallTimeout != nil && available.upperBound - keepFrom > stage.maxBufferedFrames {
-                // Live: the RGB side is far behind; keep the newest frames, count the rest.
-                let newKeep = available.upperBound - stage.maxBufferedFrames
-                context.metrics.count("spike-frames-evicted", by: newKeep - keepFrom)
-                keepFrom = newKeep
-            }
+            // Exposures arrive in time order: frames before both the first waiting window and
+            // the last emitted one are needed by nobody (a waiting exposure far ahead, absurd or
+            // not, does not evict the recent frames the next exposures need). Memory is capped
+            // at twice `maxBufferedFrames`: frames older than that behind the newest are
+            // forgotten even if something might still want them (counted when it does).
+            let firstWaiting = pending.first.flatMap { range($0)?.lowerBound }
+            var keepFrom =
+                [firstWaiting, lastEmittedStart].compactMap { $0 }.min()
+                ?? available.upperBound - stage.maxBufferedFrames
+            keepFrom = max(keepFrom, available.upperBound - 2 * stage.maxBufferedFrames, available.lowerBound)
             buffer.evict(before: keepFrom)
         }
     }
