@@ -1,4 +1,5 @@
 internal import CHDF5
+import Foundation
 
 /// A failed HDF5 call: what was attempted, on which object, and HDF5's own explanation.
 ///
@@ -22,16 +23,22 @@ public struct HDF5Error: Error, CustomStringConvertible, Sendable {
         self.stack = stack
     }
 
-    /// One line: the operation, the object and the innermost cause.
+    /// One line: the operation, the object and the innermost cause; with the environment
+    /// variable `SPKDEBLUR_VERBOSE=1`, followed by HDF5's whole stack (``verboseDescription``).
     public var description: String {
+        ProcessInfo.processInfo.environment["SPKDEBLUR_VERBOSE"] == "1" ? verboseDescription : summary
+    }
+
+    /// The one-line form, whatever the environment says.
+    public var summary: String {
         message.isEmpty
             ? "HDF5: \(operation) failed for \(object)"
             : "HDF5: \(operation) failed for \(object): \(message)"
     }
 
-    /// The description followed by the whole stack, one entry a line.
+    /// The summary followed by the whole stack, one entry a line.
     public var verboseDescription: String {
-        ([description] + stack.map { "  " + $0 }).joined(separator: "\n")
+        ([summary] + stack.map { "  " + $0 }).joined(separator: "\n")
     }
 }
 

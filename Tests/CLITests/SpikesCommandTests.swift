@@ -2,6 +2,29 @@ import Foundation
 import Testing
 
 @Suite struct SpikesCommandTests {
+    @Test func hdf5FailuresAreOneLineUnlessVerbose() throws {
+        let dir = try temporaryDirectory("cli-verbose")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("x.h5")
+        try Data("not an HDF5 file".utf8).write(to: file)
+        let plain = try run(["inspect", file.path])
+        #expect(plain.status != 0)
+        #expect(plain.err.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").count == 1)
+        #expect(plain.err.contains("file signature not found"))
+        let process = Process()
+        process.executableURL = try spkdeblurBinary()
+        process.arguments = ["inspect", file.path]
+        process.environment = ProcessInfo.processInfo.environment.merging(["SPKDEBLUR_VERBOSE": "1"]) { $1 }
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = Pipe()
+        try process.run()
+        process.waitUntilExit()
+        let verbose = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(verbose.contains("H5Fopen"), "\(verbose)")
+        #expect(verbose.split(separator: "\n").count > 2)
+    }
+
     @Test(arguments: ["-36", "0", "4294967296", "-9223372036854775808"])
     func aNegativeOrHugeSideIsNamedNotMistakenForAnOption(height: String) throws {
         let r = try run(["spikes", "info", "/dev/null", "--height", height, "--width", "400"])
