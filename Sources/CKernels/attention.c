@@ -116,6 +116,25 @@ static inline __mmask16 lanes(int n) {
 ATTEND_HEAD(1)
 ATTEND_HEAD(2)
 
+CK_AVX512 int ck_window_attention_block_f32(const float *rows, float *out, int c, int heads, const float *bias_mask,
+                                            float scale) {
+    int d = heads > 0 ? c / heads : 0;
+    if (d < 1 || d > 32 || d * heads != c) return 0;
+    float kT[32 * 64] __attribute__((aligned(64)));
+    float P[64 * 64] __attribute__((aligned(64)));
+    float inv[64];
+    int local[64];
+    for (int t = 0; t < 64; t++) local[t] = t;
+    for (int head = 0; head < heads; head++) {
+        const float *bm = bias_mask + (size_t)head * 64 * 64;
+        if (d <= 16)
+            attend_head_1(rows, out, c, d, head, local, bm, scale, kT, P, inv);
+        else
+            attend_head_2(rows, out, c, d, head, local, bm, scale, kT, P, inv);
+    }
+    return 1;
+}
+
 CK_AVX512 int ck_window_attention_f32(const float *qkv, float *out, int height, int width, int c, int heads,
                                       int shift, const float *bias_mask, float scale, int first, int count) {
     const int win = 8, n = 64;

@@ -1,8 +1,10 @@
-// Element-wise AVX-512 kernels: exact-form GELU.
+// Element-wise and row-wise AVX-512 kernels: exact-form GELU, LayerNorm.
 
 #include "CKernels.h"
 
 #include "simd_common.h"
+
+#include <math.h>
 
 // 0.5 x (1 + erf(x / sqrt 2)), erf by Abramowitz & Stegun 7.1.26 (absolute error < 1.5e-7),
 // the same formula as the Swift fallback (SIMDMath.gelu).
@@ -33,3 +35,51 @@ CK_AVX512 void ck_gelu_f32(float *x, size_t count) {
     }
 }
 
+
+// LayerNorm of one row held in up to MAXV vectors (c <= 16 * MAXV): two-pass mean and
+// biased variance, then (x - mean) / sqrt(var + eps) * w + b.
+enum { LN_MAXV = 8 };
+
+CK_AVX512 static inline void layer_norm_row(const float *x, float *y, int c, const float *w, const float *b,
+                                            float eps) {
+    __m512 v[LN_MAXV];
+    const int vectors = (c + 15) / 16;
+    __m512 sum = _mm512_setzero_ps();
+    for (int i = 0; i < vectors; i++) {
+        int left = c - 16 * i;
+        __mmask16 m = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+        v[i] = _mm512_maskz_loadu_ps(m, x + 16 * i);
+        sum = _mm512_add_ps(sum, v[i]);
+    }
+    const float mean = _mm512_reduce_add_ps(sum) / (float)c;
+    const __m512 vm = _mm512_set1_ps(mean);
+    __m512 sq = _mm512_setzero_ps();
+    for (int i = 0; i < vectors; i++) {
+        int left = c - 16 * i;
+        __mmask16 m = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+        v[i] = _mm512_maskz_sub_ps(m, v[i], vm);
+        sq = _mm512_fmadd_ps(v[i], v[i], sq);
+    }
+    const float var = _mm512_reduce_add_ps(sq) / (float)c;
+    const __m512 inv = _mm512_set1_ps(1.0f / sqrtf(var + eps));
+    for (int i = 0; i < vectors; i++) {
+        int left = c - 16 * i;
+        __mmask16 m = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+        __m512 r = _mm512_fmadd_ps(_mm512_mul_ps(v[i], inv), _mm512_maskz_loadu_ps(m, w + 16 * i),
+                                   _mm512_maskz_loadu_ps(m, b + 16 * i));
+        if (m == 0xFFFF)
+            _mm512_storeu_ps(y + 16 * i, r);
+        else
+            _mm512_mask_storeu_ps(y + 16 * i, m, r);
+    }
+}
+
+CK_AVX512 int ck_layer_norm_f32(const float *x, const int32_t *index, int rows, int c, const float *weight,
+                                const float *bias, float epsilon, float *y) {
+    if (c < 1 || c > 16 * LN_MAXV) return 0;
+    for (int r = 0; r < rows; r++) {
+        const float *src = x + (size_t)(index ? index[r] : r) * c;
+        layer_norm_row(src, y + (size_t)r * c, c, weight, bias, epsilon);
+    }
+    return 1;
+}

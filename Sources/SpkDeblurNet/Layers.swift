@@ -74,12 +74,12 @@ struct SwinBlock: Sendable {
 
     func callAsFunction(_ x: consuming FeatureMap, _ b: any TensorBackend) -> FeatureMap {
         var x = x
-        let normed = b.layerNorm(x, norm1)
         switch projections {
         case .linear(let qkv, let proj):
-            let attended = b.windowAttention(qkv: b.linear(normed, qkv), position, shift: shift)
-            b.linear(attended, proj, addingTo: &x)
+            b.residualWindowAttention(
+                &x, norm: norm1, WindowAttentionWeights(qkv: qkv, proj: proj, position: position), shift: shift)
         case .conv(let qkvConv, let projConv):
+            let normed = b.layerNorm(x, norm1)
             // The reference convolves the rolled image (window_reverse of the shifted
             // windows), zero-padded at its borders; the attention core reads unrolled tokens.
             let qkv = b.roll(b.conv2d(b.roll(normed, by: -shift), qkvConv), by: shift)
@@ -87,12 +87,14 @@ struct SwinBlock: Sendable {
             b.add(&x, b.roll(b.conv2d(b.roll(attended, by: -shift), projConv), by: shift))
         }
         if let norm2, let fc1, let fc2 {
-            var hidden = b.linearGELU(b.layerNorm(x, norm2), fc1)
             if let mlpConv {
+                var hidden = b.linearGELU(b.layerNorm(x, norm2), fc1)
                 hidden = b.conv2d(hidden, mlpConv)
                 b.gelu(&hidden)
+                b.linear(hidden, fc2, addingTo: &x)
+            } else {
+                b.residualMLP(&x, norm: norm2, fc1: fc1, fc2: fc2)
             }
-            b.linear(hidden, fc2, addingTo: &x)
         }
         return x
     }
@@ -184,7 +186,7 @@ struct CrossAttentionBlock: Sendable {
         let attended = b.channelAttention(q: qm, k: km, v: vm, heads: Self.heads, temperature: temperature)
         var x = query
         b.conv2d(attended, projectOut, addingTo: &x)
-        b.linear(b.linearGELU(b.layerNorm(x, normFFN), fc1), fc2, addingTo: &x)
+        b.residualMLP(&x, norm: normFFN, fc1: fc1, fc2: fc2)
         return x
     }
 }

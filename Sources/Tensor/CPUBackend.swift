@@ -173,6 +173,27 @@ public struct CPUBackend: TensorBackend {
         // Weights re-laid [ky, kx, c] so the inner loop runs over contiguous channels.
         var wt = [Float](repeating: 0, count: k * k * c)
         for ch in 0..<c { for t in 0..<k * k { wt[t * c + ch] = w.weight[ch * k * k + t] } }
+        if avx512Kernels {
+            // The direct AVX-512 kernel of CKernels, output rows split over the workers.
+            let (h, wd) = (x.height, x.width)
+            out.data.withUnsafeMutableBufferPointer { op in
+                x.data.withUnsafeBufferPointer { xp in
+                    wt.withUnsafeBufferPointer { wp in
+                        func run(_ bias: UnsafePointer<Float>?) {
+                            let args = UncheckedSendableBox((xp.baseAddress!, op.baseAddress!, wp.baseAddress!, bias))
+                            parallel(ho, minimumChunk: max(1, 256 / max(wo, 1))) { rows in
+                                let (src, dst, weight, bias) = args.value
+                                ck_depthwise_conv_f32(
+                                    src, dst, Int32(h), Int32(wd), Int32(c), Int32(k), Int32(s), Int32(p), weight, bias,
+                                    Int32(wo), Int32(rows.lowerBound), Int32(rows.count))
+                            }
+                        }
+                        if let bias = w.bias { bias.withUnsafeBufferPointer { run($0.baseAddress!) } } else { run(nil) }
+                    }
+                }
+            }
+            return
+        }
         let bias = w.bias ?? [Float](repeating: 0, count: c)
         out.data.withUnsafeMutableBufferPointer { op in
             x.data.withUnsafeBufferPointer { xp in
@@ -265,14 +286,34 @@ public struct CPUBackend: TensorBackend {
                 n.weight.withUnsafeBufferPointer { wp in
                     n.bias.withUnsafeBufferPointer { bp in
                         parallel(x.pixelCount, minimumChunk: 256) { range in
-                            Self.layerNormRows(
-                                range, xp.baseAddress!, op.baseAddress!, c, wp.baseAddress!, bp.baseAddress!, n.epsilon)
+                            normalizeRows(
+                                xp.baseAddress! + range.lowerBound * c, index: nil, rows: range.count, channels: c,
+                                wp.baseAddress!, bp.baseAddress!, n.epsilon,
+                                into: op.baseAddress! + range.lowerBound * c)
                         }
                     }
                 }
             }
         }
         return out
+    }
+
+    /// LayerNorm of `rows` rows into the contiguous `[rows, c]` at `y`: row `r` of `y` from
+    /// row `index[r]` of `x` (or row `r` without an index), through the AVX-512 kernel of
+    /// CKernels or the portable loop.
+    func normalizeRows(
+        _ x: UnsafePointer<Float>, index: UnsafePointer<Int32>?, rows: Int, channels c: Int,
+        _ weight: UnsafePointer<Float>, _ bias: UnsafePointer<Float>, _ epsilon: Float,
+        into y: UnsafeMutablePointer<Float>
+    ) {
+        if avx512Kernels, ck_layer_norm_f32(x, index, Int32(rows), Int32(c), weight, bias, epsilon, y) != 0 {
+            return
+        }
+        if let index {
+            for r in 0..<rows { Self.layerNormRows(0..<1, x + Int(index[r]) * c, y + r * c, c, weight, bias, epsilon) }
+        } else {
+            Self.layerNormRows(0..<rows, x, y, c, weight, bias, epsilon)
+        }
     }
 
     /// LayerNorm of rows `range` of `[rows, c]`, 16 channels per vector.

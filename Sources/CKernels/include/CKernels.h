@@ -54,9 +54,32 @@ int ck_has_avx512f(void);
 int ck_window_attention_f32(const float *qkv, float *out, int height, int width, int c, int heads, int shift,
                             const float *bias_mask, float scale, int first, int count);
 
+/// The attention of one 8x8 window whose 64 qkv rows were gathered into `rows`
+/// (`[64, 3c]`, contiguous): `out` `[64, c]` (with room for 16 more floats, which may be
+/// overwritten) gets softmax(scale q k^T + bias_mask) v per head, `bias_mask`
+/// `[heads][64][64]` for this window's kind. Needs `ck_has_avx512f()`. Returns 0 without
+/// writing when the shape is unsupported (head size above 32).
+int ck_window_attention_block_f32(const float *rows, float *out, int c, int heads, const float *bias_mask,
+                                  float scale);
+
 /// Exact-form GELU in place, `0.5 x (1 + erf(x / sqrt 2))` (erf to 1.5e-7). Needs
 /// `ck_has_avx512f()`.
 void ck_gelu_f32(float *x, size_t count);
+
+/// Depthwise convolution (one `kernel x kernel` filter per channel, zero padding) of a
+/// channels-last `[height, width, c]` map into `[out_height, out_width, c]`, output rows
+/// `row_first ..< row_first + row_count` only. `weight` is `[kernel, kernel, c]` (taps
+/// outermost), `bias` `[c]` or null. Single-threaded; callers split the rows. Needs
+/// `ck_has_avx512f()`.
+void ck_depthwise_conv_f32(const float *x, float *out, int height, int width, int c, int kernel, int stride,
+                           int padding, const float *weight, const float *bias, int out_width, int row_first,
+                           int row_count);
+
+/// LayerNorm over the `c` channels of `rows` rows (biased variance): row `r` of `y`
+/// (contiguous, `[rows, c]`) normalises row `index[r]` of `x` (`[*, c]`), or row `r` when
+/// `index` is null. Needs `ck_has_avx512f()`. Returns 0 without writing for `c` above 128.
+int ck_layer_norm_f32(const float *x, const int32_t *index, int rows, int c, const float *weight, const float *bias,
+                      float epsilon, float *y);
 
 /// Rounds fp32 to bf16 (nearest even) and back: what `ck_gemm_bf16` sees of its inputs.
 float ck_bf16_round(float x);

@@ -1,0 +1,114 @@
+import Testing
+
+@testable import Tensor
+
+private func randomMap(_ h: Int, _ w: Int, _ c: Int, seed: UInt64) -> FeatureMap {
+    var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
+    let values = (0..<(h * w * c)).map { _ -> Float in
+        state ^= state << 13; state ^= state >> 7; state ^= state << 17
+        return Float(state % 2001) / 1000 - 1
+    }
+    return FeatureMap(height: h, width: w, channels: c, data: values)
+}
+
+private func maxDiff(_ a: FeatureMap, _ b: FeatureMap) -> Float {
+    precondition(a.data.count == b.data.count)
+    return zip(a.data, b.data).map { abs($0 - $1) }.max() ?? 0
+}
+
+/// The direct AVX-512 kernels of the compact-config work against the portable Swift loops
+/// they replace (which OpsTests checks against double-precision sums).
+@Suite(.enabled(if: Precision.cpuHasAVX512)) struct DirectKernelTests {
+    var portable: CPUBackend {
+        var b = CPUBackend(threads: 2)
+        b.avx512Kernels = false
+        return b
+    }
+
+    @Test(arguments: [
+        (24, 3, 1, 1, true), (48, 3, 1, 1, false), (16, 3, 2, 1, true), (37, 5, 1, 2, true), (8, 3, 1, 0, true),
+        (96, 3, 1, 1, true),
+    ])
+    func depthwiseConvMatchesPortableLoop(channels c: Int, kernel: Int, stride: Int, padding: Int, bias: Bool) {
+        let x = randomMap(13, 21, c, seed: UInt64(c))
+        let w = ConvWeights(
+            outChannels: c, inChannels: c, kernel: kernel, stride: stride, padding: padding, groups: c,
+            weight: randomMap(1, 1, c * kernel * kernel, seed: 2).data.array,
+            bias: bias ? randomMap(1, 1, c, seed: 3).data.array : nil)
+        let fast = CPUBackend(threads: 2).conv2d(x, w)
+        let slow = portable.conv2d(x, w)
+        #expect(fast.height == slow.height && fast.width == slow.width && fast.channels == c)
+        #expect(maxDiff(fast, slow) < 1e-5)
+    }
+}
+
+/// The fused transformer half-blocks against the ops they compose, in every GEMM precision,
+/// with the AVX-512 kernels and with the portable fallback.
+@Suite struct FusedBlockTests {
+    static var precisions: [Precision] { Precision.bf16.isSupported ? [.fp32, .bf16] : [.fp32] }
+
+    func backends(_ precision: Precision) throws -> [CPUBackend] {
+        var portable = try CPUBackend(threads: 2, precision: precision)
+        portable.avx512Kernels = false
+        return [try CPUBackend(threads: 2, precision: precision), portable]
+    }
+
+    func norm(_ c: Int, seed: UInt64) -> NormWeights {
+        NormWeights(
+            weight: randomMap(1, 1, c, seed: seed).data.array.map { 1 + 0.5 * $0 },
+            bias: randomMap(1, 1, c, seed: seed + 1).data.array)
+    }
+
+    func linear(_ out: Int, _ inp: Int, seed: UInt64) -> LinearWeights {
+        LinearWeights(
+            outFeatures: out, inFeatures: inp, weight: randomMap(1, out, inp, seed: seed).data.array.map { 0.3 * $0 },
+            bias: randomMap(1, 1, out, seed: seed + 1).data.array)
+    }
+
+    @Test(arguments: precisions)
+    func residualMLPEqualsComposition(precision: Precision) throws {
+        for b in try backends(precision) {
+            for (c, hidden) in [(48, 96), (24, 96), (20, 40)] {
+                let x = randomMap(37, 29, c, seed: UInt64(c))  // 1073 rows: several blocks per worker
+                let (n, fc1, fc2) = (norm(c, seed: 3), linear(hidden, c, seed: 5), linear(c, hidden, seed: 7))
+                var expected = x
+                b.linear(b.linearGELU(b.layerNorm(x, n), fc1), fc2, addingTo: &expected)
+                var y = x
+                b.residualMLP(&y, norm: n, fc1: fc1, fc2: fc2)
+                #expect(maxDiff(y, expected) < 1e-5, "c \(c) \(precision) avx512 \(b.avx512Kernels)")
+                #expect(maxDiff(y, x) > 1e-2)
+            }
+        }
+    }
+
+    @Test(arguments: precisions)
+    func residualWindowAttentionEqualsComposition(precision: Precision) throws {
+        for b in try backends(precision) {
+            for (c, heads, shift) in [(48, 3, 0), (48, 3, 4), (24, 3, 4), (32, 1, 0), (96, 3, 4), (40, 5, 4)] {
+                let x = randomMap(16, 24, c, seed: UInt64(c + heads))
+                let n = norm(c, seed: 11)
+                let window = 8
+                let table = randomMap(1, (2 * window - 1) * (2 * window - 1), heads, seed: 13).data.array
+                let w = WindowAttentionWeights(
+                    qkv: linear(3 * c, c, seed: 15), proj: linear(c, c, seed: 17), heads: heads, window: window,
+                    table: table, index: WindowPositionBias.relativePositionIndex(window: window))
+                var expected = x
+                let attended = b.windowAttention(qkv: b.linear(b.layerNorm(x, n), w.qkv), w.position, shift: shift)
+                b.linear(attended, w.proj, addingTo: &expected)
+                var y = x
+                b.residualWindowAttention(&y, norm: n, w, shift: shift)
+                #expect(maxDiff(y, expected) < 1e-5, "c \(c) heads \(heads) shift \(shift) avx512 \(b.avx512Kernels)")
+                #expect(maxDiff(y, x) > 1e-2)
+            }
+        }
+    }
+
+    @Test(.enabled(if: Precision.cpuHasAVX512), arguments: [1, 7, 16, 24, 48, 96, 128, 130])
+    func layerNormKernelMatchesPortableLoop(channels c: Int) {
+        var portable = CPUBackend(threads: 2)
+        portable.avx512Kernels = false
+        let x = randomMap(9, 31, c, seed: UInt64(c) + 40)
+        let n = norm(c, seed: 21)
+        #expect(maxDiff(CPUBackend(threads: 2).layerNorm(x, n), portable.layerNorm(x, n)) < 2e-6)
+    }
+}
