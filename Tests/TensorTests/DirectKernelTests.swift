@@ -40,6 +40,32 @@ private func maxDiff(_ a: FeatureMap, _ b: FeatureMap) -> Float {
         #expect(fast.height == slow.height && fast.width == slow.width && fast.channels == c)
         #expect(maxDiff(fast, slow) < 1e-5)
     }
+
+    @Test(arguments: [
+        (1, 24, 3, 2, 1), (2, 32, 3, 1, 1), (3, 48, 3, 2, 1), (24, 24, 3, 1, 1), (48, 48, 3, 1, 1), (56, 24, 3, 2, 1),
+        (24, 16, 3, 1, 1), (5, 50, 5, 1, 2), (7, 9, 3, 2, 2), (48, 97, 1, 1, 1), (4, 4, 5, 3, 4),
+    ])
+    func denseConvReadingPatchesInPlaceMatchesIm2col(cin: Int, cout: Int, kernel: Int, stride: Int, padding: Int) {
+        let fast = CPUBackend(threads: 2)
+        for (h, wd) in [(11, 21), (6, 9), (17, 8)] {
+            let x = randomMap(h, wd, cin, seed: UInt64(cin * 100 + h))
+            for bias in [true, false] {
+                let w = ConvWeights(
+                    outChannels: cout, inChannels: cin, kernel: kernel, stride: stride, padding: padding,
+                    weight: randomMap(1, 1, cout * cin * kernel * kernel, seed: 5).data.array,
+                    bias: bias ? randomMap(1, 1, cout, seed: 6).data.array : nil)
+                let y = fast.conv2d(x, w)
+                let expected = portable.conv2d(x, w)
+                #expect(y.height == expected.height && y.width == expected.width)
+                #expect(maxDiff(y, expected) < 2e-5, "\(cin)->\(cout) k\(kernel) s\(stride) p\(padding) \(h)x\(wd)")
+                var accumulated = randomMap(y.height, y.width, cout, seed: 9)
+                var expectedSum = accumulated
+                portable.add(&expectedSum, expected)
+                fast.conv2d(x, w, addingTo: &accumulated)
+                #expect(maxDiff(accumulated, expectedSum) < 2e-5)
+            }
+        }
+    }
 }
 
 /// The fused transformer half-blocks against the ops they compose, in every GEMM precision,

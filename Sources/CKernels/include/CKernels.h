@@ -75,6 +75,16 @@ void ck_depthwise_conv_f32(const float *x, float *out, int height, int width, in
                            int padding, const float *weight, const float *bias, int out_width, int row_first,
                            int row_count);
 
+/// Dense 2-D convolution (zero padding) of a channels-last `[height, width, cin]` map into
+/// `[*, out_width, cout]`, output rows `row_first ..< row_first + row_count` only:
+/// `out = conv(x) (+ bias) (+ out when accumulate)`. `packed` is the
+/// `[kernel, kernel, cin, cout]` weight packed by `ck_f32_pack_b` (k = kernel^2 cin,
+/// n = cout). Single-threaded; callers split the rows. Needs `ck_has_avx512f()`. Returns 0
+/// without writing for kernels above 8x8 (or when out of memory).
+int ck_conv_f32(const float *x, int height, int width, int cin, int kernel, int stride, int padding,
+                const float *packed, int cout, float *out, int out_width, const float *bias, int accumulate,
+                int row_first, int row_count);
+
 /// LayerNorm over the `c` channels of `rows` rows (biased variance): row `r` of `y`
 /// (contiguous, `[rows, c]`) normalises row `index[r]` of `x` (`[*, c]`), or row `r` when
 /// `index` is null. Needs `ck_has_avx512f()`. Returns 0 without writing for `c` above 128.
