@@ -83,3 +83,54 @@ CK_AVX512 int ck_layer_norm_f32(const float *x, const int32_t *index, int rows, 
     }
     return 1;
 }
+
+// 1 / (1 + exp(-x)); exp's argument is clamped at 88 so that very negative x give 0, not NaN.
+CK_AVX512 static inline __m512 sigmoid_ps(__m512 x) {
+    __m512 e = ck_exp_ps(_mm512_min_ps(_mm512_sub_ps(_mm512_setzero_ps(), x), _mm512_set1_ps(88.0f)));
+    return _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+}
+
+CK_AVX512 void ck_sigmoid_f32(float *x, size_t count) {
+    size_t i = 0;
+    for (; i + 16 <= count; i += 16) _mm512_storeu_ps(x + i, sigmoid_ps(_mm512_loadu_ps(x + i)));
+    if (i < count) {
+        __mmask16 m = (__mmask16)((1u << (count - i)) - 1);
+        _mm512_mask_storeu_ps(x + i, m, sigmoid_ps(_mm512_maskz_loadu_ps(m, x + i)));
+    }
+}
+
+CK_AVX512 void ck_dot_rows_f32(int rows, int k, const float *a, int lda, const float *w, const float *bias,
+                               float *c, int ldc, int accumulate) {
+    const float b = bias ? bias[0] : 0.0f;
+    for (int r = 0; r < rows; r++) {
+        const float *row = a + (size_t)r * lda;
+        __m512 acc = _mm512_setzero_ps();
+        int i = 0;
+        for (; i + 16 <= k; i += 16) acc = _mm512_fmadd_ps(_mm512_loadu_ps(row + i), _mm512_loadu_ps(w + i), acc);
+        if (i < k) {
+            __mmask16 m = (__mmask16)((1u << (k - i)) - 1);
+            acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, row + i), _mm512_maskz_loadu_ps(m, w + i), acc);
+        }
+        float y = _mm512_reduce_add_ps(acc) + b;
+        c[(size_t)r * ldc] = accumulate ? c[(size_t)r * ldc] + y : y;
+    }
+}
+
+void ck_channel_sums(const float *x, size_t pixels, int c, double *sums) {
+    enum { BLOCK = 256, MAXC = 1024 };
+    float part[MAXC];
+    if (c > MAXC) {
+        for (size_t p = 0; p < pixels; p++)
+            for (int i = 0; i < c; i++) sums[i] += x[p * (size_t)c + i];
+        return;
+    }
+    for (size_t p0 = 0; p0 < pixels; p0 += BLOCK) {
+        size_t p1 = p0 + BLOCK < pixels ? p0 + BLOCK : pixels;
+        for (int i = 0; i < c; i++) part[i] = 0;
+        for (size_t p = p0; p < p1; p++) {
+            const float *row = x + p * (size_t)c;
+            for (int i = 0; i < c; i++) part[i] += row[i];
+        }
+        for (int i = 0; i < c; i++) sums[i] += part[i];
+    }
+}

@@ -106,6 +106,26 @@ public struct CPUBackend: TensorBackend {
         let (ho, wo) = (out.height, out.width)
         let pixels = ho * wo
         let patch = k * k * cin
+        if k == 1 && s == 1 && p == 0 && cout == 1 && avx512Kernels && precision == .fp32 {
+            // One output channel: a dot product per pixel (the GEMM would pad it to 16 columns).
+            x.data.withUnsafeBufferPointer { xp in
+                out.data.withUnsafeMutableBufferPointer { op in
+                    w.gemmWeight.withUnsafeBufferPointer { wp in
+                        func run(_ bias: UnsafePointer<Float>?) {
+                            let args = UncheckedSendableBox((xp.baseAddress!, op.baseAddress!, wp.baseAddress!, bias))
+                            parallel(pixels, minimumChunk: 4096) { range in
+                                let (a, c, weight, bias) = args.value
+                                ck_dot_rows_f32(
+                                    Int32(range.count), Int32(cin), a + range.lowerBound * cin, Int32(cin), weight,
+                                    bias, c + range.lowerBound, 1, accumulate ? 1 : 0)
+                            }
+                        }
+                        if let bias = w.bias { bias.withUnsafeBufferPointer { run($0.baseAddress!) } } else { run(nil) }
+                    }
+                }
+            }
+            return
+        }
         if k == 1 && s == 1 && p == 0 {
             x.data.withUnsafeBufferPointer { xp in
                 out.data.withUnsafeMutableBufferPointer { op in
@@ -390,7 +410,17 @@ public struct CPUBackend: TensorBackend {
     }
 
     public func sigmoid(_ x: inout FeatureMap) {
-        for i in 0..<x.data.count { x.data[i] = 1 / (1 + expf(-x.data[i])) }
+        let useKernel = avx512Kernels
+        x.data.withUnsafeMutableBufferPointer { xp in
+            let base = UncheckedSendableBox(xp.baseAddress!)
+            parallel(xp.count, minimumChunk: 1 << 14) { range in
+                if useKernel {
+                    ck_sigmoid_f32(base.value + range.lowerBound, range.count)
+                } else {
+                    for i in range { base.value[i] = 1 / (1 + expf(-base.value[i])) }
+                }
+            }
+        }
     }
 
     public func add(_ a: inout FeatureMap, _ b: FeatureMap) {
@@ -422,13 +452,40 @@ public struct CPUBackend: TensorBackend {
     public func multiplyPixels(_ x: inout FeatureMap, by mask: FeatureMap) {
         precondition(mask.channels == 1 && mask.pixelCount == x.pixelCount, "multiplyPixels: shapes differ")
         let c = x.channels
-        for p in 0..<x.pixelCount { for i in 0..<c { x.data[p * c + i] *= mask.data[p] } }
+        x.data.withUnsafeMutableBufferPointer { xp in
+            mask.data.withUnsafeBufferPointer { mp in
+                let (d, m) = (UncheckedSendableBox(xp.baseAddress!), UncheckedSendableBox(mp.baseAddress!))
+                parallel(mp.count, minimumChunk: 1 << 14) { range in
+                    for p in range {
+                        let f = m.value[p]
+                        for i in 0..<c { d.value[p * c + i] *= f }
+                    }
+                }
+            }
+        }
     }
 
+    /// Per-channel means: each worker sums its share of the pixels (fp32 partial sums over 256
+    /// pixels, accumulated in double), then the shares are added.
     public func globalAveragePool(_ x: FeatureMap) -> [Float] {
-        var sums = [Double](repeating: 0, count: x.channels)
-        for p in 0..<x.pixelCount { for i in 0..<x.channels { sums[i] += Double(x.data[p * x.channels + i]) } }
-        return sums.map { Float($0 / Double(x.pixelCount)) }
+        let (c, pixels) = (x.channels, x.pixelCount)
+        let workers = max(1, min(threads, pixels / 4096))
+        var partial = [Double](repeating: 0, count: workers * c)
+        x.data.withUnsafeBufferPointer { xp in
+            partial.withUnsafeMutableBufferPointer { sp in
+                let (src, sums) = (UncheckedSendableBox(xp.baseAddress!), UncheckedSendableBox(sp.baseAddress!))
+                let chunk = (pixels + workers - 1) / workers
+                parallel(workers) { range in
+                    for wi in range {
+                        let lo = wi * chunk, hi = min(pixels, lo + chunk)
+                        if lo < hi { ck_channel_sums(src.value + lo * c, hi - lo, Int32(c), sums.value + wi * c) }
+                    }
+                }
+            }
+        }
+        return (0..<c).map { i in
+            Float((0..<workers).reduce(0) { $0 + partial[$1 * c + i] } / Double(max(pixels, 1)))
+        }
     }
 
     public func pixelShuffle(_ x: FeatureMap, factor r: Int) -> FeatureMap {
@@ -466,13 +523,19 @@ public struct CPUBackend: TensorBackend {
             "reflectPad: padding \(ph)x\(pw) must be smaller than the input \(x.height)x\(x.width)")
         let (h2, w2, c) = (x.height + ph, x.width + pw, x.channels)
         var out = FeatureMap(uninitializedHeight: h2, width: w2, channels: c)
-        for y in 0..<h2 {
-            let sy = y < x.height ? y : 2 * (x.height - 1) - y
-            for xx in 0..<w2 {
-                let sx = xx < x.width ? xx : 2 * (x.width - 1) - xx
-                let src = (sy * x.width + sx) * c
-                let dst = (y * w2 + xx) * c
-                for i in 0..<c { out.data[dst + i] = x.data[src + i] }
+        let (h, w) = (x.height, x.width)
+        out.data.withUnsafeMutableBufferPointer { op in
+            x.data.withUnsafeBufferPointer { xp in
+                let (dst, src) = (UncheckedSendableBox(op.baseAddress!), UncheckedSendableBox(xp.baseAddress!))
+                parallel(h2, minimumChunk: 8) { rows in
+                    for y in rows {
+                        // The row inside the image in one copy, the mirrored columns pixel by pixel.
+                        let sy = y < h ? y : 2 * (h - 1) - y
+                        let d = dst.value + y * w2 * c, s = src.value + sy * w * c
+                        d.update(from: s, count: w * c)
+                        for xx in w..<w2 { (d + xx * c).update(from: s + (2 * (w - 1) - xx) * c, count: c) }
+                    }
+                }
             }
         }
         return out
@@ -548,21 +611,30 @@ public struct CPUBackend: TensorBackend {
         let c = x.channels
         let sh = Float(x.height) / Float(height)
         let sw = Float(x.width) / Float(width)
-        for y in 0..<height {
-            let fy = max((Float(y) + 0.5) * sh - 0.5, 0)
-            let y0 = min(Int(fy), x.height - 1)
-            let y1 = min(y0 + 1, x.height - 1)
-            let ly = fy - Float(y0)
-            for xx in 0..<width {
-                let fx = max((Float(xx) + 0.5) * sw - 0.5, 0)
-                let x0 = min(Int(fx), x.width - 1)
-                let x1 = min(x0 + 1, x.width - 1)
-                let lx = fx - Float(x0)
-                for i in 0..<c {
-                    let a = x.data[(y0 * x.width + x0) * c + i], b = x.data[(y0 * x.width + x1) * c + i]
-                    let d = x.data[(y1 * x.width + x0) * c + i], e = x.data[(y1 * x.width + x1) * c + i]
-                    out.data[(y * width + xx) * c + i] =
-                        (1 - ly) * ((1 - lx) * a + lx * b) + ly * ((1 - lx) * d + lx * e)
+        let (inH, inW) = (x.height, x.width)
+        out.data.withUnsafeMutableBufferPointer { op in
+            x.data.withUnsafeBufferPointer { xp in
+                let (dst, src) = (UncheckedSendableBox(op.baseAddress!), UncheckedSendableBox(xp.baseAddress!))
+                parallel(height, minimumChunk: 8) { rows in
+                    let (o, s) = (dst.value, src.value)
+                    for y in rows {
+                        let fy = max((Float(y) + 0.5) * sh - 0.5, 0)
+                        let y0 = min(Int(fy), inH - 1)
+                        let y1 = min(y0 + 1, inH - 1)
+                        let ly = fy - Float(y0)
+                        for xx in 0..<width {
+                            let fx = max((Float(xx) + 0.5) * sw - 0.5, 0)
+                            let x0 = min(Int(fx), inW - 1)
+                            let x1 = min(x0 + 1, inW - 1)
+                            let lx = fx - Float(x0)
+                            for i in 0..<c {
+                                let a = s[(y0 * inW + x0) * c + i], b = s[(y0 * inW + x1) * c + i]
+                                let d = s[(y1 * inW + x0) * c + i], e = s[(y1 * inW + x1) * c + i]
+                                o[(y * width + xx) * c + i] =
+                                    (1 - ly) * ((1 - lx) * a + lx * b) + ly * ((1 - lx) * d + lx * e)
+                            }
+                        }
+                    }
                 }
             }
         }

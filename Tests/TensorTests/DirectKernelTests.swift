@@ -41,6 +41,35 @@ private func maxDiff(_ a: FeatureMap, _ b: FeatureMap) -> Float {
         #expect(maxDiff(fast, slow) < 1e-5)
     }
 
+    @Test func sigmoidPoolAndOneChannelConvMatchPortableCode() {
+        let fast = CPUBackend(threads: 2)
+        var x = randomMap(70, 300, 1, seed: 31)  // 21,000 values: several chunks per worker
+        x.data.withUnsafeMutableBufferPointer {
+            $0[0] = -200; $0[1] = 200; $0[2] = 0
+        }
+        var (a, b) = (x, x)
+        fast.sigmoid(&a)
+        portable.sigmoid(&b)
+        #expect(maxDiff(a, b) < 1e-6)
+        #expect(a.data[0] < 1e-30 && a.data[1] == 1 && a.data[2] == 0.5)
+
+        let m = randomMap(90, 101, 33, seed: 32)
+        let pooled = fast.globalAveragePool(m)
+        for c in [0, 17, 32] {
+            var sum = 0.0
+            for p in 0..<m.pixelCount { sum += Double(m.data[p * 33 + c]) }
+            #expect(abs(Double(pooled[c]) - sum / Double(m.pixelCount)) < 1e-6)
+        }
+
+        for cin in [33, 16, 5] {
+            let input = randomMap(40, 130, cin, seed: UInt64(cin))
+            let w = ConvWeights(
+                outChannels: 1, inChannels: cin, kernel: 1, weight: randomMap(1, 1, cin, seed: 33).data.array,
+                bias: [0.25])
+            #expect(maxDiff(fast.conv2d(input, w), portable.conv2d(input, w)) < 1e-5)
+        }
+    }
+
     @Test(arguments: [
         (1, 24, 3, 2, 1), (2, 32, 3, 1, 1), (3, 48, 3, 2, 1), (24, 24, 3, 1, 1), (48, 48, 3, 1, 1), (56, 24, 3, 2, 1),
         (24, 16, 3, 1, 1), (5, 50, 5, 1, 2), (7, 9, 3, 2, 2), (48, 97, 1, 1, 1), (4, 4, 5, 3, 4),

@@ -91,6 +91,18 @@ int ck_conv_f32(const float *x, int height, int width, int cin, int kernel, int 
 int ck_layer_norm_f32(const float *x, const int32_t *index, int rows, int c, const float *weight, const float *bias,
                       float epsilon, float *y);
 
+/// Logistic sigmoid in place, `1 / (1 + exp(-x))`. Needs `ck_has_avx512f()`.
+void ck_sigmoid_f32(float *x, size_t count);
+
+/// The GEMM with one output column: `c[r * ldc] = dot(a[r * lda ..< + k], w) (+ bias[0])
+/// (+ c[r * ldc] when accumulate)` for `rows` rows. Needs `ck_has_avx512f()`.
+void ck_dot_rows_f32(int rows, int k, const float *a, int lda, const float *w, const float *bias, float *c, int ldc,
+                     int accumulate);
+
+/// Adds the per-channel sums of `pixels` rows of `c` floats to `sums` (fp32 partial sums of
+/// 256 rows, accumulated in double). Portable C.
+void ck_channel_sums(const float *x, size_t pixels, int c, double *sums);
+
 /// Rounds fp32 to bf16 (nearest even) and back: what `ck_gemm_bf16` sees of its inputs.
 float ck_bf16_round(float x);
 
