@@ -59,9 +59,10 @@ extension CPUBackend {
     /// `x += proj(attention(qkv(LayerNorm(x))))`, window by window: each worker gathers a
     /// window's 64 tokens, normalises them, computes their `qkv` (64 x 3C), attends, projects
     /// and adds the result back to the tokens, all in L1/L2, instead of five passes over the
-    /// whole image. Windows are disjoint sets of tokens, so `x` is updated in place. The same
-    /// values as the composed ops; shapes the AVX-512 attention kernel does not take (windows
-    /// other than 8x8, heads above 32 channels) use the composed ops.
+    /// whole image. Windows are disjoint sets of tokens, so `x` is updated in place. Heads of
+    /// up to 16 channels take the transposed small-head kernel (the composed ops' values to
+    /// fp32 rounding); shapes the AVX-512 attention kernels do not take (windows other than
+    /// 8x8, heads above 32 channels) use the composed ops.
     public func residualWindowAttention(
         _ x: inout FeatureMap, norm: NormWeights, _ w: WindowAttentionWeights, shift: Int
     ) {
@@ -78,6 +79,16 @@ extension CPUBackend {
         }
         let n = win * win
         let biasMask = Self.windowBiasMask(w.position, height: h, width: wd, shift: shift)
+        // Heads of up to 16 channels take the transposed kernel, which reads the mask with the
+        // keys in rows.
+        var biasMaskT = [Float](repeating: 0, count: c / heads <= 16 ? biasMask.count : 0)
+        if !biasMaskT.isEmpty {
+            for block in 0..<(4 * heads) {
+                for i in 0..<n {
+                    for j in 0..<n { biasMaskT[(block * n + j) * n + i] = biasMask[(block * n + i) * n + j] }
+                }
+            }
+        }
         let scale = Float(1.0 / Double(c / heads).squareRoot())
         let windowsY = h / win, windowsX = wd / win
         let epsilon = norm.epsilon
@@ -86,51 +97,59 @@ extension CPUBackend {
         defer { refused.value.deallocate() }
         x.data.withUnsafeMutableBufferPointer { xp in
             biasMask.withUnsafeBufferPointer { bm in
-                norm.weight.withUnsafeBufferPointer { nw in
-                    norm.bias.withUnsafeBufferPointer { nb in
-                        withOperand(w.qkv) { bq, biasQ in
-                            withOperand(w.proj) { bp, biasP in
-                                let args = UncheckedSendableBox(
-                                    (
-                                        xp.baseAddress!, bm.baseAddress!, nw.baseAddress!, nb.baseAddress!, bq, biasQ,
-                                        bp, biasP
-                                    ))
-                                parallel(windowsY * windowsX) { range in
-                                    let (x, bm, nw, nb, bq, biasQ, bp, biasP) = args.value
-                                    let normed = UnsafeMutablePointer<Float>.allocate(capacity: n * c)
-                                    let qkv = UnsafeMutablePointer<Float>.allocate(capacity: n * 3 * c)
-                                    let attended = UnsafeMutablePointer<Float>.allocate(capacity: n * c + 16)
-                                    let projected = UnsafeMutablePointer<Float>.allocate(capacity: n * c)
-                                    let tokens = UnsafeMutablePointer<Int32>.allocate(capacity: n)
-                                    defer {
-                                        normed.deallocate(); qkv.deallocate(); attended.deallocate()
-                                        projected.deallocate(); tokens.deallocate()
-                                    }
-                                    for wi in range {
-                                        let wy = wi / windowsX, wx = wi % windowsX
-                                        let kind =
-                                            shift > 0 ? (wy == windowsY - 1 ? 1 : 0) + (wx == windowsX - 1 ? 2 : 0) : 0
-                                        for t in 0..<n {
-                                            // Position in the rolled image, and the token it reads.
-                                            let sy = wy * win + t / win, sx = wx * win + t % win
-                                            tokens[t] = Int32(((sy + shift) % h) * wd + (sx + shift) % wd)
+                biasMaskT.withUnsafeBufferPointer { bt in
+                    norm.weight.withUnsafeBufferPointer { nw in
+                        norm.bias.withUnsafeBufferPointer { nb in
+                            withOperand(w.qkv) { bq, biasQ in
+                                withOperand(w.proj) { bp, biasP in
+                                    let args = UncheckedSendableBox(
+                                        (
+                                            xp.baseAddress!, bm.baseAddress!, bt.baseAddress, nw.baseAddress!,
+                                            nb.baseAddress!, bq,
+                                            biasQ,
+                                            bp, biasP
+                                        ))
+                                    parallel(windowsY * windowsX) { range in
+                                        let (x, bm, bt, nw, nb, bq, biasQ, bp, biasP) = args.value
+                                        let normed = UnsafeMutablePointer<Float>.allocate(capacity: n * c)
+                                        let qkv = UnsafeMutablePointer<Float>.allocate(capacity: n * 3 * c + 16)
+                                        // The kernel may read 16 floats past the rows.
+                                        (qkv + n * 3 * c).initialize(repeating: 0, count: 16)
+                                        let attended = UnsafeMutablePointer<Float>.allocate(capacity: n * c + 16)
+                                        let projected = UnsafeMutablePointer<Float>.allocate(capacity: n * c)
+                                        let tokens = UnsafeMutablePointer<Int32>.allocate(capacity: n)
+                                        defer {
+                                            normed.deallocate(); qkv.deallocate(); attended.deallocate()
+                                            projected.deallocate(); tokens.deallocate()
                                         }
-                                        normalizeRows(
-                                            x, index: tokens, rows: n, channels: c, nw, nb, epsilon, into: normed)
-                                        serialGEMM(
-                                            m: n, n: 3 * c, k: c, a: normed, lda: c, b: bq, c: qkv, ldc: 3 * c,
-                                            bias: biasQ, accumulate: false, gelu: false)
-                                        let ok = ck_window_attention_block_f32(
-                                            qkv, attended, Int32(c), Int32(heads), bm + kind * heads * n * n, scale)
-                                        if ok == 0 {
-                                            refused.value.pointee = 1
-                                            return
-                                        }
-                                        serialGEMM(
-                                            m: n, n: c, k: c, a: attended, lda: c, b: bp, c: projected, ldc: c,
-                                            bias: biasP, accumulate: false, gelu: false)
-                                        for t in 0..<n {
-                                            Self.addRow(projected + t * c, to: x + Int(tokens[t]) * c, count: c)
+                                        for wi in range {
+                                            let wy = wi / windowsX, wx = wi % windowsX
+                                            let kind =
+                                                shift > 0
+                                                ? (wy == windowsY - 1 ? 1 : 0) + (wx == windowsX - 1 ? 2 : 0) : 0
+                                            for t in 0..<n {
+                                                // Position in the rolled image, and the token it reads.
+                                                let sy = wy * win + t / win, sx = wx * win + t % win
+                                                tokens[t] = Int32(((sy + shift) % h) * wd + (sx + shift) % wd)
+                                            }
+                                            normalizeRows(
+                                                x, index: tokens, rows: n, channels: c, nw, nb, epsilon, into: normed)
+                                            serialGEMM(
+                                                m: n, n: 3 * c, k: c, a: normed, lda: c, b: bq, c: qkv, ldc: 3 * c,
+                                                bias: biasQ, accumulate: false, gelu: false)
+                                            let ok = ck_window_attention_block_f32(
+                                                qkv, attended, Int32(c), Int32(heads), bm + kind * heads * n * n,
+                                                bt.map { $0 + kind * heads * n * n }, scale)
+                                            if ok == 0 {
+                                                refused.value.pointee = 1
+                                                return
+                                            }
+                                            serialGEMM(
+                                                m: n, n: c, k: c, a: attended, lda: c, b: bp, c: projected, ldc: c,
+                                                bias: biasP, accumulate: false, gelu: false)
+                                            for t in 0..<n {
+                                                Self.addRow(projected + t * c, to: x + Int(tokens[t]) * c, count: c)
+                                            }
                                         }
                                     }
                                 }

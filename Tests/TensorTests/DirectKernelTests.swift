@@ -152,7 +152,11 @@ private func maxDiff(_ a: FeatureMap, _ b: FeatureMap) -> Float {
                 b.linear(attended, w.proj, addingTo: &expected)
                 var y = x
                 b.residualWindowAttention(&y, norm: n, w, shift: shift)
-                #expect(maxDiff(y, expected) < 1e-5, "c \(c) heads \(heads) shift \(shift) avx512 \(b.avx512Kernels)")
+                // The small-head kernel rounds differently in fp32 (queries scaled first, as the
+                // reference does); in bf16 that can flip the rounding of a projection input.
+                let tolerance: Float = precision == .fp32 ? 1e-5 : 4e-3
+                #expect(
+                    maxDiff(y, expected) < tolerance, "c \(c) heads \(heads) shift \(shift) avx512 \(b.avx512Kernels)")
                 #expect(maxDiff(y, x) > 1e-2)
             }
         }

@@ -55,12 +55,14 @@ int ck_window_attention_f32(const float *qkv, float *out, int height, int width,
                             const float *bias_mask, float scale, int first, int count);
 
 /// The attention of one 8x8 window whose 64 qkv rows were gathered into `rows`
-/// (`[64, 3c]`, contiguous): `out` `[64, c]` (with room for 16 more floats, which may be
-/// overwritten) gets softmax(scale q k^T + bias_mask) v per head, `bias_mask`
-/// `[heads][64][64]` for this window's kind. Needs `ck_has_avx512f()`. Returns 0 without
-/// writing when the shape is unsupported (head size above 32).
+/// (`[64, 3c]`, contiguous, followed by 16 readable floats): `out` `[64, c]` (with room for
+/// 16 more floats, which may be overwritten) gets softmax(scale q k^T + bias_mask) v per
+/// head, `bias_mask` `[heads][64][64]` (query rows, key columns) for this window's kind.
+/// With `bias_mask_t`, the same transposed (key rows), heads of up to 16 channels take the
+/// transposed small-head kernel. Needs `ck_has_avx512f()`. Returns 0 without writing when
+/// the shape is unsupported (head size above 32).
 int ck_window_attention_block_f32(const float *rows, float *out, int c, int heads, const float *bias_mask,
-                                  float scale);
+                                  const float *bias_mask_t, float scale);
 
 /// Exact-form GELU in place, `0.5 x (1 + erf(x / sqrt 2))` (erf to 1.5e-7). Needs
 /// `ck_has_avx512f()`.
