@@ -12,25 +12,6 @@
 
 int ck_has_avx512f(void) { return ck_cpu_avx512_base(0); }
 
-// In-place transpose of 16 rows of 16 floats: four butterfly stages, each swapping the
-// off-diagonal h x h blocks of every 2h x 2h block.
-CK_AVX512 static inline void transpose16(__m512 r[16]) {
-    for (int h = 8; h >= 1; h >>= 1) {
-        int lo[16], hi[16];
-        for (int j = 0; j < 16; j++) {
-            lo[j] = (j & h) ? 16 + j - h : j;
-            hi[j] = (j & h) ? 16 + j : j + h;
-        }
-        __m512i ilo = _mm512_loadu_si512((const void *)lo), ihi = _mm512_loadu_si512((const void *)hi);
-        for (int i = 0; i < 16; i++) {
-            if (i & h) continue;
-            __m512 a = r[i], b = r[i + h];
-            r[i] = _mm512_permutex2var_ps(a, ilo, b);
-            r[i + h] = _mm512_permutex2var_ps(a, ihi, b);
-        }
-    }
-}
-
 static inline __mmask16 lanes(int n) {
     return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
 }

@@ -17,7 +17,8 @@ static inline __mmask16 tail_mask(int n) {
 // Output rows `row_first ..< row_first + row_count`. Per output pixel, channels go 16 at a
 // time: the accumulator starts at the bias and takes one FMA per tap inside the image, taps
 // in row-major order (the order of the reference sum). Tail vectors of a pixel are stored
-// whole when the next pixel of the row overwrites the spill (masked stores are slow on AMD).
+// whole when the spill stays inside the output row, whose later pixels overwrite it (masked
+// stores are slow on AMD).
 CK_AVX512 void ck_depthwise_conv_f32(const float *x, float *out, int height, int width, int c, int kernel,
                                      int stride, int padding, const float *weight, const float *bias,
                                      int out_width, int row_first, int row_count) {
@@ -33,7 +34,7 @@ CK_AVX512 void ck_depthwise_conv_f32(const float *x, float *out, int height, int
             int kx1 = width + padding - ox * stride;
             if (kx1 > kernel) kx1 = kernel;
             float *dst = out + ((size_t)oy * out_width + ox) * c;
-            const int last_pixel = ox == out_width - 1;
+            const int row_left = (out_width - ox) * c;  // floats from dst to the end of the row
             for (int v = 0; v < vectors; v++) {
                 const int ch = 16 * v;
                 const __mmask16 m = tail_mask(c - ch);
@@ -55,7 +56,7 @@ CK_AVX512 void ck_depthwise_conv_f32(const float *x, float *out, int height, int
                         acc = _mm512_fmadd_ps(xv, wv, acc);
                     }
                 }
-                if (m == 0xFFFF || !last_pixel)
+                if (m == 0xFFFF || ch + 16 <= row_left)
                     _mm512_storeu_ps(dst + ch, acc);
                 else
                     _mm512_mask_storeu_ps(dst + ch, m, acc);

@@ -170,10 +170,29 @@ extension CPUBackend {
         let (c1, c2) = (q.channels, k.channels)
         let (d1, d2) = (c1 / heads, c2 / heads)
         // L2 norms of every channel over the pixels (F.normalize: divide by max(norm, 1e-12)).
+        // Each worker sums the squares of its share of the pixels, the shares added in order.
         func norms(_ m: FeatureMap) -> [Float] {
-            var sums = [Float](repeating: 0, count: m.channels)
-            for i in 0..<p { for ch in 0..<m.channels { let x = m.data[i * m.channels + ch]; sums[ch] += x * x } }
-            return sums.map { 1 / max($0.squareRoot(), 1e-12) }
+            let c = m.channels
+            let workers = max(1, min(threads, p / 4096))
+            let chunk = (p + workers - 1) / workers
+            var partial = [Float](repeating: 0, count: workers * c)
+            m.data.withUnsafeBufferPointer { mp in
+                partial.withUnsafeMutableBufferPointer { sp in
+                    let (src, sums) = (UncheckedSendableBox(mp.baseAddress!), UncheckedSendableBox(sp.baseAddress!))
+                    parallel(workers) { range in
+                        for wi in range {
+                            let s = sums.value + wi * c
+                            for i in (wi * chunk)..<min(p, (wi + 1) * chunk) {
+                                let row = src.value + i * c
+                                for ch in 0..<c { s[ch] += row[ch] * row[ch] }
+                            }
+                        }
+                    }
+                }
+            }
+            return (0..<c).map { ch in
+                1 / max((0..<workers).reduce(Float(0)) { $0 + partial[$1 * c + ch] }.squareRoot(), 1e-12)
+            }
         }
         let qn = norms(q), kn = norms(k)
         var out = FeatureMap(uninitializedHeight: q.height, width: q.width, channels: c1)

@@ -27,7 +27,7 @@ private func maxDiff(_ a: FeatureMap, _ b: FeatureMap) -> Float {
 
     @Test(arguments: [
         (24, 3, 1, 1, true), (48, 3, 1, 1, false), (16, 3, 2, 1, true), (37, 5, 1, 2, true), (8, 3, 1, 0, true),
-        (96, 3, 1, 1, true),
+        (96, 3, 1, 1, true), (3, 3, 1, 1, true), (5, 3, 2, 1, false),
     ])
     func depthwiseConvMatchesPortableLoop(channels c: Int, kernel: Int, stride: Int, padding: Int, bias: Bool) {
         let x = randomMap(13, 21, c, seed: UInt64(c))
