@@ -161,6 +161,36 @@ public struct CPUBackend: TensorBackend {
             }
             return
         }
+        if avx512Kernels && precision == .bf16 && cin % 2 == 0 && k <= 8 {
+            // The bf16 implicit-im2col kernel, on the image converted to bf16 once.
+            let (inH, inW) = (x.height, x.width)
+            let converted = UnsafeMutablePointer<UInt16>.allocate(capacity: x.data.count)
+            defer { converted.deallocate() }
+            x.data.withUnsafeBufferPointer { xp in
+                let (src, dst) = (UncheckedSendableBox(xp.baseAddress!), UncheckedSendableBox(converted))
+                parallel(xp.count, minimumChunk: 1 << 15) { range in
+                    ck_f32_to_bf16(src.value + range.lowerBound, dst.value + range.lowerBound, range.count)
+                }
+            }
+            out.data.withUnsafeMutableBufferPointer { op in
+                w.bf16GEMMWeight.withUnsafeBufferPointer { bp in
+                    func run(_ bias: UnsafePointer<Float>?) {
+                        let args = UncheckedSendableBox(
+                            (UnsafePointer(converted), op.baseAddress!, bp.baseAddress!, bias))
+                        parallel(ho, minimumChunk: max(1, 64 / max(wo, 1))) { rows in
+                            let (src, dst, packed, bias) = args.value
+                            let ok = ck_conv_bf16(
+                                src, Int32(inH), Int32(inW), Int32(cin), Int32(k), Int32(s), Int32(p), packed,
+                                Int32(cout), dst, Int32(wo), bias, accumulate ? 1 : 0, Int32(rows.lowerBound),
+                                Int32(rows.count))
+                            precondition(ok != 0, "conv2d: the direct bf16 kernel failed (out of memory)")
+                        }
+                    }
+                    if let bias = w.bias { bias.withUnsafeBufferPointer { run($0.baseAddress!) } } else { run(nil) }
+                }
+            }
+            return
+        }
         // Each worker takes a share of the output rows and goes through them in bands of about
         // 1 MiB of im2col scratch, each multiplied right after it is built, while in L2.
         let bandRows = max(1, (1 << 18) / max(1, wo * patch))

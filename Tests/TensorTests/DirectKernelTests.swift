@@ -74,8 +74,23 @@ private func maxDiff(_ a: FeatureMap, _ b: FeatureMap) -> Float {
         (1, 24, 3, 2, 1), (2, 32, 3, 1, 1), (3, 48, 3, 2, 1), (24, 24, 3, 1, 1), (48, 48, 3, 1, 1), (56, 24, 3, 2, 1),
         (24, 16, 3, 1, 1), (5, 50, 5, 1, 2), (7, 9, 3, 2, 2), (48, 97, 1, 1, 1), (4, 4, 5, 3, 4),
     ])
-    func denseConvReadingPatchesInPlaceMatchesIm2col(cin: Int, cout: Int, kernel: Int, stride: Int, padding: Int) {
-        let fast = CPUBackend(threads: 2)
+    func denseConvReadingPatchesInPlaceMatchesIm2col(cin: Int, cout: Int, kernel: Int, stride: Int, padding: Int)
+        throws
+    {
+        try checkDirectConv(fast: CPUBackend(threads: 2), portable: portable, cin, cout, kernel, stride, padding)
+        if Precision.bf16.isSupported {
+            // bf16: the direct kernel takes even channel counts, the im2col GEMM the others;
+            // the portable backend runs the im2col GEMM on the same bf16 products.
+            var im2col = try CPUBackend(threads: 2, precision: .bf16)
+            im2col.avx512Kernels = false
+            try checkDirectConv(
+                fast: CPUBackend(threads: 2, precision: .bf16), portable: im2col, cin, cout, kernel, stride, padding)
+        }
+    }
+
+    func checkDirectConv(
+        fast: CPUBackend, portable: CPUBackend, _ cin: Int, _ cout: Int, _ kernel: Int, _ stride: Int, _ padding: Int
+    ) throws {
         for (h, wd) in [(11, 21), (6, 9), (17, 8)] {
             let x = randomMap(h, wd, cin, seed: UInt64(cin * 100 + h))
             for bias in [true, false] {

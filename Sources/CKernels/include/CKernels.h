@@ -29,6 +29,18 @@ void ck_bf16_pack_b(const float *b, int k, int n, int transposed, uint16_t *pack
 void ck_gemm_bf16(int m, int n, int k, const float *a, int lda, const uint16_t *packed, float *c, int ldc,
                   const float *bias, int accumulate);
 
+/// Converts `count` floats to bf16 (round to nearest even, as `ck_gemm_bf16` converts its
+/// left operand). Needs `ck_has_avx512bf16()`.
+void ck_f32_to_bf16(const float *x, uint16_t *y, size_t count);
+
+/// `ck_conv_f32` in bf16: `x` is the `[height, width, cin]` image converted by
+/// `ck_f32_to_bf16`, `packed` the `[kernel, kernel, cin, cout]` weight packed by
+/// `ck_bf16_pack_b`; products of bf16 values summed in fp32. Needs `ck_has_avx512bf16()`.
+/// Returns 0 without writing for an odd `cin`, kernels above 8x8 (or when out of memory).
+int ck_conv_bf16(const uint16_t *x, int height, int width, int cin, int kernel, int stride, int padding,
+                 const uint16_t *packed, int cout, float *out, int out_width, const float *bias, int accumulate,
+                 int row_first, int row_count);
+
 /// Number of floats `ck_f32_pack_b` writes for a `k x n` right-hand matrix.
 size_t ck_f32_packed_count(int k, int n);
 
