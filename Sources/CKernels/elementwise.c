@@ -134,3 +134,32 @@ void ck_channel_sums(const float *x, size_t pixels, int c, double *sums) {
         for (int i = 0; i < c; i++) sums[i] += part[i];
     }
 }
+
+CK_AVX512 void ck_transpose_f32(const float *src, size_t ld_src, float *dst, size_t ld_dst, size_t rows,
+                                size_t cols) {
+    if (rows == 1 || cols == 1) {  // a copy (a single channel)
+        for (size_t k = 0; k < rows * cols; k++) dst[rows == 1 ? k * ld_dst : k] = src[rows == 1 ? k : k * ld_src];
+        return;
+    }
+    // Output rows outermost: each block of 16 output rows is finished while in cache (with
+    // the input rows outermost, a wide output would be swept once per 16 input rows).
+    for (size_t j0 = 0; j0 < cols; j0 += 16) {
+        const size_t nj = cols - j0 < 16 ? cols - j0 : 16;
+        const __mmask16 mj = (__mmask16)(nj == 16 ? 0xFFFF : (1u << nj) - 1);
+        for (size_t i0 = 0; i0 < rows; i0 += 16) {
+            const size_t ni = rows - i0 < 16 ? rows - i0 : 16;
+            const __mmask16 mi = (__mmask16)(ni == 16 ? 0xFFFF : (1u << ni) - 1);
+            __m512 r[16];
+            for (size_t i = 0; i < 16; i++)
+                r[i] = i < ni ? _mm512_maskz_loadu_ps(mj, src + (i0 + i) * ld_src + j0) : _mm512_setzero_ps();
+            transpose16(r);
+            for (size_t j = 0; j < nj; j++) {
+                float *d = dst + (j0 + j) * ld_dst + i0;
+                if (mi == 0xFFFF)
+                    _mm512_storeu_ps(d, r[j]);
+                else
+                    _mm512_mask_storeu_ps(d, mi, r[j]);
+            }
+        }
+    }
+}

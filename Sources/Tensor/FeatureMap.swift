@@ -1,3 +1,5 @@
+internal import CKernels
+
 /// A dense float32 image-like tensor in channels-last layout: `[height, width, channels]`,
 /// row-major, so pixel `(y, x)` holds `channels` consecutive values. Seen as tokens, it is a
 /// `[height * width, channels]` matrix, which is what the transformer layers multiply.
@@ -82,9 +84,13 @@ public struct FeatureMap: Sendable, Equatable {
     }
 
     /// `out[j * rows + i] = src[i * columns + j]` for a `rows x columns` matrix, in blocks of
-    /// 64 x 64 so that both sides stay in cache; the output is written sequentially within a
-    /// block (source rows are read as `columns` short runs).
+    /// 16 x 16 transposed in registers with AVX-512, else in blocks of 64 x 64 so that both
+    /// sides stay in cache.
     static func transpose(_ s: UnsafePointer<Float>, rows: Int, columns: Int, into d: UnsafeMutablePointer<Float>) {
+        if Precision.cpuHasAVX512 {
+            ck_transpose_f32(s, columns, d, rows, rows, columns)
+            return
+        }
         let block = 64
         for j0 in stride(from: 0, to: columns, by: block) {
             let j1 = min(j0 + block, columns)

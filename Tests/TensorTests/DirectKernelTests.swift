@@ -41,6 +41,19 @@ private func maxDiff(_ a: FeatureMap, _ b: FeatureMap) -> Float {
         #expect(maxDiff(fast, slow) < 1e-5)
     }
 
+    @Test(arguments: [(1, 1, 1), (1, 5, 7), (3, 7, 9), (17, 5, 13), (56, 4, 33), (16, 16, 2)])
+    func layoutConversionsMatchTheirDefinition(channels c: Int, height h: Int, width w: Int) {
+        let m = randomMap(h, w, c, seed: UInt64(c * h * w))
+        let chw = m.chw()
+        var ok = true
+        for ch in 0..<c {
+            for y in 0..<h { for x in 0..<w where chw[(ch * h + y) * w + x] != m[y, x, ch] { ok = false } }
+        }
+        #expect(ok)
+        let back = FeatureMap(chw: chw, channels: c, height: h, width: w)
+        #expect(back == m)
+    }
+
     @Test func sigmoidPoolAndOneChannelConvMatchPortableCode() {
         let fast = CPUBackend(threads: 2)
         var x = randomMap(70, 300, 1, seed: 31)  // 21,000 values: several chunks per worker

@@ -117,6 +117,10 @@ void ck_dot_rows_f32(int rows, int k, const float *a, int lda, const float *w, c
 /// 256 rows, accumulated in double). Portable C.
 void ck_channel_sums(const float *x, size_t pixels, int c, double *sums);
 
+/// `dst[j * ld_dst + i] = src[i * ld_src + j]` for `i < rows`, `j < cols`, in 16x16 blocks
+/// transposed in registers. Needs `ck_has_avx512f()`.
+void ck_transpose_f32(const float *src, size_t ld_src, float *dst, size_t ld_dst, size_t rows, size_t cols);
+
 /// Rounds fp32 to bf16 (nearest even) and back: what `ck_gemm_bf16` sees of its inputs.
 float ck_bf16_round(float x);
 
