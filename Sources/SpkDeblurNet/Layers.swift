@@ -74,6 +74,13 @@ struct SwinBlock: Sendable {
 
     func callAsFunction(_ x: consuming FeatureMap, _ b: any TensorBackend) -> FeatureMap {
         var x = x
+        if case .linear(let qkv, let proj) = projections, let norm2, let fc1, let fc2, mlpConv == nil {
+            // The published layout: one fused op for the whole block.
+            b.residualSwinBlock(
+                &x, norm1: norm1, WindowAttentionWeights(qkv: qkv, proj: proj, position: position), shift: shift,
+                norm2: norm2, fc1: fc1, fc2: fc2)
+            return x
+        }
         switch projections {
         case .linear(let qkv, let proj):
             b.residualWindowAttention(

@@ -66,6 +66,48 @@ extension CPUBackend {
     public func residualWindowAttention(
         _ x: inout FeatureMap, norm: NormWeights, _ w: WindowAttentionWeights, shift: Int
     ) {
+        windowBlock(&x, norm: norm, w, shift: shift, mlp: nil)
+    }
+
+    /// A whole Swin block, `residualWindowAttention` then `residualMLP`, window by window:
+    /// each window's 64 tokens also go through the MLP (a per-token function) while they are
+    /// in L1/L2, which saves the MLP's pass over the image. The same values as the two ops.
+    ///
+    /// Only in bf16 and when the four layers' packed weights fit in about 40 KiB: the window
+    /// loop multiplies 64 rows at a time by all four, and with more weights than L1 holds
+    /// they come from L2 for every window. compact48, 2 cores, loaded machine, A/B medians of
+    /// 5: bf16 (37 KiB in the D branch) 0.277 / 0.270 / 0.303 -> 0.246 / 0.259 / 0.255 s;
+    /// fp32 (74 KiB in D) 0.330 / 0.292 / 0.319 -> 0.326 / 0.312 / 0.349 s with every block
+    /// fused and 0.317 / 0.279 / 0.283 -> 0.313 / 0.294 / 0.314 s with the S blocks (21 KiB)
+    /// only, no gain, so fp32 runs the two ops.
+    public func residualSwinBlock(
+        _ x: inout FeatureMap, norm1: NormWeights, _ w: WindowAttentionWeights, shift: Int, norm2: NormWeights,
+        fc1: LinearWeights, fc2: LinearWeights
+    ) {
+        let c = x.channels
+        precondition(
+            norm2.weight.count == c && fc1.inFeatures == c && fc2.inFeatures == fc1.outFeatures && fc2.outFeatures == c,
+            "residualSwinBlock: MLP weights do not fit \(c) channels")
+        let layers = [w.qkv, w.proj, fc1, fc2]
+        let weightBytes = layers.reduce(0) { total, l in
+            total
+                + (precision == .bf16
+                    ? 2 * ck_bf16_packed_count(Int32(l.inFeatures), Int32(l.outFeatures))
+                    : 4 * ck_f32_packed_count(Int32(l.inFeatures), Int32(l.outFeatures)))
+        }
+        guard precision == .bf16, weightBytes <= 40 << 10 else {
+            residualWindowAttention(&x, norm: norm1, w, shift: shift)
+            residualMLP(&x, norm: norm2, fc1: fc1, fc2: fc2)
+            return
+        }
+        windowBlock(&x, norm: norm1, w, shift: shift, mlp: (norm2, fc1, fc2))
+    }
+
+    /// The fused window attention, and the MLP after it when `mlp` is given.
+    func windowBlock(
+        _ x: inout FeatureMap, norm: NormWeights, _ w: WindowAttentionWeights, shift: Int,
+        mlp: (norm: NormWeights, fc1: LinearWeights, fc2: LinearWeights)?
+    ) {
         let (h, wd, c) = (x.height, x.width, x.channels)
         let (win, heads) = (w.position.window, w.position.heads)
         precondition(
@@ -75,6 +117,7 @@ extension CPUBackend {
         else {
             let attended = windowAttention(qkv: linear(layerNorm(x, norm), w.qkv), w.position, shift: shift)
             linear(attended, w.proj, addingTo: &x)
+            if let mlp { residualMLP(&x, norm: mlp.norm, fc1: mlp.fc1, fc2: mlp.fc2) }
             return
         }
         let n = win * win
@@ -109,46 +152,82 @@ extension CPUBackend {
                                             biasQ,
                                             bp, biasP
                                         ))
-                                    parallel(windowsY * windowsX) { range in
-                                        let (x, bm, bt, nw, nb, bq, biasQ, bp, biasP) = args.value
-                                        let normed = UnsafeMutablePointer<Float>.allocate(capacity: n * c)
-                                        let qkv = UnsafeMutablePointer<Float>.allocate(capacity: n * 3 * c + 16)
-                                        // The kernel may read 16 floats past the rows.
-                                        (qkv + n * 3 * c).initialize(repeating: 0, count: 16)
-                                        let attended = UnsafeMutablePointer<Float>.allocate(capacity: n * c + 16)
-                                        let projected = UnsafeMutablePointer<Float>.allocate(capacity: n * c)
-                                        let tokens = UnsafeMutablePointer<Int32>.allocate(capacity: n)
-                                        defer {
-                                            normed.deallocate(); qkv.deallocate(); attended.deallocate()
-                                            projected.deallocate(); tokens.deallocate()
-                                        }
-                                        for wi in range {
-                                            let wy = wi / windowsX, wx = wi % windowsX
-                                            let kind =
-                                                shift > 0
-                                                ? (wy == windowsY - 1 ? 1 : 0) + (wx == windowsX - 1 ? 2 : 0) : 0
-                                            for t in 0..<n {
-                                                // Position in the rolled image, and the token it reads.
-                                                let sy = wy * win + t / win, sx = wx * win + t % win
-                                                tokens[t] = Int32(((sy + shift) % h) * wd + (sx + shift) % wd)
+                                    withMLPOperands(mlp) { mlpOperands in
+                                        let mlpBox = UncheckedSendableBox(mlpOperands)
+                                        parallel(windowsY * windowsX) { range in
+                                            let (x, bm, bt, nw, nb, bq, biasQ, bp, biasP) = args.value
+                                            let m = mlpBox.value
+                                            let hiddenWidth = m?.hidden ?? 0
+                                            let tokensX = UnsafeMutablePointer<Float>.allocate(
+                                                capacity: m == nil ? 0 : n * c)
+                                            let hidden = UnsafeMutablePointer<Float>.allocate(capacity: n * hiddenWidth)
+                                            defer {
+                                                tokensX.deallocate()
+                                                hidden.deallocate()
                                             }
-                                            normalizeRows(
-                                                x, index: tokens, rows: n, channels: c, nw, nb, epsilon, into: normed)
-                                            serialGEMM(
-                                                m: n, n: 3 * c, k: c, a: normed, lda: c, b: bq, c: qkv, ldc: 3 * c,
-                                                bias: biasQ, accumulate: false, gelu: false)
-                                            let ok = ck_window_attention_block_f32(
-                                                qkv, attended, Int32(c), Int32(heads), bm + kind * heads * n * n,
-                                                bt.map { $0 + kind * heads * n * n }, scale)
-                                            if ok == 0 {
-                                                refused.value.pointee = 1
-                                                return
+                                            let normed = UnsafeMutablePointer<Float>.allocate(capacity: n * c)
+                                            let qkv = UnsafeMutablePointer<Float>.allocate(capacity: n * 3 * c + 16)
+                                            // The kernel may read 16 floats past the rows.
+                                            (qkv + n * 3 * c).initialize(repeating: 0, count: 16)
+                                            let attended = UnsafeMutablePointer<Float>.allocate(capacity: n * c + 16)
+                                            let projected = UnsafeMutablePointer<Float>.allocate(capacity: n * c)
+                                            let tokens = UnsafeMutablePointer<Int32>.allocate(capacity: n)
+                                            defer {
+                                                normed.deallocate(); qkv.deallocate(); attended.deallocate()
+                                                projected.deallocate(); tokens.deallocate()
                                             }
-                                            serialGEMM(
-                                                m: n, n: c, k: c, a: attended, lda: c, b: bp, c: projected, ldc: c,
-                                                bias: biasP, accumulate: false, gelu: false)
-                                            for t in 0..<n {
-                                                Self.addRow(projected + t * c, to: x + Int(tokens[t]) * c, count: c)
+                                            for wi in range {
+                                                let wy = wi / windowsX, wx = wi % windowsX
+                                                let kind =
+                                                    shift > 0
+                                                    ? (wy == windowsY - 1 ? 1 : 0) + (wx == windowsX - 1 ? 2 : 0) : 0
+                                                for t in 0..<n {
+                                                    // Position in the rolled image, and the token it reads.
+                                                    let sy = wy * win + t / win, sx = wx * win + t % win
+                                                    tokens[t] = Int32(((sy + shift) % h) * wd + (sx + shift) % wd)
+                                                }
+                                                normalizeRows(
+                                                    x, index: tokens, rows: n, channels: c, nw, nb, epsilon,
+                                                    into: normed)
+                                                serialGEMM(
+                                                    m: n, n: 3 * c, k: c, a: normed, lda: c, b: bq, c: qkv, ldc: 3 * c,
+                                                    bias: biasQ, accumulate: false, gelu: false)
+                                                let ok = ck_window_attention_block_f32(
+                                                    qkv, attended, Int32(c), Int32(heads), bm + kind * heads * n * n,
+                                                    bt.map { $0 + kind * heads * n * n }, scale)
+                                                if ok == 0 {
+                                                    refused.value.pointee = 1
+                                                    return
+                                                }
+                                                serialGEMM(
+                                                    m: n, n: c, k: c, a: attended, lda: c, b: bp, c: projected, ldc: c,
+                                                    bias: biasP, accumulate: false, gelu: false)
+                                                guard let m else {
+                                                    for t in 0..<n {
+                                                        Self.addRow(
+                                                            projected + t * c, to: x + Int(tokens[t]) * c, count: c)
+                                                    }
+                                                    continue
+                                                }
+                                                // The attention's residual into the window's own copy
+                                                // of its tokens, then the MLP on that copy, then back.
+                                                for t in 0..<n {
+                                                    let src = x + Int(tokens[t]) * c
+                                                    (tokensX + t * c).update(from: src, count: c)
+                                                    Self.addRow(projected + t * c, to: tokensX + t * c, count: c)
+                                                }
+                                                normalizeRows(
+                                                    tokensX, index: nil, rows: n, channels: c, m.normWeight, m.normBias,
+                                                    m.epsilon, into: normed)
+                                                serialGEMM(
+                                                    m: n, n: hiddenWidth, k: c, a: normed, lda: c, b: m.fc1, c: hidden,
+                                                    ldc: hiddenWidth, bias: m.bias1, accumulate: false, gelu: true)
+                                                serialGEMM(
+                                                    m: n, n: c, k: hiddenWidth, a: hidden, lda: hiddenWidth, b: m.fc2,
+                                                    c: tokensX, ldc: c, bias: m.bias2, accumulate: true, gelu: false)
+                                                for t in 0..<n {
+                                                    (x + Int(tokens[t]) * c).update(from: tokensX + t * c, count: c)
+                                                }
                                             }
                                         }
                                     }
@@ -162,6 +241,41 @@ extension CPUBackend {
         precondition(
             refused.value.pointee == 0,
             "residualWindowAttention: the AVX-512 kernel refused \(c) channels in \(heads) heads")
+    }
+
+    /// A transformer MLP's weights as the fused kernels take them.
+    struct MLPOperands {
+        let normWeight: UnsafePointer<Float>
+        let normBias: UnsafePointer<Float>
+        let epsilon: Float
+        let fc1: GEMMOperand
+        let bias1: UnsafePointer<Float>?
+        let fc2: GEMMOperand
+        let bias2: UnsafePointer<Float>?
+        /// fc1's outputs.
+        let hidden: Int
+    }
+
+    /// Calls `body` with the operands of `mlp` (nil without one).
+    func withMLPOperands(
+        _ mlp: (norm: NormWeights, fc1: LinearWeights, fc2: LinearWeights)?, _ body: (MLPOperands?) -> Void
+    ) {
+        guard let mlp else {
+            body(nil)
+            return
+        }
+        mlp.norm.weight.withUnsafeBufferPointer { nw in
+            mlp.norm.bias.withUnsafeBufferPointer { nb in
+                withOperand(mlp.fc1) { b1, bias1 in
+                    withOperand(mlp.fc2) { b2, bias2 in
+                        body(
+                            MLPOperands(
+                                normWeight: nw.baseAddress!, normBias: nb.baseAddress!, epsilon: mlp.norm.epsilon,
+                                fc1: b1, bias1: bias1, fc2: b2, bias2: bias2, hidden: mlp.fc1.outFeatures))
+                    }
+                }
+            }
+        }
     }
 
     /// `y[i] += v[i]` for `count` values, 16 at a time.

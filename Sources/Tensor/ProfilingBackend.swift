@@ -101,6 +101,14 @@ public final class ProfilingBackend<Base: TensorBackend>: TensorBackend, @unchec
             base.residualWindowAttention(&x, norm: norm, w, shift: shift)
         }
     }
+    public func residualSwinBlock(
+        _ x: inout FeatureMap, norm1: NormWeights, _ w: WindowAttentionWeights, shift: Int, norm2: NormWeights,
+        fc1: LinearWeights, fc2: LinearWeights
+    ) {
+        timed("Swin block (attention and MLP, fused)") {
+            base.residualSwinBlock(&x, norm1: norm1, w, shift: shift, norm2: norm2, fc1: fc1, fc2: fc2)
+        }
+    }
     public func resizeBilinear(_ x: FeatureMap, height: Int, width: Int) -> FeatureMap {
         timed("bilinear resize") { base.resizeBilinear(x, height: height, width: width) }
     }

@@ -66,6 +66,11 @@ public protocol TensorBackend: Sendable {
     /// `x += windowAttention(LayerNorm(x), w, shift)` (a default implementation composes the
     /// ops above; a backend may fuse it window by window).
     func residualWindowAttention(_ x: inout FeatureMap, norm: NormWeights, _ w: WindowAttentionWeights, shift: Int)
+    /// A whole Swin block: ``residualWindowAttention(_:norm:_:shift:)`` with `norm1`, then
+    /// ``residualMLP(_:norm:fc1:fc2:)`` with `norm2` (a default implementation calls the two).
+    func residualSwinBlock(
+        _ x: inout FeatureMap, norm1: NormWeights, _ w: WindowAttentionWeights, shift: Int, norm2: NormWeights,
+        fc1: LinearWeights, fc2: LinearWeights)
 }
 
 extension TensorBackend {
@@ -73,6 +78,15 @@ extension TensorBackend {
     public func residualMLP(_ x: inout FeatureMap, norm: NormWeights, fc1: LinearWeights, fc2: LinearWeights) {
         let hidden = linearGELU(layerNorm(x, norm), fc1)
         linear(hidden, fc2, addingTo: &x)
+    }
+
+    /// The attention half, then the MLP half of a Swin block.
+    public func residualSwinBlock(
+        _ x: inout FeatureMap, norm1: NormWeights, _ w: WindowAttentionWeights, shift: Int, norm2: NormWeights,
+        fc1: LinearWeights, fc2: LinearWeights
+    ) {
+        residualWindowAttention(&x, norm: norm1, w, shift: shift)
+        residualMLP(&x, norm: norm2, fc1: fc1, fc2: fc2)
     }
 
     /// `x += proj(attention(qkv(LayerNorm(x))))` through `layerNorm`, `linear`, the attention

@@ -190,6 +190,34 @@ private func maxDiff(_ a: FeatureMap, _ b: FeatureMap) -> Float {
         }
     }
 
+    @Test(arguments: precisions)
+    func residualSwinBlockEqualsItsTwoHalves(precision: Precision) throws {
+        for b in try backends(precision) {
+            for (c, heads, shift) in [(48, 3, 0), (24, 3, 4), (40, 5, 4), (96, 3, 4)] {
+                let x = randomMap(16, 24, c, seed: UInt64(c * 7 + heads))
+                let window = 8
+                let w = WindowAttentionWeights(
+                    qkv: linear(3 * c, c, seed: 25), proj: linear(c, c, seed: 27), heads: heads, window: window,
+                    table: randomMap(1, (2 * window - 1) * (2 * window - 1), heads, seed: 29).data.array,
+                    index: WindowPositionBias.relativePositionIndex(window: window))
+                let (n1, n2) = (norm(c, seed: 31), norm(c, seed: 33))
+                let (fc1, fc2) = (linear(2 * c, c, seed: 35), linear(c, 2 * c, seed: 37))
+                var expected = x
+                b.residualWindowAttention(&expected, norm: n1, w, shift: shift)
+                b.residualMLP(&expected, norm: n2, fc1: fc1, fc2: fc2)
+                // The window loop with the MLP directly (the public op picks it for bf16 and
+                // small weights only), and the public op.
+                var y = x
+                b.windowBlock(&y, norm: n1, w, shift: shift, mlp: (n2, fc1, fc2))
+                #expect(maxDiff(y, expected) < 1e-6, "c \(c) heads \(heads) shift \(shift) avx512 \(b.avx512Kernels)")
+                #expect(maxDiff(y, x) > 1e-2)
+                var z = x
+                b.residualSwinBlock(&z, norm1: n1, w, shift: shift, norm2: n2, fc1: fc1, fc2: fc2)
+                #expect(maxDiff(z, expected) < 1e-6)
+            }
+        }
+    }
+
     @Test(.enabled(if: Precision.cpuHasAVX512), arguments: [1, 7, 16, 24, 48, 96, 128, 130])
     func layerNormKernelMatchesPortableLoop(channels c: Int) {
         var portable = CPUBackend(threads: 2)
