@@ -1,9 +1,10 @@
 internal import CKernels
 import Foundation
 
-// The two halves of a transformer block, each in one pass over its input: on compact
-// configs (48 channels and fewer) every separate op is a pass over a few MiB of tokens that
-// does a few dozen FLOPs per value, and the passes, not the arithmetic, set the time.
+// The two halves of a transformer block, each in one pass over its input (and in bf16 with
+// small weights, the whole block in one): on compact configs (48 channels and fewer) every
+// separate op is a pass over a few MiB of tokens that does a few dozen FLOPs per value, so
+// the passes cost about as much as the arithmetic.
 
 extension CPUBackend {
     /// `x += fc2(GELU(fc1(LayerNorm(x))))`, row block by row block: each worker normalises a
