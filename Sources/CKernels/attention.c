@@ -12,25 +12,6 @@
 
 int ck_has_avx512f(void) { return ck_cpu_avx512_base(0); }
 
-// In-place transpose of 16 rows of 16 floats: four butterfly stages, each swapping the
-// off-diagonal h x h blocks of every 2h x 2h block.
-CK_AVX512 static inline void transpose16(__m512 r[16]) {
-    for (int h = 8; h >= 1; h >>= 1) {
-        int lo[16], hi[16];
-        for (int j = 0; j < 16; j++) {
-            lo[j] = (j & h) ? 16 + j - h : j;
-            hi[j] = (j & h) ? 16 + j : j + h;
-        }
-        __m512i ilo = _mm512_loadu_si512((const void *)lo), ihi = _mm512_loadu_si512((const void *)hi);
-        for (int i = 0; i < 16; i++) {
-            if (i & h) continue;
-            __m512 a = r[i], b = r[i + h];
-            r[i] = _mm512_permutex2var_ps(a, ilo, b);
-            r[i + h] = _mm512_permutex2var_ps(a, ihi, b);
-        }
-    }
-}
-
 static inline __mmask16 lanes(int n) {
     return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
 }
@@ -115,6 +96,111 @@ static inline __mmask16 lanes(int n) {
 
 ATTEND_HEAD(1)
 ATTEND_HEAD(2)
+
+// Small heads (d <= 16), transposed: queries go in the lanes, so the softmax over the keys
+// of every query is a vertical reduction over 64 rows instead of 64 horizontal ones, and
+// P V needs d FMAs per key and 16 queries instead of 8 rows x ceil(d / 16) vectors.
+//   Q^T (scaled) by 16x16 transposes; S^T[j][i] = k_j . q_i + bias[i][j], four keys x 64
+//   queries in 16 accumulators, with the column maxima kept on the way; then, 16 queries at
+//   a time, O^T[e][i] = sum_j v_j[e] exp(S^T[j][i] - max_i) for E (8 or 16) rows e, the
+//   exponentials computed once, in the same loop; O^T scaled by 1 / sum and transposed back.
+// Rows e >= d of O^T multiply the next values of the qkv row (or the slack after the block)
+// and are dropped.
+#define ATTEND_SMALL(E)                                                                                     \
+    CK_AVX512 static void attend_small_##E(const float *rows, float *out, int c, int d, int head,          \
+                                           const float *bias_t, float scale, float *qT, float *ST,          \
+                                           float *oT) {                                                     \
+        const int row3 = 3 * c;                                                                             \
+        const __mmask16 md = lanes(d);                                                                      \
+        const __m512 vscale = _mm512_set1_ps(scale);                                                        \
+        for (int tb = 0; tb < 4; tb++) {                                                                    \
+            __m512 r[16];                                                                                   \
+            for (int t = 0; t < 16; t++)                                                                    \
+                r[t] = _mm512_mul_ps(_mm512_maskz_loadu_ps(md, rows + (size_t)(16 * tb + t) * row3 + head * d), \
+                                     vscale);                                                               \
+            transpose16(r);                                                                                 \
+            for (int e = 0; e < d; e++) _mm512_storeu_ps(qT + e * 64 + 16 * tb, r[e]);                      \
+        }                                                                                                   \
+        __m512 mx[4];                                                                                       \
+        for (int v = 0; v < 4; v++) mx[v] = _mm512_set1_ps(-3.0e38f);                                       \
+        for (int j0 = 0; j0 < 64; j0 += 4) {                                                                \
+            __m512 acc[4][4];                                                                               \
+            const float *k[4];                                                                              \
+            for (int r = 0; r < 4; r++) {                                                                   \
+                k[r] = rows + (size_t)(j0 + r) * row3 + c + head * d;                                       \
+                for (int v = 0; v < 4; v++) acc[r][v] = _mm512_loadu_ps(bias_t + (j0 + r) * 64 + 16 * v);   \
+            }                                                                                               \
+            for (int e = 0; e < d; e++) {                                                                   \
+                __m512 q[4];                                                                                \
+                for (int v = 0; v < 4; v++) q[v] = _mm512_loadu_ps(qT + e * 64 + 16 * v);                   \
+                for (int r = 0; r < 4; r++) {                                                               \
+                    __m512 x = _mm512_set1_ps(k[r][e]);                                                     \
+                    for (int v = 0; v < 4; v++) acc[r][v] = _mm512_fmadd_ps(x, q[v], acc[r][v]);            \
+                }                                                                                           \
+            }                                                                                               \
+            for (int r = 0; r < 4; r++)                                                                     \
+                for (int v = 0; v < 4; v++) {                                                               \
+                    _mm512_storeu_ps(ST + (j0 + r) * 64 + 16 * v, acc[r][v]);                               \
+                    mx[v] = _mm512_max_ps(mx[v], acc[r][v]);                                                \
+                }                                                                                           \
+        }                                                                                                   \
+        for (int v = 0; v < 4; v++) {                                                                       \
+            __m512 o[E], sum = _mm512_setzero_ps();                                                         \
+            for (int e = 0; e < E; e++) o[e] = _mm512_setzero_ps();                                         \
+            for (int j = 0; j < 64; j++) {                                                                  \
+                __m512 p = ck_exp_ps(_mm512_sub_ps(_mm512_loadu_ps(ST + j * 64 + 16 * v), mx[v]));          \
+                sum = _mm512_add_ps(sum, p);                                                                \
+                const float *vr = rows + (size_t)j * row3 + 2 * c + head * d;                               \
+                for (int e = 0; e < E; e++) o[e] = _mm512_fmadd_ps(_mm512_set1_ps(vr[e]), p, o[e]);         \
+            }                                                                                               \
+            __m512 inv = _mm512_div_ps(_mm512_set1_ps(1.0f), sum);                                          \
+            for (int e = 0; e < E; e++) _mm512_storeu_ps(oT + e * 64 + 16 * v, _mm512_mul_ps(o[e], inv));   \
+        }                                                                                                   \
+        for (int tb = 0; tb < 4; tb++) {                                                                    \
+            __m512 r[16];                                                                                   \
+            for (int e = 0; e < 16; e++)                                                                    \
+                r[e] = e < d ? _mm512_loadu_ps(oT + e * 64 + 16 * tb) : _mm512_setzero_ps();                \
+            transpose16(r);                                                                                 \
+            for (int t = 0; t < 16; t++) {                                                                  \
+                float *dst = out + (size_t)(16 * tb + t) * c + head * d;                                    \
+                /* A whole vector may spill into later heads' columns of the row, written after. */        \
+                if (head * d + 16 <= c)                                                                     \
+                    _mm512_storeu_ps(dst, r[t]);                                                            \
+                else                                                                                        \
+                    _mm512_mask_storeu_ps(dst, md, r[t]);                                                   \
+            }                                                                                               \
+        }                                                                                                   \
+    }
+
+ATTEND_SMALL(8)
+ATTEND_SMALL(16)
+
+CK_AVX512 int ck_window_attention_block_f32(const float *rows, float *out, int c, int heads, const float *bias_mask,
+                                            const float *bias_mask_t, float scale) {
+    int d = heads > 0 ? c / heads : 0;
+    if (d < 1 || d > 32 || d * heads != c) return 0;
+    float kT[32 * 64] __attribute__((aligned(64)));
+    float P[64 * 64] __attribute__((aligned(64)));
+    float inv[64];
+    int local[64];
+    for (int t = 0; t < 64; t++) local[t] = t;
+    for (int head = 0; head < heads; head++) {
+        if (bias_mask_t && d <= 16) {
+            const float *bt = bias_mask_t + (size_t)head * 64 * 64;
+            if (d <= 8)
+                attend_small_8(rows, out, c, d, head, bt, scale, kT, P, kT + 16 * 64);
+            else
+                attend_small_16(rows, out, c, d, head, bt, scale, kT, P, kT + 16 * 64);
+            continue;
+        }
+        const float *bm = bias_mask + (size_t)head * 64 * 64;
+        if (d <= 16)
+            attend_head_1(rows, out, c, d, head, local, bm, scale, kT, P, inv);
+        else
+            attend_head_2(rows, out, c, d, head, local, bm, scale, kT, P, inv);
+    }
+    return 1;
+}
 
 CK_AVX512 int ck_window_attention_f32(const float *qkv, float *out, int height, int width, int c, int heads,
                                       int shift, const float *bias_mask, float scale, int first, int count) {

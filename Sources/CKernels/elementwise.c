@@ -1,8 +1,10 @@
-// Element-wise AVX-512 kernels: exact-form GELU.
+// Element-wise and row-wise AVX-512 kernels: exact-form GELU, LayerNorm.
 
 #include "CKernels.h"
 
 #include "simd_common.h"
+
+#include <math.h>
 
 // 0.5 x (1 + erf(x / sqrt 2)), erf by Abramowitz & Stegun 7.1.26 (absolute error < 1.5e-7),
 // the same formula as the Swift fallback (SIMDMath.gelu).
@@ -33,3 +35,131 @@ CK_AVX512 void ck_gelu_f32(float *x, size_t count) {
     }
 }
 
+
+// LayerNorm of one row held in up to MAXV vectors (c <= 16 * MAXV): two-pass mean and
+// biased variance, then (x - mean) / sqrt(var + eps) * w + b.
+enum { LN_MAXV = 8 };
+
+CK_AVX512 static inline void layer_norm_row(const float *x, float *y, int c, const float *w, const float *b,
+                                            float eps) {
+    __m512 v[LN_MAXV];
+    const int vectors = (c + 15) / 16;
+    __m512 sum = _mm512_setzero_ps();
+    for (int i = 0; i < vectors; i++) {
+        int left = c - 16 * i;
+        __mmask16 m = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+        v[i] = _mm512_maskz_loadu_ps(m, x + 16 * i);
+        sum = _mm512_add_ps(sum, v[i]);
+    }
+    const float mean = _mm512_reduce_add_ps(sum) / (float)c;
+    const __m512 vm = _mm512_set1_ps(mean);
+    __m512 sq = _mm512_setzero_ps();
+    for (int i = 0; i < vectors; i++) {
+        int left = c - 16 * i;
+        __mmask16 m = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+        v[i] = _mm512_maskz_sub_ps(m, v[i], vm);
+        sq = _mm512_fmadd_ps(v[i], v[i], sq);
+    }
+    const float var = _mm512_reduce_add_ps(sq) / (float)c;
+    const __m512 inv = _mm512_set1_ps(1.0f / sqrtf(var + eps));
+    for (int i = 0; i < vectors; i++) {
+        int left = c - 16 * i;
+        __mmask16 m = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+        __m512 r = _mm512_fmadd_ps(_mm512_mul_ps(v[i], inv), _mm512_maskz_loadu_ps(m, w + 16 * i),
+                                   _mm512_maskz_loadu_ps(m, b + 16 * i));
+        if (m == 0xFFFF)
+            _mm512_storeu_ps(y + 16 * i, r);
+        else
+            _mm512_mask_storeu_ps(y + 16 * i, m, r);
+    }
+}
+
+CK_AVX512 int ck_layer_norm_f32(const float *x, const int32_t *index, int rows, int c, const float *weight,
+                                const float *bias, float epsilon, float *y) {
+    if (c < 1 || c > 16 * LN_MAXV) return 0;
+    for (int r = 0; r < rows; r++) {
+        const float *src = x + (size_t)(index ? index[r] : r) * c;
+        layer_norm_row(src, y + (size_t)r * c, c, weight, bias, epsilon);
+    }
+    return 1;
+}
+
+// 1 / (1 + exp(-x)); exp's argument is clamped at 88 so that very negative x give 0, not NaN.
+CK_AVX512 static inline __m512 sigmoid_ps(__m512 x) {
+    __m512 e = ck_exp_ps(_mm512_min_ps(_mm512_sub_ps(_mm512_setzero_ps(), x), _mm512_set1_ps(88.0f)));
+    return _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+}
+
+CK_AVX512 void ck_sigmoid_f32(float *x, size_t count) {
+    size_t i = 0;
+    for (; i + 16 <= count; i += 16) _mm512_storeu_ps(x + i, sigmoid_ps(_mm512_loadu_ps(x + i)));
+    if (i < count) {
+        __mmask16 m = (__mmask16)((1u << (count - i)) - 1);
+        _mm512_mask_storeu_ps(x + i, m, sigmoid_ps(_mm512_maskz_loadu_ps(m, x + i)));
+    }
+}
+
+CK_AVX512 void ck_dot_rows_f32(int rows, int k, const float *a, int lda, const float *w, const float *bias,
+                               float *c, int ldc, int accumulate) {
+    const float b = bias ? bias[0] : 0.0f;
+    for (int r = 0; r < rows; r++) {
+        const float *row = a + (size_t)r * lda;
+        __m512 acc = _mm512_setzero_ps();
+        int i = 0;
+        for (; i + 16 <= k; i += 16) acc = _mm512_fmadd_ps(_mm512_loadu_ps(row + i), _mm512_loadu_ps(w + i), acc);
+        if (i < k) {
+            __mmask16 m = (__mmask16)((1u << (k - i)) - 1);
+            acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, row + i), _mm512_maskz_loadu_ps(m, w + i), acc);
+        }
+        float y = _mm512_reduce_add_ps(acc) + b;
+        c[(size_t)r * ldc] = accumulate ? c[(size_t)r * ldc] + y : y;
+    }
+}
+
+void ck_channel_sums(const float *x, size_t pixels, int c, double *sums) {
+    enum { BLOCK = 256, MAXC = 1024 };
+    float part[MAXC];
+    if (c > MAXC) {
+        for (size_t p = 0; p < pixels; p++)
+            for (int i = 0; i < c; i++) sums[i] += x[p * (size_t)c + i];
+        return;
+    }
+    for (size_t p0 = 0; p0 < pixels; p0 += BLOCK) {
+        size_t p1 = p0 + BLOCK < pixels ? p0 + BLOCK : pixels;
+        for (int i = 0; i < c; i++) part[i] = 0;
+        for (size_t p = p0; p < p1; p++) {
+            const float *row = x + p * (size_t)c;
+            for (int i = 0; i < c; i++) part[i] += row[i];
+        }
+        for (int i = 0; i < c; i++) sums[i] += part[i];
+    }
+}
+
+CK_AVX512 void ck_transpose_f32(const float *src, size_t ld_src, float *dst, size_t ld_dst, size_t rows,
+                                size_t cols) {
+    if (rows == 1 || cols == 1) {  // a copy (a single channel)
+        for (size_t k = 0; k < rows * cols; k++) dst[rows == 1 ? k * ld_dst : k] = src[rows == 1 ? k : k * ld_src];
+        return;
+    }
+    // Output rows outermost: each block of 16 output rows is finished while in cache (with
+    // the input rows outermost, a wide output would be swept once per 16 input rows).
+    for (size_t j0 = 0; j0 < cols; j0 += 16) {
+        const size_t nj = cols - j0 < 16 ? cols - j0 : 16;
+        const __mmask16 mj = (__mmask16)(nj == 16 ? 0xFFFF : (1u << nj) - 1);
+        for (size_t i0 = 0; i0 < rows; i0 += 16) {
+            const size_t ni = rows - i0 < 16 ? rows - i0 : 16;
+            const __mmask16 mi = (__mmask16)(ni == 16 ? 0xFFFF : (1u << ni) - 1);
+            __m512 r[16];
+            for (size_t i = 0; i < 16; i++)
+                r[i] = i < ni ? _mm512_maskz_loadu_ps(mj, src + (i0 + i) * ld_src + j0) : _mm512_setzero_ps();
+            transpose16(r);
+            for (size_t j = 0; j < nj; j++) {
+                float *d = dst + (j0 + j) * ld_dst + i0;
+                if (mi == 0xFFFF)
+                    _mm512_storeu_ps(d, r[j]);
+                else
+                    _mm512_mask_storeu_ps(d, mi, r[j]);
+            }
+        }
+    }
+}

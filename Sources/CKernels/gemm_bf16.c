@@ -150,3 +150,104 @@ CK_BF16 void ck_gemm_bf16(int m, int n, int k, const float *a, int lda, const ui
     }
     free(buf);
 }
+
+CK_BF16 void ck_f32_to_bf16(const float *x, uint16_t *y, size_t count) {
+    size_t i = 0;
+    for (; i + 32 <= count; i += 32) {
+        __m512 lo = _mm512_loadu_ps(x + i), hi = _mm512_loadu_ps(x + i + 16);
+        _mm512_storeu_si512((void *)(y + i), (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+    }
+    for (; i < count; i++) y[i] = to_bf16(x[i]);
+}
+
+// The dense convolution of conv.c on bf16 inputs: the image converted once to bf16 (with
+// ck_f32_to_bf16), the weight packed by ck_bf16_pack_b, so a run of patch values is a run of
+// (k, k+1) pairs and one 32-bit broadcast feeds a `vdpbf16ps`. Needs an even `cin`, so that
+// every run starts and ends on a pair.
+enum { CONV_MAX_SEGMENTS = 64 };
+
+#define CONV_MICRO_BF16(NV)                                                                                 \
+    CK_BF16 static void conv_micro_##NV(int segments, const uint32_t *const *a, int pairs, const int *boff, \
+                                        const uint16_t *panel, float *c, int ldc, int rows, int cols,        \
+                                        const float *bias, int accumulate) {                                 \
+        __m512 acc[MR][NV];                                                                                 \
+        for (int r = 0; r < MR; r++)                                                                        \
+            for (int v = 0; v < NV; v++) acc[r][v] = _mm512_setzero_ps();                                   \
+        for (int s = 0; s < segments; s++) {                                                                \
+            const uint32_t *const *ar = a + s * MR;                                                         \
+            const __m512 *bp = (const __m512 *)panel + (size_t)boff[s] * NV;                                \
+            for (int kk = 0; kk < pairs; kk++) {                                                            \
+                __m512bh b[NV];                                                                             \
+                for (int v = 0; v < NV; v++) b[v] = (__m512bh)_mm512_loadu_ps((const float *)(bp + kk * NV + v)); \
+                for (int r = 0; r < MR; r++) {                                                              \
+                    __m512bh x = (__m512bh)_mm512_set1_epi32((int)ar[r][kk]);                               \
+                    for (int v = 0; v < NV; v++) acc[r][v] = _mm512_dpbf16_ps(acc[r][v], x, b[v]);          \
+                }                                                                                           \
+            }                                                                                               \
+        }                                                                                                   \
+        CK_STORE_TILE(NV)                                                                                   \
+    }
+
+CONV_MICRO_BF16(1)
+CONV_MICRO_BF16(2)
+CONV_MICRO_BF16(3)
+
+CK_BF16 int ck_conv_bf16(const uint16_t *x, int height, int width, int cin, int kernel, int stride, int padding,
+                         const uint16_t *packed, int cout, float *out, int out_width, const float *bias,
+                         int accumulate, int row_first, int row_count) {
+    if (kernel < 1 || kernel * kernel > CONV_MAX_SEGMENTS || cin < 2 || cin % 2 || cout < 1 || stride < 1) return 0;
+    uint32_t *zeros = (uint32_t *)calloc((size_t)cin / 2, sizeof(uint32_t));
+    if (!zeros) return 0;
+    const int patch = kernel * kernel * cin;  // even
+    const uint32_t *a[CONV_MAX_SEGMENTS * MR];
+    int boff[CONV_MAX_SEGMENTS];  // in pairs
+    for (int oy = row_first; oy < row_first + row_count; oy++) {
+        for (int ox0 = 0; ox0 < out_width; ox0 += MR) {
+            const int rows = out_width - ox0 < MR ? out_width - ox0 : MR;
+            const int first_x = ox0 * stride - padding;
+            const int last_x = (ox0 + rows - 1) * stride - padding + kernel;
+            const int interior = first_x >= 0 && last_x <= width;
+            int segments = 0, pairs = (interior ? kernel * cin : cin) / 2;
+            for (int ky = 0; ky < kernel; ky++) {
+                const int iy = oy * stride - padding + ky;
+                if (iy < 0 || iy >= height) continue;
+                const uint16_t *row = x + (size_t)iy * width * cin;
+                if (interior) {
+                    for (int r = 0; r < MR; r++) {
+                        int ix = (ox0 + (r < rows ? r : rows - 1)) * stride - padding;
+                        a[segments * MR + r] = (const uint32_t *)(row + (size_t)ix * cin);
+                    }
+                    boff[segments++] = ky * kernel * cin / 2;
+                } else {
+                    for (int kx = 0; kx < kernel; kx++) {
+                        for (int r = 0; r < MR; r++) {
+                            int ix = (ox0 + (r < rows ? r : rows - 1)) * stride - padding + kx;
+                            a[segments * MR + r] =
+                                ix >= 0 && ix < width ? (const uint32_t *)(row + (size_t)ix * cin) : zeros;
+                        }
+                        boff[segments++] = (ky * kernel + kx) * cin / 2;
+                    }
+                }
+            }
+            float *dst = out + ((size_t)oy * out_width + ox0) * cout;
+            const uint16_t *panel = packed;
+            for (int j0 = 0; j0 < cout; j0 += PANEL) {
+                const int w = cout - j0 >= PANEL ? PANEL : (cout - j0 + 15) / 16 * 16;
+                const int cols = cout - j0 < w ? cout - j0 : w;
+                const float *bj = bias ? bias + j0 : NULL;
+                if (segments == 0) {
+                    ck_gemm_empty(rows, cols, dst + j0, cout, bj, accumulate);
+                } else {
+                    switch (w / 16) {
+                    case 3: conv_micro_3(segments, a, pairs, boff, panel, dst + j0, cout, rows, cols, bj, accumulate); break;
+                    case 2: conv_micro_2(segments, a, pairs, boff, panel, dst + j0, cout, rows, cols, bj, accumulate); break;
+                    default: conv_micro_1(segments, a, pairs, boff, panel, dst + j0, cout, rows, cols, bj, accumulate); break;
+                    }
+                }
+                panel += (size_t)patch * w;
+            }
+        }
+    }
+    free(zeros);
+    return 1;
+}

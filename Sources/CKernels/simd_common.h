@@ -1,7 +1,7 @@
 #ifndef SPKDEBLUR_SIMD_COMMON_H
 #define SPKDEBLUR_SIMD_COMMON_H
-// Shared by the kernel files: the AVX-512 target attribute, the CPU feature probe and the
-// vector exp. Internal to CKernels (not part of include/).
+// Shared by the kernel files: the AVX-512 target attribute, the CPU feature probe, the
+// vector exp and the 16x16 transpose. Internal to CKernels (not part of include/).
 
 #include <cpuid.h>
 #include <immintrin.h>
@@ -40,6 +40,34 @@ CK_AVX512 static inline __m512 ck_exp_ps(__m512 x) {
     p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(6.9314718055994531e-01f));
     p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f));
     return _mm512_scalef_ps(p, n);
+}
+
+// In-place transpose of 16 rows of 16 floats: four butterfly stages, each swapping the
+// off-diagonal h x h blocks of every 2h x 2h block (h = 8, 4, 2, 1). Stage s reads lane j of
+// its output pair from lane ck_transpose_index[s][0 or 1][j] of the two-row concatenation.
+static const int ck_transpose_index[4][2][16] __attribute__((aligned(64))) = {
+    {{0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23},
+     {8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31}},
+    {{0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27},
+     {4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31}},
+    {{0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29},
+     {2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31}},
+    {{0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30},
+     {1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31}},
+};
+
+CK_AVX512 static inline void transpose16(__m512 r[16]) {
+    for (int stage = 0; stage < 4; stage++) {
+        const int h = 8 >> stage;
+        __m512i ilo = _mm512_load_si512((const void *)ck_transpose_index[stage][0]);
+        __m512i ihi = _mm512_load_si512((const void *)ck_transpose_index[stage][1]);
+        for (int i = 0; i < 16; i++) {
+            if (i & h) continue;
+            __m512 a = r[i], b = r[i + h];
+            r[i] = _mm512_permutex2var_ps(a, ilo, b);
+            r[i + h] = _mm512_permutex2var_ps(a, ihi, b);
+        }
+    }
 }
 
 #endif

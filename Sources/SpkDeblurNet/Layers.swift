@@ -74,12 +74,19 @@ struct SwinBlock: Sendable {
 
     func callAsFunction(_ x: consuming FeatureMap, _ b: any TensorBackend) -> FeatureMap {
         var x = x
-        let normed = b.layerNorm(x, norm1)
+        if case .linear(let qkv, let proj) = projections, let norm2, let fc1, let fc2, mlpConv == nil {
+            // The published layout: one fused op for the whole block.
+            b.residualSwinBlock(
+                &x, norm1: norm1, WindowAttentionWeights(qkv: qkv, proj: proj, position: position), shift: shift,
+                norm2: norm2, fc1: fc1, fc2: fc2)
+            return x
+        }
         switch projections {
         case .linear(let qkv, let proj):
-            let attended = b.windowAttention(qkv: b.linear(normed, qkv), position, shift: shift)
-            b.linear(attended, proj, addingTo: &x)
+            b.residualWindowAttention(
+                &x, norm: norm1, WindowAttentionWeights(qkv: qkv, proj: proj, position: position), shift: shift)
         case .conv(let qkvConv, let projConv):
+            let normed = b.layerNorm(x, norm1)
             // The reference convolves the rolled image (window_reverse of the shifted
             // windows), zero-padded at its borders; the attention core reads unrolled tokens.
             let qkv = b.roll(b.conv2d(b.roll(normed, by: -shift), qkvConv), by: shift)
@@ -87,12 +94,14 @@ struct SwinBlock: Sendable {
             b.add(&x, b.roll(b.conv2d(b.roll(attended, by: -shift), projConv), by: shift))
         }
         if let norm2, let fc1, let fc2 {
-            var hidden = b.linearGELU(b.layerNorm(x, norm2), fc1)
             if let mlpConv {
+                var hidden = b.linearGELU(b.layerNorm(x, norm2), fc1)
                 hidden = b.conv2d(hidden, mlpConv)
                 b.gelu(&hidden)
+                b.linear(hidden, fc2, addingTo: &x)
+            } else {
+                b.residualMLP(&x, norm: norm2, fc1: fc1, fc2: fc2)
             }
-            b.linear(hidden, fc2, addingTo: &x)
         }
         return x
     }
@@ -184,7 +193,7 @@ struct CrossAttentionBlock: Sendable {
         let attended = b.channelAttention(q: qm, k: km, v: vm, heads: Self.heads, temperature: temperature)
         var x = query
         b.conv2d(attended, projectOut, addingTo: &x)
-        b.linear(b.linearGELU(b.layerNorm(x, normFFN), fc1), fc2, addingTo: &x)
+        b.residualMLP(&x, norm: normFFN, fc1: fc1, fc2: fc2)
         return x
     }
 }
@@ -223,11 +232,20 @@ struct CAMMM: Sendable {
             return (n <= Self.hardThreshold || n == 1) ? 1 : 0
         }
         let fused = b.conv2d(b.concatChannels(gray, tfi), conv1)
-        var f = b.concatChannels(fused, FeatureMap(height: gray.height, width: gray.width, channels: 1, data: hard))
-        let pooled = b.globalAveragePool(f)
-        let weights = b.conv2d(FeatureMap(height: 1, width: 1, channels: 33, data: pooled), sca)
-        b.scaleChannels(&f, by: weights.data.array)
-        var mask = b.conv2d(f, conv2)
+        let hardMap = FeatureMap(height: gray.height, width: gray.width, channels: 1, data: hard)
+        // The reference pools, scales and convolves the concatenation [fused, hard] (33
+        // channels at full resolution). Per channel that is the same: the pool of each part,
+        // and conv2(f * s) = sum_c (conv2.w[c] s[c]) f[c] + bias, the channel weights folded
+        // into conv2's, so the 33-channel map is never built.
+        let pooled = b.globalAveragePool(fused) + b.globalAveragePool(hardMap)
+        let s = b.conv2d(FeatureMap(height: 1, width: 1, channels: 33, data: pooled), sca).data.array
+        let folded = ConvWeights(
+            outChannels: 1, inChannels: 32, kernel: 1, weight: (0..<32).map { conv2.weight[$0] * s[$0] },
+            bias: conv2.bias)
+        var mask = b.conv2d(fused, folded)
+        let hardWeight = conv2.weight[32] * s[32]
+        b.add(
+            &mask, FeatureMap(height: gray.height, width: gray.width, channels: 1, data: hard.map { $0 * hardWeight }))
         b.sigmoid(&mask)
         return mask
     }

@@ -125,8 +125,7 @@ public struct SpkDeblurNet: Sendable {
             tfiUp.append(t)
             diffs.append(CAMMM.difference(gray: g, tfi: t))
         }
-        let all = diffs.joined()
-        let lo = all.min() ?? 0, hi = all.max() ?? 0
+        let lo = diffs.compactMap { $0.min() }.min() ?? 0, hi = diffs.compactMap { $0.max() }.max() ?? 0
         // Phase 2, per image.
         var sharps: [FeatureMap] = [], recons: [FeatureMap] = []
         for n in 0..<batch {

@@ -25,27 +25,7 @@ extension CPUBackend {
         let qkv = qkv.data
         var attended = TensorBuffer(uninitialized: h * wd * c)
         let windowsY = h / win, windowsX = wd / win
-        // Region labels of the shifted-window mask, per rolled row/column.
-        func region(_ v: Int, _ size: Int) -> Int { v < size - win ? 0 : (v < size - shift ? 1 : 2) }
-        // Bias plus mask, per window kind (interior, last row, last column, corner) and head:
-        // only windows on the last row/column straddle the regions.
-        var biasMask = [Float](repeating: 0, count: 4 * heads * n * n)
-        for kind in 0..<4 {
-            let wy = kind & 1 == 1 ? windowsY - 1 : 0
-            let wx = kind & 2 == 2 ? windowsX - 1 : 0
-            var labels = [Int](repeating: 0, count: n)
-            for t in 0..<n where shift > 0 {
-                labels[t] = 3 * region(wy * win + t / win, h) + region(wx * win + t % win, wd)
-            }
-            for head in 0..<heads {
-                for i in 0..<n {
-                    for j in 0..<n {
-                        biasMask[((kind * heads + head) * n + i) * n + j] =
-                            w.bias[(head * n + i) * n + j] + (labels[i] != labels[j] ? -100 : 0)
-                    }
-                }
-            }
-        }
+        let biasMask = Self.windowBiasMask(w, height: h, width: wd, shift: shift)
         if win == 8 && d <= 32 && avx512Kernels {
             // The AVX-512 kernel of CKernels, windows split over the workers.
             let done = qkv.withUnsafeBufferPointer { qp in
@@ -152,6 +132,35 @@ extension CPUBackend {
         return FeatureMap(height: h, width: wd, channels: c, data: attended)
     }
 
+    /// The position bias plus the shifted-window mask per window kind (interior, last row,
+    /// last column, corner; only windows on the last row or column straddle the regions of
+    /// the roll), `[4][heads][n][n]` for `n = window^2` tokens.
+    static func windowBiasMask(_ w: WindowPositionBias, height h: Int, width wd: Int, shift: Int) -> [Float] {
+        let (win, heads) = (w.window, w.heads)
+        let n = win * win
+        let windowsY = h / win, windowsX = wd / win
+        // Region labels of the shifted-window mask, per rolled row/column.
+        func region(_ v: Int, _ size: Int) -> Int { v < size - win ? 0 : (v < size - shift ? 1 : 2) }
+        var biasMask = [Float](repeating: 0, count: 4 * heads * n * n)
+        for kind in 0..<4 {
+            let wy = kind & 1 == 1 ? windowsY - 1 : 0
+            let wx = kind & 2 == 2 ? windowsX - 1 : 0
+            var labels = [Int](repeating: 0, count: n)
+            for t in 0..<n where shift > 0 {
+                labels[t] = 3 * region(wy * win + t / win, h) + region(wx * win + t % win, wd)
+            }
+            for head in 0..<heads {
+                for i in 0..<n {
+                    for j in 0..<n {
+                        biasMask[((kind * heads + head) * n + i) * n + j] =
+                            w.bias[(head * n + i) * n + j] + (labels[i] != labels[j] ? -100 : 0)
+                    }
+                }
+            }
+        }
+        return biasMask
+    }
+
     public func channelAttention(q: FeatureMap, k: FeatureMap, v: FeatureMap, heads: Int, temperature: [Float])
         -> FeatureMap
     {
@@ -161,10 +170,29 @@ extension CPUBackend {
         let (c1, c2) = (q.channels, k.channels)
         let (d1, d2) = (c1 / heads, c2 / heads)
         // L2 norms of every channel over the pixels (F.normalize: divide by max(norm, 1e-12)).
+        // Each worker sums the squares of its share of the pixels, the shares added in order.
         func norms(_ m: FeatureMap) -> [Float] {
-            var sums = [Float](repeating: 0, count: m.channels)
-            for i in 0..<p { for ch in 0..<m.channels { let x = m.data[i * m.channels + ch]; sums[ch] += x * x } }
-            return sums.map { 1 / max($0.squareRoot(), 1e-12) }
+            let c = m.channels
+            let workers = max(1, min(threads, p / 4096))
+            let chunk = (p + workers - 1) / workers
+            var partial = [Float](repeating: 0, count: workers * c)
+            m.data.withUnsafeBufferPointer { mp in
+                partial.withUnsafeMutableBufferPointer { sp in
+                    let (src, sums) = (UncheckedSendableBox(mp.baseAddress!), UncheckedSendableBox(sp.baseAddress!))
+                    parallel(workers) { range in
+                        for wi in range {
+                            let s = sums.value + wi * c
+                            for i in (wi * chunk)..<min(p, (wi + 1) * chunk) {
+                                let row = src.value + i * c
+                                for ch in 0..<c { s[ch] += row[ch] * row[ch] }
+                            }
+                        }
+                    }
+                }
+            }
+            return (0..<c).map { ch in
+                1 / max((0..<workers).reduce(Float(0)) { $0 + partial[$1 * c + ch] }.squareRoot(), 1e-12)
+            }
         }
         let qn = norms(q), kn = norms(k)
         var out = FeatureMap(uninitializedHeight: q.height, width: q.width, channels: c1)

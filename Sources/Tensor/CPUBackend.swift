@@ -106,6 +106,26 @@ public struct CPUBackend: TensorBackend {
         let (ho, wo) = (out.height, out.width)
         let pixels = ho * wo
         let patch = k * k * cin
+        if k == 1 && s == 1 && p == 0 && cout == 1 && avx512Kernels && precision == .fp32 {
+            // One output channel: a dot product per pixel (the GEMM would pad it to 16 columns).
+            x.data.withUnsafeBufferPointer { xp in
+                out.data.withUnsafeMutableBufferPointer { op in
+                    w.gemmWeight.withUnsafeBufferPointer { wp in
+                        func run(_ bias: UnsafePointer<Float>?) {
+                            let args = UncheckedSendableBox((xp.baseAddress!, op.baseAddress!, wp.baseAddress!, bias))
+                            parallel(pixels, minimumChunk: 4096) { range in
+                                let (a, c, weight, bias) = args.value
+                                ck_dot_rows_f32(
+                                    Int32(range.count), Int32(cin), a + range.lowerBound * cin, Int32(cin), weight,
+                                    bias, c + range.lowerBound, 1, accumulate ? 1 : 0)
+                            }
+                        }
+                        if let bias = w.bias { bias.withUnsafeBufferPointer { run($0.baseAddress!) } } else { run(nil) }
+                    }
+                }
+            }
+            return
+        }
         if k == 1 && s == 1 && p == 0 {
             x.data.withUnsafeBufferPointer { xp in
                 out.data.withUnsafeMutableBufferPointer { op in
@@ -114,6 +134,59 @@ public struct CPUBackend: TensorBackend {
                             m: pixels, n: cout, k: patch, a: xp.baseAddress!, lda: patch, b: b, c: op.baseAddress!,
                             ldc: cout, bias: bias, accumulate: accumulate, gelu: false)
                     }
+                }
+            }
+            return
+        }
+        if avx512Kernels && precision == .fp32 && k <= 8 {
+            // The implicit-im2col kernel of CKernels: patches read in place, no copies.
+            let (inH, inW) = (x.height, x.width)
+            x.data.withUnsafeBufferPointer { xp in
+                out.data.withUnsafeMutableBufferPointer { op in
+                    w.f32GEMMWeight.withUnsafeBufferPointer { bp in
+                        func run(_ bias: UnsafePointer<Float>?) {
+                            let args = UncheckedSendableBox((xp.baseAddress!, op.baseAddress!, bp.baseAddress!, bias))
+                            parallel(ho, minimumChunk: max(1, 64 / max(wo, 1))) { rows in
+                                let (src, dst, packed, bias) = args.value
+                                let ok = ck_conv_f32(
+                                    src, Int32(inH), Int32(inW), Int32(cin), Int32(k), Int32(s), Int32(p), packed,
+                                    Int32(cout), dst, Int32(wo), bias, accumulate ? 1 : 0, Int32(rows.lowerBound),
+                                    Int32(rows.count))
+                                precondition(ok != 0, "conv2d: the direct kernel failed (out of memory)")
+                            }
+                        }
+                        if let bias = w.bias { bias.withUnsafeBufferPointer { run($0.baseAddress!) } } else { run(nil) }
+                    }
+                }
+            }
+            return
+        }
+        if avx512Kernels && precision == .bf16 && cin % 2 == 0 && k <= 8 {
+            // The bf16 implicit-im2col kernel, on the image converted to bf16 once.
+            let (inH, inW) = (x.height, x.width)
+            let converted = UnsafeMutablePointer<UInt16>.allocate(capacity: x.data.count)
+            defer { converted.deallocate() }
+            x.data.withUnsafeBufferPointer { xp in
+                let (src, dst) = (UncheckedSendableBox(xp.baseAddress!), UncheckedSendableBox(converted))
+                parallel(xp.count, minimumChunk: 1 << 15) { range in
+                    ck_f32_to_bf16(src.value + range.lowerBound, dst.value + range.lowerBound, range.count)
+                }
+            }
+            out.data.withUnsafeMutableBufferPointer { op in
+                w.bf16GEMMWeight.withUnsafeBufferPointer { bp in
+                    func run(_ bias: UnsafePointer<Float>?) {
+                        let args = UncheckedSendableBox(
+                            (UnsafePointer(converted), op.baseAddress!, bp.baseAddress!, bias))
+                        parallel(ho, minimumChunk: max(1, 64 / max(wo, 1))) { rows in
+                            let (src, dst, packed, bias) = args.value
+                            let ok = ck_conv_bf16(
+                                src, Int32(inH), Int32(inW), Int32(cin), Int32(k), Int32(s), Int32(p), packed,
+                                Int32(cout), dst, Int32(wo), bias, accumulate ? 1 : 0, Int32(rows.lowerBound),
+                                Int32(rows.count))
+                            precondition(ok != 0, "conv2d: the direct bf16 kernel failed (out of memory)")
+                        }
+                    }
+                    if let bias = w.bias { bias.withUnsafeBufferPointer { run($0.baseAddress!) } } else { run(nil) }
                 }
             }
             return
@@ -173,6 +246,27 @@ public struct CPUBackend: TensorBackend {
         // Weights re-laid [ky, kx, c] so the inner loop runs over contiguous channels.
         var wt = [Float](repeating: 0, count: k * k * c)
         for ch in 0..<c { for t in 0..<k * k { wt[t * c + ch] = w.weight[ch * k * k + t] } }
+        if avx512Kernels {
+            // The direct AVX-512 kernel of CKernels, output rows split over the workers.
+            let (h, wd) = (x.height, x.width)
+            out.data.withUnsafeMutableBufferPointer { op in
+                x.data.withUnsafeBufferPointer { xp in
+                    wt.withUnsafeBufferPointer { wp in
+                        func run(_ bias: UnsafePointer<Float>?) {
+                            let args = UncheckedSendableBox((xp.baseAddress!, op.baseAddress!, wp.baseAddress!, bias))
+                            parallel(ho, minimumChunk: max(1, 256 / max(wo, 1))) { rows in
+                                let (src, dst, weight, bias) = args.value
+                                ck_depthwise_conv_f32(
+                                    src, dst, Int32(h), Int32(wd), Int32(c), Int32(k), Int32(s), Int32(p), weight, bias,
+                                    Int32(wo), Int32(rows.lowerBound), Int32(rows.count))
+                            }
+                        }
+                        if let bias = w.bias { bias.withUnsafeBufferPointer { run($0.baseAddress!) } } else { run(nil) }
+                    }
+                }
+            }
+            return
+        }
         let bias = w.bias ?? [Float](repeating: 0, count: c)
         out.data.withUnsafeMutableBufferPointer { op in
             x.data.withUnsafeBufferPointer { xp in
@@ -265,14 +359,34 @@ public struct CPUBackend: TensorBackend {
                 n.weight.withUnsafeBufferPointer { wp in
                     n.bias.withUnsafeBufferPointer { bp in
                         parallel(x.pixelCount, minimumChunk: 256) { range in
-                            Self.layerNormRows(
-                                range, xp.baseAddress!, op.baseAddress!, c, wp.baseAddress!, bp.baseAddress!, n.epsilon)
+                            normalizeRows(
+                                xp.baseAddress! + range.lowerBound * c, index: nil, rows: range.count, channels: c,
+                                wp.baseAddress!, bp.baseAddress!, n.epsilon,
+                                into: op.baseAddress! + range.lowerBound * c)
                         }
                     }
                 }
             }
         }
         return out
+    }
+
+    /// LayerNorm of `rows` rows into the contiguous `[rows, c]` at `y`: row `r` of `y` from
+    /// row `index[r]` of `x` (or row `r` without an index), through the AVX-512 kernel of
+    /// CKernels or the portable loop.
+    func normalizeRows(
+        _ x: UnsafePointer<Float>, index: UnsafePointer<Int32>?, rows: Int, channels c: Int,
+        _ weight: UnsafePointer<Float>, _ bias: UnsafePointer<Float>, _ epsilon: Float,
+        into y: UnsafeMutablePointer<Float>
+    ) {
+        if avx512Kernels, ck_layer_norm_f32(x, index, Int32(rows), Int32(c), weight, bias, epsilon, y) != 0 {
+            return
+        }
+        if let index {
+            for r in 0..<rows { Self.layerNormRows(0..<1, x + Int(index[r]) * c, y + r * c, c, weight, bias, epsilon) }
+        } else {
+            Self.layerNormRows(0..<rows, x, y, c, weight, bias, epsilon)
+        }
     }
 
     /// LayerNorm of rows `range` of `[rows, c]`, 16 channels per vector.
@@ -326,7 +440,17 @@ public struct CPUBackend: TensorBackend {
     }
 
     public func sigmoid(_ x: inout FeatureMap) {
-        for i in 0..<x.data.count { x.data[i] = 1 / (1 + expf(-x.data[i])) }
+        let useKernel = avx512Kernels
+        x.data.withUnsafeMutableBufferPointer { xp in
+            let base = UncheckedSendableBox(xp.baseAddress!)
+            parallel(xp.count, minimumChunk: 1 << 14) { range in
+                if useKernel {
+                    ck_sigmoid_f32(base.value + range.lowerBound, range.count)
+                } else {
+                    for i in range { base.value[i] = 1 / (1 + expf(-base.value[i])) }
+                }
+            }
+        }
     }
 
     public func add(_ a: inout FeatureMap, _ b: FeatureMap) {
@@ -358,13 +482,40 @@ public struct CPUBackend: TensorBackend {
     public func multiplyPixels(_ x: inout FeatureMap, by mask: FeatureMap) {
         precondition(mask.channels == 1 && mask.pixelCount == x.pixelCount, "multiplyPixels: shapes differ")
         let c = x.channels
-        for p in 0..<x.pixelCount { for i in 0..<c { x.data[p * c + i] *= mask.data[p] } }
+        x.data.withUnsafeMutableBufferPointer { xp in
+            mask.data.withUnsafeBufferPointer { mp in
+                let (d, m) = (UncheckedSendableBox(xp.baseAddress!), UncheckedSendableBox(mp.baseAddress!))
+                parallel(mp.count, minimumChunk: 1 << 14) { range in
+                    for p in range {
+                        let f = m.value[p]
+                        for i in 0..<c { d.value[p * c + i] *= f }
+                    }
+                }
+            }
+        }
     }
 
+    /// Per-channel means: each worker sums its share of the pixels (fp32 partial sums over 256
+    /// pixels, accumulated in double), then the shares are added.
     public func globalAveragePool(_ x: FeatureMap) -> [Float] {
-        var sums = [Double](repeating: 0, count: x.channels)
-        for p in 0..<x.pixelCount { for i in 0..<x.channels { sums[i] += Double(x.data[p * x.channels + i]) } }
-        return sums.map { Float($0 / Double(x.pixelCount)) }
+        let (c, pixels) = (x.channels, x.pixelCount)
+        let workers = max(1, min(threads, pixels / 4096))
+        var partial = [Double](repeating: 0, count: workers * c)
+        x.data.withUnsafeBufferPointer { xp in
+            partial.withUnsafeMutableBufferPointer { sp in
+                let (src, sums) = (UncheckedSendableBox(xp.baseAddress!), UncheckedSendableBox(sp.baseAddress!))
+                let chunk = (pixels + workers - 1) / workers
+                parallel(workers) { range in
+                    for wi in range {
+                        let lo = wi * chunk, hi = min(pixels, lo + chunk)
+                        if lo < hi { ck_channel_sums(src.value + lo * c, hi - lo, Int32(c), sums.value + wi * c) }
+                    }
+                }
+            }
+        }
+        return (0..<c).map { i in
+            Float((0..<workers).reduce(0) { $0 + partial[$1 * c + i] } / Double(max(pixels, 1)))
+        }
     }
 
     public func pixelShuffle(_ x: FeatureMap, factor r: Int) -> FeatureMap {
@@ -402,13 +553,19 @@ public struct CPUBackend: TensorBackend {
             "reflectPad: padding \(ph)x\(pw) must be smaller than the input \(x.height)x\(x.width)")
         let (h2, w2, c) = (x.height + ph, x.width + pw, x.channels)
         var out = FeatureMap(uninitializedHeight: h2, width: w2, channels: c)
-        for y in 0..<h2 {
-            let sy = y < x.height ? y : 2 * (x.height - 1) - y
-            for xx in 0..<w2 {
-                let sx = xx < x.width ? xx : 2 * (x.width - 1) - xx
-                let src = (sy * x.width + sx) * c
-                let dst = (y * w2 + xx) * c
-                for i in 0..<c { out.data[dst + i] = x.data[src + i] }
+        let (h, w) = (x.height, x.width)
+        out.data.withUnsafeMutableBufferPointer { op in
+            x.data.withUnsafeBufferPointer { xp in
+                let (dst, src) = (UncheckedSendableBox(op.baseAddress!), UncheckedSendableBox(xp.baseAddress!))
+                parallel(h2, minimumChunk: 8) { rows in
+                    for y in rows {
+                        // The row inside the image in one copy, the mirrored columns pixel by pixel.
+                        let sy = y < h ? y : 2 * (h - 1) - y
+                        let d = dst.value + y * w2 * c, s = src.value + sy * w * c
+                        d.update(from: s, count: w * c)
+                        for xx in w..<w2 { (d + xx * c).update(from: s + (2 * (w - 1) - xx) * c, count: c) }
+                    }
+                }
             }
         }
         return out
@@ -484,21 +641,30 @@ public struct CPUBackend: TensorBackend {
         let c = x.channels
         let sh = Float(x.height) / Float(height)
         let sw = Float(x.width) / Float(width)
-        for y in 0..<height {
-            let fy = max((Float(y) + 0.5) * sh - 0.5, 0)
-            let y0 = min(Int(fy), x.height - 1)
-            let y1 = min(y0 + 1, x.height - 1)
-            let ly = fy - Float(y0)
-            for xx in 0..<width {
-                let fx = max((Float(xx) + 0.5) * sw - 0.5, 0)
-                let x0 = min(Int(fx), x.width - 1)
-                let x1 = min(x0 + 1, x.width - 1)
-                let lx = fx - Float(x0)
-                for i in 0..<c {
-                    let a = x.data[(y0 * x.width + x0) * c + i], b = x.data[(y0 * x.width + x1) * c + i]
-                    let d = x.data[(y1 * x.width + x0) * c + i], e = x.data[(y1 * x.width + x1) * c + i]
-                    out.data[(y * width + xx) * c + i] =
-                        (1 - ly) * ((1 - lx) * a + lx * b) + ly * ((1 - lx) * d + lx * e)
+        let (inH, inW) = (x.height, x.width)
+        out.data.withUnsafeMutableBufferPointer { op in
+            x.data.withUnsafeBufferPointer { xp in
+                let (dst, src) = (UncheckedSendableBox(op.baseAddress!), UncheckedSendableBox(xp.baseAddress!))
+                parallel(height, minimumChunk: 8) { rows in
+                    let (o, s) = (dst.value, src.value)
+                    for y in rows {
+                        let fy = max((Float(y) + 0.5) * sh - 0.5, 0)
+                        let y0 = min(Int(fy), inH - 1)
+                        let y1 = min(y0 + 1, inH - 1)
+                        let ly = fy - Float(y0)
+                        for xx in 0..<width {
+                            let fx = max((Float(xx) + 0.5) * sw - 0.5, 0)
+                            let x0 = min(Int(fx), inW - 1)
+                            let x1 = min(x0 + 1, inW - 1)
+                            let lx = fx - Float(x0)
+                            for i in 0..<c {
+                                let a = s[(y0 * inW + x0) * c + i], b = s[(y0 * inW + x1) * c + i]
+                                let d = s[(y1 * inW + x0) * c + i], e = s[(y1 * inW + x1) * c + i]
+                                o[(y * width + xx) * c + i] =
+                                    (1 - ly) * ((1 - lx) * a + lx * b) + ly * ((1 - lx) * d + lx * e)
+                            }
+                        }
+                    }
                 }
             }
         }

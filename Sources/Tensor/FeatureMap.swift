@@ -1,3 +1,5 @@
+internal import CKernels
+
 /// A dense float32 image-like tensor in channels-last layout: `[height, width, channels]`,
 /// row-major, so pixel `(y, x)` holds `channels` consecutive values. Seen as tokens, it is a
 /// `[height * width, channels]` matrix, which is what the transformer layers multiply.
@@ -49,9 +51,18 @@ public struct FeatureMap: Sendable, Equatable {
         precondition(
             chw.count == channels * height * width, "FeatureMap: \(chw.count) values for \(channels)x\(height)x\(width)"
         )
-        var out = [Float](repeating: 0, count: chw.count)
-        Self.transpose(chw, rows: channels, columns: height * width, into: &out)
-        self.init(height: height, width: width, channels: channels, data: out)
+        self = chw.withUnsafeBufferPointer {
+            FeatureMap(chw: $0.baseAddress!, channels: channels, height: height, width: width)
+        }
+    }
+
+    /// Converts `channels * height * width` channels-first values at `chw`, straight into the
+    /// map's buffer.
+    init(chw: UnsafePointer<Float>, channels: Int, height: Int, width: Int) {
+        self.init(uninitializedHeight: height, width: width, channels: channels)
+        data.withUnsafeMutableBufferPointer { d in
+            Self.transpose(chw, rows: channels, columns: height * width, into: d.baseAddress!)
+        }
     }
 
     /// Number of pixels (tokens).
@@ -59,26 +70,45 @@ public struct FeatureMap: Sendable, Equatable {
 
     /// The values channels-first, `[channels, height, width]`.
     public func chw() -> [Float] {
-        var out = [Float](repeating: 0, count: data.count)
-        Self.transpose(data.array, rows: height * width, columns: channels, into: &out)
-        return out
+        [Float](unsafeUninitializedCapacity: data.count) { out, initialized in
+            writeCHW(into: out.baseAddress!)
+            initialized = data.count
+        }
+    }
+
+    /// Writes the values channels-first, `[channels, height, width]`, to `out`.
+    func writeCHW(into out: UnsafeMutablePointer<Float>) {
+        data.withUnsafeBufferPointer { s in
+            Self.transpose(s.baseAddress!, rows: height * width, columns: channels, into: out)
+        }
     }
 
     /// `out[j * rows + i] = src[i * columns + j]` for a `rows x columns` matrix, in blocks of
-    /// 64 x 64 so that both sides stay in cache.
-    static func transpose(_ src: [Float], rows: Int, columns: Int, into out: inout [Float]) {
+    /// 16 x 16 transposed in registers with AVX-512, else in blocks of 64 x 64 so that both
+    /// sides stay in cache.
+    static func transpose(_ s: UnsafePointer<Float>, rows: Int, columns: Int, into d: UnsafeMutablePointer<Float>) {
+        if Precision.cpuHasAVX512 {
+            ck_transpose_f32(s, columns, d, rows, rows, columns)
+            return
+        }
         let block = 64
+        for j0 in stride(from: 0, to: columns, by: block) {
+            let j1 = min(j0 + block, columns)
+            for i0 in stride(from: 0, to: rows, by: block) {
+                let i1 = min(i0 + block, rows)
+                for j in j0..<j1 {
+                    let dst = d + j * rows
+                    for i in i0..<i1 { dst[i] = s[i * columns + j] }
+                }
+            }
+        }
+    }
+
+    /// ``transpose(_:rows:columns:into:)`` between arrays.
+    static func transpose(_ src: [Float], rows: Int, columns: Int, into out: inout [Float]) {
         src.withUnsafeBufferPointer { s in
             out.withUnsafeMutableBufferPointer { d in
-                for i0 in stride(from: 0, to: rows, by: block) {
-                    let i1 = min(i0 + block, rows)
-                    for j0 in stride(from: 0, to: columns, by: block) {
-                        let j1 = min(j0 + block, columns)
-                        for i in i0..<i1 {
-                            for j in j0..<j1 { d[j * rows + i] = s[i * columns + j] }
-                        }
-                    }
-                }
+                transpose(s.baseAddress!, rows: rows, columns: columns, into: d.baseAddress!)
             }
         }
     }

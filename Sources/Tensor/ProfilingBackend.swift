@@ -91,6 +91,24 @@ public final class ProfilingBackend<Base: TensorBackend>: TensorBackend, @unchec
     public func concatChannels(_ a: FeatureMap, _ b: FeatureMap) -> FeatureMap {
         timed("concat channels") { base.concatChannels(a, b) }
     }
+    public func residualMLP(_ x: inout FeatureMap, norm: NormWeights, fc1: LinearWeights, fc2: LinearWeights) {
+        timed("MLP (norm, fc1, GELU, fc2, residual)") { base.residualMLP(&x, norm: norm, fc1: fc1, fc2: fc2) }
+    }
+    public func residualWindowAttention(
+        _ x: inout FeatureMap, norm: NormWeights, _ w: WindowAttentionWeights, shift: Int
+    ) {
+        timed("window attention (norm, qkv, proj, residual)") {
+            base.residualWindowAttention(&x, norm: norm, w, shift: shift)
+        }
+    }
+    public func residualSwinBlock(
+        _ x: inout FeatureMap, norm1: NormWeights, _ w: WindowAttentionWeights, shift: Int, norm2: NormWeights,
+        fc1: LinearWeights, fc2: LinearWeights
+    ) {
+        timed("Swin block (attention and MLP, fused)") {
+            base.residualSwinBlock(&x, norm1: norm1, w, shift: shift, norm2: norm2, fc1: fc1, fc2: fc2)
+        }
+    }
     public func resizeBilinear(_ x: FeatureMap, height: Int, width: Int) -> FeatureMap {
         timed("bilinear resize") { base.resizeBilinear(x, height: height, width: width) }
     }

@@ -23,20 +23,24 @@ public struct Tensor: Sendable, Equatable {
         precondition(shape.count == 4, "featureMap: tensor is not 4-D")
         let (c, h, w) = (shape[1], shape[2], shape[3])
         let size = c * h * w
-        return FeatureMap(chw: Array(data[(n * size)..<((n + 1) * size)]), channels: c, height: h, width: w)
+        return data.withUnsafeBufferPointer {
+            FeatureMap(chw: $0.baseAddress! + n * size, channels: c, height: h, width: w)
+        }
     }
 
     /// Stacks channels-last maps of equal size into `[N, C, H, W]`.
     public init(stacking maps: [FeatureMap]) {
         precondition(!maps.isEmpty, "Tensor(stacking:) needs at least one map")
         let first = maps[0]
-        var data: [Float] = []
-        data.reserveCapacity(maps.count * first.data.count)
+        let size = first.data.count
         for m in maps {
             precondition(
                 m.height == first.height && m.width == first.width && m.channels == first.channels,
                 "stack: sizes differ")
-            data += m.chw()
+        }
+        let data = [Float](unsafeUninitializedCapacity: maps.count * size) { out, initialized in
+            for (n, m) in maps.enumerated() { m.writeCHW(into: out.baseAddress! + n * size) }
+            initialized = maps.count * size
         }
         self.init(shape: [maps.count, first.channels, first.height, first.width], data: data)
     }

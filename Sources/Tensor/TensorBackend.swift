@@ -58,9 +58,46 @@ public protocol TensorBackend: Sendable {
     /// Channel concatenation `[H, W, C1] ++ [H, W, C2] -> [H, W, C1 + C2]` (a default
     /// implementation is given).
     func concatChannels(_ a: FeatureMap, _ b: FeatureMap) -> FeatureMap
+    /// The transformer MLP with its residual, `x += fc2(GELU(fc1(LayerNorm(x))))` (a default
+    /// implementation composes the ops above; a backend may fuse it to save the passes over
+    /// the normalised and hidden maps).
+    func residualMLP(_ x: inout FeatureMap, norm: NormWeights, fc1: LinearWeights, fc2: LinearWeights)
+    /// The Swin attention half-block with its residual,
+    /// `x += windowAttention(LayerNorm(x), w, shift)` (a default implementation composes the
+    /// ops above; a backend may fuse it window by window).
+    func residualWindowAttention(_ x: inout FeatureMap, norm: NormWeights, _ w: WindowAttentionWeights, shift: Int)
+    /// A whole Swin block: ``residualWindowAttention(_:norm:_:shift:)`` with `norm1`, then
+    /// ``residualMLP(_:norm:fc1:fc2:)`` with `norm2` (a default implementation calls the two).
+    func residualSwinBlock(
+        _ x: inout FeatureMap, norm1: NormWeights, _ w: WindowAttentionWeights, shift: Int, norm2: NormWeights,
+        fc1: LinearWeights, fc2: LinearWeights)
 }
 
 extension TensorBackend {
+    /// `x += fc2(GELU(fc1(LayerNorm(x))))` through `layerNorm`, `linearGELU` and `linear`.
+    public func residualMLP(_ x: inout FeatureMap, norm: NormWeights, fc1: LinearWeights, fc2: LinearWeights) {
+        let hidden = linearGELU(layerNorm(x, norm), fc1)
+        linear(hidden, fc2, addingTo: &x)
+    }
+
+    /// The attention half, then the MLP half of a Swin block.
+    public func residualSwinBlock(
+        _ x: inout FeatureMap, norm1: NormWeights, _ w: WindowAttentionWeights, shift: Int, norm2: NormWeights,
+        fc1: LinearWeights, fc2: LinearWeights
+    ) {
+        residualWindowAttention(&x, norm: norm1, w, shift: shift)
+        residualMLP(&x, norm: norm2, fc1: fc1, fc2: fc2)
+    }
+
+    /// `x += proj(attention(qkv(LayerNorm(x))))` through `layerNorm`, `linear`, the attention
+    /// core and `linear(_:_:addingTo:)`.
+    public func residualWindowAttention(
+        _ x: inout FeatureMap, norm: NormWeights, _ w: WindowAttentionWeights, shift: Int
+    ) {
+        let attended = windowAttention(qkv: linear(layerNorm(x, norm), w.qkv), w.position, shift: shift)
+        linear(attended, w.proj, addingTo: &x)
+    }
+
     /// Channel concatenation `[H, W, C1] ++ [H, W, C2] -> [H, W, C1 + C2]`.
     public func concatChannels(_ a: FeatureMap, _ b: FeatureMap) -> FeatureMap {
         precondition(a.height == b.height && a.width == b.width, "concat: spatial sizes differ")

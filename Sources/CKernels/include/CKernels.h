@@ -29,6 +29,18 @@ void ck_bf16_pack_b(const float *b, int k, int n, int transposed, uint16_t *pack
 void ck_gemm_bf16(int m, int n, int k, const float *a, int lda, const uint16_t *packed, float *c, int ldc,
                   const float *bias, int accumulate);
 
+/// Converts `count` floats to bf16 (round to nearest even, as `ck_gemm_bf16` converts its
+/// left operand). Needs `ck_has_avx512bf16()`.
+void ck_f32_to_bf16(const float *x, uint16_t *y, size_t count);
+
+/// `ck_conv_f32` in bf16: `x` is the `[height, width, cin]` image converted by
+/// `ck_f32_to_bf16`, `packed` the `[kernel, kernel, cin, cout]` weight packed by
+/// `ck_bf16_pack_b`; products of bf16 values summed in fp32. Needs `ck_has_avx512bf16()`.
+/// Returns 0 without writing for an odd `cin`, kernels above 8x8 (or when out of memory).
+int ck_conv_bf16(const uint16_t *x, int height, int width, int cin, int kernel, int stride, int padding,
+                 const uint16_t *packed, int cout, float *out, int out_width, const float *bias, int accumulate,
+                 int row_first, int row_count);
+
 /// Number of floats `ck_f32_pack_b` writes for a `k x n` right-hand matrix.
 size_t ck_f32_packed_count(int k, int n);
 
@@ -54,9 +66,60 @@ int ck_has_avx512f(void);
 int ck_window_attention_f32(const float *qkv, float *out, int height, int width, int c, int heads, int shift,
                             const float *bias_mask, float scale, int first, int count);
 
+/// The attention of one 8x8 window whose 64 qkv rows were gathered into `rows`
+/// (`[64, 3c]`, contiguous, followed by 16 readable floats): `out` `[64, c]` (with room for
+/// 16 more floats, which may be overwritten) gets softmax(scale q k^T + bias_mask) v per
+/// head, `bias_mask` `[heads][64][64]` (query rows, key columns) for this window's kind.
+/// With `bias_mask_t`, the same transposed (key rows), heads of up to 16 channels take the
+/// transposed small-head kernel. Needs `ck_has_avx512f()`. Returns 0 without writing when
+/// the shape is unsupported (head size above 32).
+int ck_window_attention_block_f32(const float *rows, float *out, int c, int heads, const float *bias_mask,
+                                  const float *bias_mask_t, float scale);
+
 /// Exact-form GELU in place, `0.5 x (1 + erf(x / sqrt 2))` (erf to 1.5e-7). Needs
 /// `ck_has_avx512f()`.
 void ck_gelu_f32(float *x, size_t count);
+
+/// Depthwise convolution (one `kernel x kernel` filter per channel, zero padding) of a
+/// channels-last `[height, width, c]` map into `[out_height, out_width, c]`, output rows
+/// `row_first ..< row_first + row_count` only. `weight` is `[kernel, kernel, c]` (taps
+/// outermost), `bias` `[c]` or null. Single-threaded; callers split the rows. Needs
+/// `ck_has_avx512f()`.
+void ck_depthwise_conv_f32(const float *x, float *out, int height, int width, int c, int kernel, int stride,
+                           int padding, const float *weight, const float *bias, int out_width, int row_first,
+                           int row_count);
+
+/// Dense 2-D convolution (zero padding) of a channels-last `[height, width, cin]` map into
+/// `[*, out_width, cout]`, output rows `row_first ..< row_first + row_count` only:
+/// `out = conv(x) (+ bias) (+ out when accumulate)`. `packed` is the
+/// `[kernel, kernel, cin, cout]` weight packed by `ck_f32_pack_b` (k = kernel^2 cin,
+/// n = cout). Single-threaded; callers split the rows. Needs `ck_has_avx512f()`. Returns 0
+/// without writing for kernels above 8x8 (or when out of memory).
+int ck_conv_f32(const float *x, int height, int width, int cin, int kernel, int stride, int padding,
+                const float *packed, int cout, float *out, int out_width, const float *bias, int accumulate,
+                int row_first, int row_count);
+
+/// LayerNorm over the `c` channels of `rows` rows (biased variance): row `r` of `y`
+/// (contiguous, `[rows, c]`) normalises row `index[r]` of `x` (`[*, c]`), or row `r` when
+/// `index` is null. Needs `ck_has_avx512f()`. Returns 0 without writing for `c` above 128.
+int ck_layer_norm_f32(const float *x, const int32_t *index, int rows, int c, const float *weight, const float *bias,
+                      float epsilon, float *y);
+
+/// Logistic sigmoid in place, `1 / (1 + exp(-x))`. Needs `ck_has_avx512f()`.
+void ck_sigmoid_f32(float *x, size_t count);
+
+/// The GEMM with one output column: `c[r * ldc] = dot(a[r * lda ..< + k], w) (+ bias[0])
+/// (+ c[r * ldc] when accumulate)` for `rows` rows. Needs `ck_has_avx512f()`.
+void ck_dot_rows_f32(int rows, int k, const float *a, int lda, const float *w, const float *bias, float *c, int ldc,
+                     int accumulate);
+
+/// Adds the per-channel sums of `pixels` rows of `c` floats to `sums` (fp32 partial sums of
+/// 256 rows, accumulated in double). Portable C.
+void ck_channel_sums(const float *x, size_t pixels, int c, double *sums);
+
+/// `dst[j * ld_dst + i] = src[i * ld_src + j]` for `i < rows`, `j < cols`, in 16x16 blocks
+/// transposed in registers. Needs `ck_has_avx512f()`.
+void ck_transpose_f32(const float *src, size_t ld_src, float *dst, size_t ld_dst, size_t rows, size_t cols);
 
 /// Rounds fp32 to bf16 (nearest even) and back: what `ck_gemm_bf16` sees of its inputs.
 float ck_bf16_round(float x);

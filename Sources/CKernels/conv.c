@@ -1,0 +1,162 @@
+// Direct convolution kernels with AVX-512F for the convolutions whose im2col GEMM is mostly
+// copying: depthwise (one filter per channel), and dense convolutions as a GEMM that reads
+// its left operand straight from the image (implicit im2col).
+
+#include "CKernels.h"
+
+#include "gemm_tile.h"
+#include "simd_common.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static inline __mmask16 tail_mask(int n) {
+    return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
+}
+
+// Output rows `row_first ..< row_first + row_count`. Per output pixel, channels go 16 at a
+// time: the accumulator starts at the bias and takes one FMA per tap inside the image, taps
+// in row-major order (the order of the reference sum). Tail vectors of a pixel are stored
+// whole when the spill stays inside the output row, whose later pixels overwrite it (masked
+// stores are slow on AMD).
+CK_AVX512 void ck_depthwise_conv_f32(const float *x, float *out, int height, int width, int c, int kernel,
+                                     int stride, int padding, const float *weight, const float *bias,
+                                     int out_width, int row_first, int row_count) {
+    const int vectors = (c + 15) / 16;
+    for (int oy = row_first; oy < row_first + row_count; oy++) {
+        int ky0 = padding - oy * stride;
+        if (ky0 < 0) ky0 = 0;
+        int ky1 = height + padding - oy * stride;
+        if (ky1 > kernel) ky1 = kernel;
+        for (int ox = 0; ox < out_width; ox++) {
+            int kx0 = padding - ox * stride;
+            if (kx0 < 0) kx0 = 0;
+            int kx1 = width + padding - ox * stride;
+            if (kx1 > kernel) kx1 = kernel;
+            float *dst = out + ((size_t)oy * out_width + ox) * c;
+            const int row_left = (out_width - ox) * c;  // floats from dst to the end of the row
+            for (int v = 0; v < vectors; v++) {
+                const int ch = 16 * v;
+                const __mmask16 m = tail_mask(c - ch);
+                __m512 acc = bias ? _mm512_maskz_loadu_ps(m, bias + ch) : _mm512_setzero_ps();
+                for (int ky = ky0; ky < ky1; ky++) {
+                    const int iy = oy * stride - padding + ky;
+                    const float *row = x + (size_t)iy * width * c + ch;
+                    const float *wrow = weight + (size_t)ky * kernel * c + ch;
+                    for (int kx = kx0; kx < kx1; kx++) {
+                        const int ix = ox * stride - padding + kx;
+                        __m512 xv, wv;
+                        if (m == 0xFFFF) {
+                            xv = _mm512_loadu_ps(row + (size_t)ix * c);
+                            wv = _mm512_loadu_ps(wrow + (size_t)kx * c);
+                        } else {
+                            xv = _mm512_maskz_loadu_ps(m, row + (size_t)ix * c);
+                            wv = _mm512_maskz_loadu_ps(m, wrow + (size_t)kx * c);
+                        }
+                        acc = _mm512_fmadd_ps(xv, wv, acc);
+                    }
+                }
+                if (m == 0xFFFF || ch + 16 <= row_left)
+                    _mm512_storeu_ps(dst + ch, acc);
+                else
+                    _mm512_mask_storeu_ps(dst + ch, m, acc);
+            }
+        }
+    }
+}
+
+// Dense convolution, channels-last, right operand packed by ck_f32_pack_b from the
+// `[kernel, kernel, cin, cout]` weight (the im2col GEMM's), in the fp32 GEMM's panels of 48.
+//
+// For an output pixel, the taps of kernel row ky are `kernel` neighbouring input pixels, so
+// its `kernel * cin` patch values are one contiguous run of the input row: a tile of MR
+// output pixels is a GEMM over `kernel` runs (segments) whose rows are read in place. Tiles
+// touching the left or right border split the runs per tap, out-of-image taps reading a
+// zero row; kernel rows outside the image are skipped. Segments accumulate in registers and
+// the tile is stored once, with the bias and the optional accumulation.
+enum { CONV_PANEL = 48, MR = 8, MAX_SEGMENTS = 64 };
+
+#define CONV_MICRO(NV)                                                                                      \
+    CK_AVX512 static void conv_micro_##NV(int segments, const float *const *a, int len, const int *boff,   \
+                                          const float *panel, float *c, int ldc, int rows, int cols,         \
+                                          const float *bias, int accumulate) {                               \
+        __m512 acc[MR][NV];                                                                                 \
+        for (int r = 0; r < MR; r++)                                                                        \
+            for (int v = 0; v < NV; v++) acc[r][v] = _mm512_setzero_ps();                                   \
+        for (int s = 0; s < segments; s++) {                                                                \
+            const float *const *ar = a + s * MR;                                                            \
+            const float *bp = panel + (size_t)boff[s] * 16 * NV;                                            \
+            for (int kk = 0; kk < len; kk++) {                                                              \
+                __m512 b[NV];                                                                               \
+                for (int v = 0; v < NV; v++) b[v] = _mm512_loadu_ps(bp + (size_t)kk * 16 * NV + 16 * v);   \
+                for (int r = 0; r < MR; r++) {                                                              \
+                    __m512 x = _mm512_set1_ps(ar[r][kk]);                                                   \
+                    for (int v = 0; v < NV; v++) acc[r][v] = _mm512_fmadd_ps(x, b[v], acc[r][v]);           \
+                }                                                                                           \
+            }                                                                                               \
+        }                                                                                                   \
+        CK_STORE_TILE(NV)                                                                                   \
+    }
+
+CONV_MICRO(1)
+CONV_MICRO(2)
+CONV_MICRO(3)
+
+CK_AVX512 int ck_conv_f32(const float *x, int height, int width, int cin, int kernel, int stride, int padding,
+                          const float *packed, int cout, float *out, int out_width, const float *bias,
+                          int accumulate, int row_first, int row_count) {
+    if (kernel < 1 || kernel * kernel > MAX_SEGMENTS || cin < 1 || cout < 1 || stride < 1) return 0;
+    float *zeros = (float *)calloc((size_t)cin, sizeof(float));
+    if (!zeros) return 0;
+    const int patch = kernel * kernel * cin;
+    const float *a[MAX_SEGMENTS * MR];
+    int boff[MAX_SEGMENTS];
+    for (int oy = row_first; oy < row_first + row_count; oy++) {
+        for (int ox0 = 0; ox0 < out_width; ox0 += MR) {
+            const int rows = out_width - ox0 < MR ? out_width - ox0 : MR;
+            const int first_x = ox0 * stride - padding;
+            const int last_x = (ox0 + rows - 1) * stride - padding + kernel;  // one past
+            const int interior = first_x >= 0 && last_x <= width;
+            int segments = 0, len = interior ? kernel * cin : cin;
+            for (int ky = 0; ky < kernel; ky++) {
+                const int iy = oy * stride - padding + ky;
+                if (iy < 0 || iy >= height) continue;
+                const float *row = x + (size_t)iy * width * cin;
+                if (interior) {
+                    for (int r = 0; r < MR; r++) {
+                        int ix = (ox0 + (r < rows ? r : rows - 1)) * stride - padding;
+                        a[segments * MR + r] = row + (size_t)ix * cin;
+                    }
+                    boff[segments++] = ky * kernel * cin;
+                } else {
+                    for (int kx = 0; kx < kernel; kx++) {
+                        for (int r = 0; r < MR; r++) {
+                            int ix = (ox0 + (r < rows ? r : rows - 1)) * stride - padding + kx;
+                            a[segments * MR + r] = ix >= 0 && ix < width ? row + (size_t)ix * cin : zeros;
+                        }
+                        boff[segments++] = (ky * kernel + kx) * cin;
+                    }
+                }
+            }
+            float *dst = out + ((size_t)oy * out_width + ox0) * cout;
+            const float *panel = packed;
+            for (int j0 = 0; j0 < cout; j0 += CONV_PANEL) {
+                const int w = cout - j0 >= CONV_PANEL ? CONV_PANEL : (cout - j0 + 15) / 16 * 16;
+                const int cols = cout - j0 < w ? cout - j0 : w;
+                const float *bj = bias ? bias + j0 : NULL;
+                if (segments == 0) {
+                    ck_gemm_empty(rows, cols, dst + j0, cout, bj, accumulate);
+                } else {
+                    switch (w / 16) {
+                    case 3: conv_micro_3(segments, a, len, boff, panel, dst + j0, cout, rows, cols, bj, accumulate); break;
+                    case 2: conv_micro_2(segments, a, len, boff, panel, dst + j0, cout, rows, cols, bj, accumulate); break;
+                    default: conv_micro_1(segments, a, len, boff, panel, dst + j0, cout, rows, cols, bj, accumulate); break;
+                    }
+                }
+                panel += (size_t)patch * w;
+            }
+        }
+    }
+    free(zeros);
+    return 1;
+}
