@@ -146,6 +146,21 @@ final class ThreadBridge<Item: Sendable>: @unchecked Sendable {
         }
     }
 
+    /// The next queued item without waiting, or nil when none is queued.
+    func poll() -> Item? {
+        condition.lock()
+        defer { condition.unlock() }
+        guard head < queue.count else { return nil }
+        let item = queue[head]
+        head += 1
+        if head == queue.count {
+            queue.removeAll(keepingCapacity: true)
+            head = 0
+        }
+        condition.signal()
+        return item
+    }
+
     /// Ends the hand-over: `next` drains what is queued, then returns nil; blocked `put`s return.
     func finish() {
         condition.lock()

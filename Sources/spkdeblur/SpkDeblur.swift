@@ -25,6 +25,7 @@ struct SpkDeblur: AsyncParsableCommand {
             ExportCommand.self,
             DeblurCommand.self,
             EvalCommand.self,
+            WorkerCommand.self,
         ]
     )
 }

@@ -1,0 +1,136 @@
+import Deblur
+import Foundation
+import Tensor
+import WireProtocol
+import ZeroMQ
+
+/// A farm worker: connects a DEALER socket to a `remote-deblur` coordinator, announces its
+/// model and credit, deblurs the jobs it is given and returns the outputs (work protocol:
+/// docs/protocol.md). The socket thread keeps heartbeats going while a separate compute
+/// thread deblurs, so a long frame never looks like a lost worker.
+public final class DeblurWorker: @unchecked Sendable {
+    /// Why a worker stopped.
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    // Invariant for @unchecked Sendable: `jobs`, `results`, `stopping` and `processed` are only
+    // touched while `condition` is locked; the socket is only used by the socket thread.
+    private let condition = NSCondition()
+    private var jobs: [(UInt64, DeblurInput)] = []
+    private var results: [WorkMessage] = []
+    private var stopping = false
+    private var processed = 0
+
+    private let model: ResolvedModel
+    private let identity: WorkerIdentity
+    private let credit: Int
+    private let serviceTime: Duration
+    private let heartbeat: Duration
+
+    /// A worker running `model` (announced with `precision`), accepting `credit` jobs at
+    /// once; `serviceTime` adds a fixed time per frame (a stand-in worker for farm tests and
+    /// scaling benchmarks).
+    public init(
+        model: ResolvedModel, precision: String, credit: Int = 2, serviceTime: Duration = .zero,
+        heartbeat: Duration = .milliseconds(250)
+    ) {
+        self.model = model
+        identity = WorkerIdentity(
+            model: model.identity.name, weightsSHA256: model.identity.weightsSHA256, precision: precision)
+        self.credit = credit
+        self.serviceTime = serviceTime
+        self.heartbeat = heartbeat
+    }
+
+    /// Frames deblurred so far.
+    public var framesProcessed: Int { condition.withLock { processed } }
+
+    /// Asks a running worker to stop (e.g. on SIGTERM).
+    public func stop() {
+        condition.withLock {
+            stopping = true
+            condition.broadcast()
+        }
+    }
+
+    /// Connects to `endpoint` and serves jobs until ``stop()`` or until the coordinator refuses
+    /// this worker (thrown, with the coordinator's reason).
+    public func run(connect endpoint: String) throws {
+        let context = try ZeroMQ.Context()
+        let socket = try Socket(context, type: .dealer)
+        try socket.setLinger(.milliseconds(1000))
+        try socket.connect(endpoint)
+        let compute = Thread { [self] in computeLoop() }
+        compute.name = "worker-compute"
+        compute.start()
+        defer {
+            stop()
+            socket.close()
+        }
+        let ready = WorkMessage.ready(identity, credit: credit).encoded()
+        _ = try socket.send(parts: ready)
+        var lastSent = ContinuousClock.now
+        while !condition.withLock({ stopping }) {
+            if case .message(let message) = try socket.receive(timeout: .milliseconds(5)) {
+                switch try? WorkMessage(parts: message.parts) {
+                case .job(let id, let blur, let spikes, let tfi)?:
+                    let input = DeblurInput(blur: blur.featureMap, spikes: spikes, tfi: tfi.isEmpty ? nil : tfi)
+                    condition.withLock {
+                        jobs.append((id, input))
+                        condition.broadcast()
+                    }
+                case .refused(let reason)?:
+                    throw Failure(description: "worker refused by the coordinator: \(reason)")
+                default:
+                    break
+                }
+            }
+            let out = condition.withLock { () -> [WorkMessage] in
+                defer { results.removeAll() }
+                return results
+            }
+            for r in out {
+                _ = try socket.send(parts: r.encoded())
+                lastSent = .now
+            }
+            // `ready` doubles as the heartbeat, so a coordinator that lost us takes us back.
+            if ContinuousClock.now - lastSent > heartbeat {
+                _ = try socket.send(parts: ready, timeout: .zero)
+                lastSent = .now
+            }
+        }
+    }
+
+    private func computeLoop() {
+        while true {
+            condition.lock()
+            while jobs.isEmpty && !stopping { condition.wait() }
+            if stopping {
+                condition.unlock()
+                return
+            }
+            let (id, input) = jobs.removeFirst()
+            condition.unlock()
+            let start = ContinuousClock.now
+            let message: WorkMessage
+            do {
+                let r = try model.deblurrer.deblur(input)
+                message = .result(
+                    id: id, sharp: FloatPlanes(r.sharp), spikeRecon: r.spikeRecon.map(FloatPlanes.init),
+                    quickSharp: r.quickSharp.map(FloatPlanes.init))
+            } catch {
+                message = .failed(id: id, reason: "\(error)")
+            }
+            let rest = serviceTime - (ContinuousClock.now - start)
+            if rest > .zero {
+                Thread.sleep(
+                    forTimeInterval: Double(rest.components.attoseconds) / 1e18 + Double(rest.components.seconds))
+            }
+            condition.withLock {
+                results.append(message)
+                processed += 1
+            }
+        }
+    }
+}

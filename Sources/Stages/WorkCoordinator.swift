@@ -1,0 +1,273 @@
+import Foundation
+import WireProtocol
+import ZeroMQ
+
+/// What the coordinator hands back to the `remote-deblur` stage.
+enum CoordinatorEvent: Sendable {
+    /// Job `id` finished on a worker.
+    case done(id: UInt64, sharp: FloatPlanes, spikeRecon: FloatPlanes?, quickSharp: FloatPlanes?)
+    /// Job `id` waited with no worker connected for the fallback delay: run it locally.
+    case runLocally(id: UInt64)
+}
+
+/// Per-worker counters, reported in the stage's metrics.
+struct WorkerStats: Sendable {
+    var frames = 0
+    var failures = 0
+    var busy: Duration = .zero
+    var latencies: [Duration] = []
+}
+
+/// The coordinator of a worker farm: a ROUTER socket owned by one thread that hands each job
+/// to a connected worker with free credit, re-dispatches the jobs of lost, late or failing
+/// workers, refuses workers whose model differs and discards late duplicates. The stage's
+/// task submits jobs and awaits events; it never blocks on the socket.
+final class WorkCoordinator: @unchecked Sendable {
+    struct Configuration: Sendable {
+        var endpoint: String
+        var identity: WorkerIdentity
+        /// Most jobs in flight per worker (a worker's own credit may be lower).
+        var credit: Int
+        /// A job not answered within this is given to another worker.
+        var deadline: Duration
+        /// A worker silent for three of these is lost.
+        var heartbeat: Duration
+        /// Jobs waiting this long with no worker connected come back to run locally (nil: wait).
+        var fallbackAfter: Duration?
+    }
+
+    private struct Worker {
+        let routingID: [UInt8]
+        let number: Int
+        var credit: Int
+        var inFlight: Set<UInt64> = []
+        var lastSeen: ContinuousClock.Instant
+    }
+
+    private struct Job {
+        var parts: [[UInt8]]
+        var queuedAt: ContinuousClock.Instant
+        var worker: [UInt8]?
+        var sentAt: ContinuousClock.Instant?
+    }
+
+    // Invariant for @unchecked Sendable: `submitted`, `stopping`, `workerCount` and the
+    // counters are only touched under `lock`; everything else is owned by the socket thread.
+    private let lock = NSLock()
+    private var submitted: [(UInt64, [[UInt8]])] = []
+    private var stopping = false
+    private var connected = 0
+    private var counters: [String: Int] = [:]
+    private var perWorker: [Int: WorkerStats] = [:]
+
+    let events = ThreadBridge<CoordinatorEvent>(capacity: 1 << 20, blocking: false)
+    let configuration: Configuration
+    /// The endpoint actually bound (with the real port for `:*`).
+    let endpoint: String
+    private let context: ZeroMQ.Context
+    private let finished = DispatchSemaphore(value: 0)
+
+    /// Binds and starts the socket thread.
+    init(_ configuration: Configuration) throws {
+        self.configuration = configuration
+        let context = try ZeroMQ.Context()
+        self.context = context
+        let socket = try Socket(context, type: .router)
+        try socket.setLinger(.zero)
+        try socket.bind(configuration.endpoint)
+        endpoint = try socket.lastEndpoint()
+        // The socket moves to its thread here and is touched by nothing else from now on.
+        nonisolated(unsafe) let owned = socket
+        let thread = Thread { [self] in
+            loop(owned)
+            owned.close()
+            finished.signal()
+        }
+        thread.name = "remote-deblur"
+        thread.start()
+    }
+
+    /// Queues a job (its encoded parts); returns at once.
+    func submit(id: UInt64, parts: [[UInt8]]) { lock.withLock { submitted.append((id, parts)) } }
+
+    /// Workers connected and accepted now.
+    var workerCount: Int { lock.withLock { connected } }
+
+    /// Counters so far (redispatches, refusals, duplicates, ...), and per-worker statistics.
+    var report: (counters: [String: Int], workers: [Int: WorkerStats]) { lock.withLock { (counters, perWorker) } }
+
+    /// Ends the socket thread and waits for it.
+    func stop() {
+        lock.withLock { stopping = true }
+        finished.wait()
+        finished.signal()
+        events.finish()
+    }
+
+    private func count(_ name: String, by n: Int = 1) { lock.withLock { counters[name, default: 0] += n } }
+
+    private func loop(_ socket: Socket) {
+        var workers: [[UInt8]: Worker] = [:]
+        var jobs: [UInt64: Job] = [:]
+        var queue: [UInt64] = []
+        var numbers = 0
+        var lastBeat = ContinuousClock.now
+        let clock = ContinuousClock()
+
+        func dropWorker(_ id: [UInt8], cause: String) {
+            guard let w = workers.removeValue(forKey: id) else { return }
+            count(cause)
+            for j in w.inFlight.sorted() where jobs[j] != nil {
+                jobs[j]?.worker = nil
+                jobs[j]?.sentAt = nil
+                queue.insert(j, at: 0)
+                count("redispatched")
+            }
+            lock.withLock { connected = workers.count }
+        }
+
+        while true {
+            if lock.withLock({ stopping }) { return }
+            // Receive everything waiting (the first wait is the loop's tick).
+            var timeout: Duration = .milliseconds(2)
+            while case .message(let message)? = try? socket.receive(timeout: timeout) {
+                timeout = .zero
+                let parts = message.parts
+                guard parts.count >= 2 else { continue }
+                let from = parts[0]
+                let decoded: WorkMessage
+                do {
+                    decoded = try WorkMessage(parts: Array(parts.dropFirst()))
+                } catch {
+                    if workers[from] != nil {
+                        _ = try? socket.send(
+                            parts: [from] + WorkMessage.refused(reason: "\(error)").encoded(), timeout: .zero)
+                        dropWorker(from, cause: "malformed-workers")
+                    } else {
+                        count("malformed-messages")
+                    }
+                    continue
+                }
+                let now = clock.now
+                switch decoded {
+                case .ready(let identity, let credit):
+                    guard identity == configuration.identity else {
+                        count("refused-workers")
+                        _ = try? socket.send(
+                            parts: [from]
+                                + WorkMessage.refused(
+                                    reason: "this pipeline runs \(configuration.identity), the worker runs \(identity)"
+                                ).encoded(), timeout: .zero)
+                        continue
+                    }
+                    if workers[from] == nil {
+                        numbers += 1
+                        workers[from] = Worker(
+                            routingID: from, number: numbers, credit: min(credit, configuration.credit), lastSeen: now)
+                        lock.withLock {
+                            connected = workers.count
+                            perWorker[numbers] = perWorker[numbers] ?? WorkerStats()
+                        }
+                    }
+                    workers[from]?.lastSeen = now
+                case .heartbeat:
+                    workers[from]?.lastSeen = now
+                case .result(let id, let sharp, let recon, let quick):
+                    workers[from]?.lastSeen = now
+                    workers[from]?.inFlight.remove(id)
+                    guard let job = jobs.removeValue(forKey: id) else {
+                        count("duplicates-discarded")
+                        continue
+                    }
+                    queue.removeAll { $0 == id }
+                    if let other = job.worker, other != from { workers[other]?.inFlight.remove(id) }
+                    if let w = workers[from] {
+                        let took = job.sentAt.map { now - $0 } ?? .zero
+                        lock.withLock {
+                            perWorker[w.number, default: WorkerStats()].frames += 1
+                            perWorker[w.number, default: WorkerStats()].busy += took
+                            perWorker[w.number, default: WorkerStats()].latencies.append(took)
+                        }
+                    }
+                    events.put(.done(id: id, sharp: sharp, spikeRecon: recon, quickSharp: quick))
+                case .failed(let id, _):
+                    workers[from]?.lastSeen = now
+                    workers[from]?.inFlight.remove(id)
+                    if let n = workers[from]?.number {
+                        lock.withLock { perWorker[n, default: WorkerStats()].failures += 1 }
+                    }
+                    if jobs[id] != nil {
+                        jobs[id]?.worker = nil
+                        jobs[id]?.sentAt = nil
+                        queue.insert(id, at: 0)
+                        count("redispatched")
+                    }
+                case .job, .refused:
+                    count("malformed-messages")
+                }
+            }
+            // New jobs from the stage.
+            let fresh = lock.withLock { () -> [(UInt64, [[UInt8]])] in
+                defer { submitted.removeAll() }
+                return submitted
+            }
+            let now = clock.now
+            for (id, parts) in fresh {
+                jobs[id] = Job(parts: parts, queuedAt: now)
+                queue.append(id)
+            }
+            // Lost workers (silent for three heartbeats) and late jobs.
+            for (id, w) in workers where now - w.lastSeen > configuration.heartbeat * 3 {
+                dropWorker(id, cause: "lost-workers")
+            }
+            for (id, job) in jobs {
+                guard let sent = job.sentAt, let owner = job.worker, now - sent > configuration.deadline else {
+                    continue
+                }
+                workers[owner]?.inFlight.remove(id)
+                jobs[id]?.worker = nil
+                jobs[id]?.sentAt = nil
+                queue.insert(id, at: 0)
+                count("redispatched")
+                count("deadline-expired")
+            }
+            // No worker: hand old jobs back for local deblurring.
+            if workers.isEmpty, let after = configuration.fallbackAfter {
+                for id in queue where jobs[id].map({ now - $0.queuedAt > after }) ?? false {
+                    jobs[id] = nil
+                    events.put(.runLocally(id: id))
+                    count("local-fallback")
+                }
+                queue.removeAll { jobs[$0] == nil }
+            }
+            // Dispatch to the least loaded worker with credit.
+            while let id = queue.first {
+                guard jobs[id] != nil else {
+                    queue.removeFirst()
+                    continue
+                }
+                guard
+                    let (routing, _) = workers.filter({ $0.value.inFlight.count < $0.value.credit })
+                        .min(by: { $0.value.inFlight.count < $1.value.inFlight.count })
+                else { break }
+                queue.removeFirst()
+                guard let job = jobs[id] else { continue }
+                let sent = (try? socket.send(parts: [routing] + job.parts, timeout: .milliseconds(100))) ?? .wouldBlock
+                guard case .sent = sent else {
+                    queue.insert(id, at: 0)
+                    dropWorker(routing, cause: "lost-workers")
+                    continue
+                }
+                jobs[id]?.worker = routing
+                jobs[id]?.sentAt = clock.now
+                workers[routing]?.inFlight.insert(id)
+            }
+            if now - lastBeat > configuration.heartbeat {
+                lastBeat = now
+                for id in workers.keys {
+                    _ = try? socket.send(parts: [id] + WorkMessage.heartbeat.encoded(), timeout: .zero)
+                }
+            }
+        }
+    }
+}

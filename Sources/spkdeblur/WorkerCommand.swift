@@ -1,0 +1,54 @@
+import ArgumentParser
+import Deblur
+import Foundation
+import Stages
+import Tensor
+
+/// `spkdeblur worker`: serves a `remote-deblur` stage's jobs (docs/protocol.md, work protocol).
+struct WorkerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Deblur frames for a remote-deblur stage over ZeroMQ (a worker of a farm).",
+        discussion: """
+            Connects to the stage's endpoint, announces its model (name, SHA-256 of the weights, precision) \
+            and serves jobs until stopped. The stage uses only workers whose model equals its own; a worker \
+            it refuses exits with the reason. Killing a worker at any moment loses nothing: its frames are \
+            re-done by others. See README, "Worker farm".
+            """)
+
+    @Option(help: "The stage's endpoint, e.g. tcp://127.0.0.1:5570.") var connect: String
+    @Option(help: "Method: spkdeblurnet (default), classical or passthrough.") var model: ModelChoice.Kind?
+    @Option(help: "Checkpoint (.pth or .safetensors) or embedded:NAME (default: the embedded model).")
+    var weights: String?
+    @Option(help: "Model config JSON (reference constructor keywords).") var config: String?
+    @Option(help: "fp32 or bf16.") var precision: Precision = .fp32
+    @Option(help: "CPU threads (default: all cores).") var threads: Int?
+    @Option(help: "Jobs accepted at once (1...1024).") var credit = 2
+    @Option(help: "Fixed time per frame in ms on top of the model's (a stand-in worker for tests and benchmarks).")
+    var serviceMs = 0.0
+
+    func validate() throws {
+        guard (1...1024).contains(credit) else { throw ValidationError("--credit \(credit) must be in 1...1024") }
+        guard serviceMs.isFinite, (0...3_600_000).contains(serviceMs) else {
+            throw ValidationError("--service-ms \(serviceMs) must be in 0...3600000")
+        }
+        if let threads, !(1...1024).contains(threads) {
+            throw ValidationError("--threads \(threads) must be in 1...1024")
+        }
+    }
+
+    func run() throws {
+        let resolved: ResolvedModel
+        do {
+            resolved = try DeblurrerFactory.make(
+                ModelChoice(
+                    kind: model ?? .spkdeblurnet, weights: weights, config: config, threads: threads,
+                    precision: precision))
+        } catch { throw RunError(error.description) }
+        let worker = DeblurWorker(
+            model: resolved, precision: precision.rawValue, credit: credit,
+            serviceTime: .milliseconds(Int64(serviceMs)))
+        printError("worker: \(resolved.identity.name) (\(precision.rawValue)), connecting to \(connect)")
+        do { try worker.run(connect: connect) } catch { throw RunError("\(error)") }
+    }
+}

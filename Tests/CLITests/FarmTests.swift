@@ -1,0 +1,196 @@
+import Foundation
+import TestSupport
+import Testing
+
+private func farmRecording(_ dir: URL, frames: Int) throws -> URL {
+    let scenes = testsFixture("../pipelines/assets/scenes")
+    let result = try run([
+        "simulate", "--images", scenes.path, "--out", dir.appendingPathComponent("data").path, "--split", "test",
+        "--sequences", "1", "--frames-per-sequence", "\(frames)", "--width", "64", "--height", "48", "--seed", "3",
+    ])
+    #expect(result.status == 0, "\(result.err)")
+    return dir.appendingPathComponent("data")
+}
+
+/// A replay of the recording through `deblur` (local) or `remote-deblur` (farm).
+private func farmPipeline(data: URL, output: URL, deblur: String) -> String {
+    let seq = "SIM0000_07_00"
+    return """
+        pipeline: farm-test
+        clock: {speed: max}
+        stages:
+          spikes: {kind: spike-file, path: \(data.path)/GOPRO_Large_spike_seq/test/\(seq)/spike, height: 24, width: 32, batch: 8}
+          rgb: {kind: rgb-folder, path: \(data.path)/GOPRO_Large/test/\(seq)/blur_gamma, exposure_spike_frames: 56}
+          windows: {kind: exposure-window, frames: 56, inputs: {spikes: spikes, exposures: rgb}}
+          sync: {kind: rgb-sync, inputs: {windows: windows, rgb: rgb}}
+          deblur: {\(deblur), inputs: {fused: sync}}
+          sink: {kind: hdf5-sink, path: \(output.path), swmr: false, store_recon: true, inputs: {frames: deblur}}
+        """
+}
+
+private func startWorker(_ endpoint: String, _ extra: [String] = []) throws -> Process {
+    let p = Process()
+    p.executableURL = try spkdeblurBinary()
+    p.arguments = ["worker", "--connect", endpoint, "--model", "classical", "--threads", "1"] + extra
+    p.standardOutput = Pipe()
+    p.standardError = Pipe()
+    try p.run()
+    return p
+}
+
+/// Compares two HDF5 outputs dataset by dataset with h5py (and checks the farm's metrics).
+private func compare(_ a: URL, _ b: URL, metrics: URL, extra: String = "") throws -> (status: Int32, err: String) {
+    let r = try python(
+        """
+        import sys, json, h5py, numpy as np
+        a = h5py.File(sys.argv[1], 'r'); b = h5py.File(sys.argv[2], 'r'); m = json.load(open(sys.argv[3]))
+        stage = {s['name']: s for s in m['stages']}
+        c = stage['deblur']['counters']
+        for name in ['sharp', 'spike_recon', 'blur', 'frame_id', 'spike_center_index', 'exposure_start_ns']:
+            if name in a or name in b:
+                assert np.array_equal(a[name][:], b[name][:]), name
+        assert len(a['frame_id']) == 12, len(a['frame_id'])
+        \(extra)
+        print(c)
+        """, [a.path, b.path, metrics.path])
+    return (r.status, r.err + r.out)
+}
+
+@Suite(.serialized, .enabled(if: pythonHas("h5py", "numpy"), "needs h5py, numpy"))
+struct FarmTests {
+    @Test func twoWorkersGiveTheLocalOutputInOrder() throws {
+        let dir = try temporaryDirectory("cli-farm")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let data = try farmRecording(dir, frames: 12)
+        let local = dir.appendingPathComponent("local.h5"), farm = dir.appendingPathComponent("farm.h5")
+        let metrics = dir.appendingPathComponent("m.json")
+        try farmPipeline(data: data, output: local, deblur: "kind: deblur, model: classical")
+            .write(to: dir.appendingPathComponent("local.yaml"), atomically: true, encoding: .utf8)
+        let l = try run(["run", dir.appendingPathComponent("local.yaml").path, "--quiet"])
+        #expect(l.status == 0, "\(l.err)")
+        let endpoint = "tcp://127.0.0.1:\(Int.random(in: 50_000...54_000))"
+        let workers = try [
+            startWorker(endpoint, ["--service-ms", "30"]), startWorker(endpoint, ["--service-ms", "30"]),
+        ]
+        defer { for w in workers { w.terminate() } }
+        try farmPipeline(
+            data: data, output: farm,
+            deblur: "kind: remote-deblur, model: classical, endpoint: \"\(endpoint)\", fallback: wait"
+        ).write(to: dir.appendingPathComponent("farm.yaml"), atomically: true, encoding: .utf8)
+        let f = try run([
+            "run", dir.appendingPathComponent("farm.yaml").path, "--quiet", "--metrics-json", metrics.path,
+        ])
+        #expect(f.status == 0, "\(f.err)")
+        let check = try compare(
+            local, farm, metrics: metrics,
+            extra: "assert c.get('worker1-frames', 0) > 0 and c.get('worker2-frames', 0) > 0, c")
+        #expect(check.status == 0, "\(check.err)")
+    }
+
+    @Test func aWorkerKilledMidRunLosesNothing() throws {
+        let dir = try temporaryDirectory("cli-farm")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let data = try farmRecording(dir, frames: 12)
+        let local = dir.appendingPathComponent("local.h5"), farm = dir.appendingPathComponent("farm.h5")
+        let metrics = dir.appendingPathComponent("m.json")
+        try farmPipeline(data: data, output: local, deblur: "kind: deblur, model: classical")
+            .write(to: dir.appendingPathComponent("local.yaml"), atomically: true, encoding: .utf8)
+        #expect(try run(["run", dir.appendingPathComponent("local.yaml").path, "--quiet"]).status == 0)
+        let endpoint = "tcp://127.0.0.1:\(Int.random(in: 54_001...58_000))"
+        // A slow worker that is killed while it holds frames, and a steady one.
+        let doomed = try startWorker(endpoint, ["--service-ms", "400", "--credit", "2"])
+        let steady = try startWorker(endpoint, ["--service-ms", "40"])
+        defer { steady.terminate() }
+        try farmPipeline(
+            data: data, output: farm,
+            deblur:
+                "kind: remote-deblur, model: classical, endpoint: \"\(endpoint)\", fallback: wait, heartbeat_ms: 100"
+        ).write(to: dir.appendingPathComponent("farm.yaml"), atomically: true, encoding: .utf8)
+        let pipeline = Process()
+        pipeline.executableURL = try spkdeblurBinary()
+        pipeline.arguments = [
+            "run", dir.appendingPathComponent("farm.yaml").path, "--quiet", "--metrics-json", metrics.path,
+        ]
+        pipeline.standardOutput = Pipe()
+        pipeline.standardError = Pipe()
+        try pipeline.run()
+        Thread.sleep(forTimeInterval: 1.0)
+        kill(doomed.processIdentifier, SIGKILL)
+        pipeline.waitUntilExit()
+        #expect(pipeline.terminationStatus == 0)
+        let check = try compare(
+            local, farm, metrics: metrics,
+            extra: "assert c.get('lost-workers', 0) == 1 and c.get('redispatched', 0) >= 1, c")
+        #expect(check.status == 0, "\(check.err)")
+    }
+
+    @Test func aWorkerWithAnotherModelIsRefused() throws {
+        let dir = try temporaryDirectory("cli-farm")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let data = try farmRecording(dir, frames: 12)
+        let local = dir.appendingPathComponent("local.h5"), farm = dir.appendingPathComponent("farm.h5")
+        let metrics = dir.appendingPathComponent("m.json")
+        try farmPipeline(data: data, output: local, deblur: "kind: deblur, model: classical")
+            .write(to: dir.appendingPathComponent("local.yaml"), atomically: true, encoding: .utf8)
+        #expect(try run(["run", dir.appendingPathComponent("local.yaml").path, "--quiet"]).status == 0)
+        let endpoint = "tcp://127.0.0.1:\(Int.random(in: 58_001...62_000))"
+        let wrong = Process()
+        wrong.executableURL = try spkdeblurBinary()
+        wrong.arguments = ["worker", "--connect", endpoint, "--model", "passthrough"]
+        let wrongErr = Pipe()
+        wrong.standardError = wrongErr
+        wrong.standardOutput = Pipe()
+        try wrong.run()
+        let good = try startWorker(endpoint)
+        defer { good.terminate() }
+        try farmPipeline(
+            data: data, output: farm,
+            deblur: "kind: remote-deblur, model: classical, endpoint: \"\(endpoint)\", fallback: wait"
+        ).write(to: dir.appendingPathComponent("farm.yaml"), atomically: true, encoding: .utf8)
+        let f = try run([
+            "run", dir.appendingPathComponent("farm.yaml").path, "--quiet", "--metrics-json", metrics.path,
+        ])
+        #expect(f.status == 0, "\(f.err)")
+        wrong.waitUntilExit()
+        #expect(wrong.terminationStatus != 0)
+        let err = String(decoding: wrongErr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(err.contains("refused"), "\(err)")
+        let check = try compare(local, farm, metrics: metrics, extra: "assert c.get('refused-workers', 0) >= 1, c")
+        #expect(check.status == 0, "\(check.err)")
+    }
+
+    @Test func withNoWorkerTheStageDeblursLocally() throws {
+        let dir = try temporaryDirectory("cli-farm")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let data = try farmRecording(dir, frames: 12)
+        let local = dir.appendingPathComponent("local.h5"), farm = dir.appendingPathComponent("farm.h5")
+        let metrics = dir.appendingPathComponent("m.json")
+        try farmPipeline(data: data, output: local, deblur: "kind: deblur, model: classical")
+            .write(to: dir.appendingPathComponent("local.yaml"), atomically: true, encoding: .utf8)
+        #expect(try run(["run", dir.appendingPathComponent("local.yaml").path, "--quiet"]).status == 0)
+        let endpoint = "tcp://127.0.0.1:\(Int.random(in: 62_001...64_000))"
+        try farmPipeline(
+            data: data, output: farm,
+            deblur: "kind: remote-deblur, model: classical, endpoint: \"\(endpoint)\", fallback_ms: 50"
+        ).write(to: dir.appendingPathComponent("farm.yaml"), atomically: true, encoding: .utf8)
+        let f = try run([
+            "run", dir.appendingPathComponent("farm.yaml").path, "--quiet", "--metrics-json", metrics.path,
+        ])
+        #expect(f.status == 0, "\(f.err)")
+        let check = try compare(local, farm, metrics: metrics, extra: "assert c.get('local-fallback', 0) == 12, c")
+        #expect(check.status == 0, "\(check.err)")
+    }
+
+    @Test func aNonLoopbackEndpointNeedsAllowRemote() throws {
+        let dir = try temporaryDirectory("cli-farm")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let data = try farmRecording(dir, frames: 2)
+        try farmPipeline(
+            data: data, output: dir.appendingPathComponent("x.h5"),
+            deblur: "kind: remote-deblur, model: classical, endpoint: \"tcp://0.0.0.0:5999\""
+        ).write(to: dir.appendingPathComponent("farm.yaml"), atomically: true, encoding: .utf8)
+        let f = try run(["run", dir.appendingPathComponent("farm.yaml").path, "--quiet"])
+        #expect(f.status != 0)
+        #expect(f.err.contains("allow_remote"), "\(f.err)")
+    }
+}
