@@ -10,7 +10,8 @@ import Testing
         let planes = FloatPlanes(channels: 3, height: 4, width: 8, values: (0..<96).map { Float($0) / 7 })
         let recon = FloatPlanes(channels: 1, height: 4, width: 8, values: (0..<32).map { -Float($0) })
         return [
-            .ready(WorkerIdentity(model: "spkdeblurnet/compact48", weightsSHA256: "ab12", precision: "bf16"), credit: 3),
+            .ready(
+                WorkerIdentity(model: "spkdeblurnet/compact48", weightsSHA256: "ab12", precision: "bf16"), credit: 3),
             .heartbeat,
             .job(id: 7, blur: planes, spikes: spikes, tfi: (0..<8).map(Float.init)),
             .result(id: 9, sharp: planes, spikeRecon: recon, quickSharp: nil),
