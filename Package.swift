@@ -86,7 +86,7 @@ let package = Package(
             ]),
 
         // MARK: tests, one per module (plus shared helpers for running the Python peers)
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["SpikeCore"], path: "Tests/TestSupport"),
         .testTarget(name: "SpikeCoreTests", dependencies: ["SpikeCore", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "HDF5Tests", dependencies: ["TestSupport", "HDF5"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["TestSupport", "ZeroMQ", "WireProtocol", "SpikeCore"]),

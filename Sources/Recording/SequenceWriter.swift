@@ -60,12 +60,22 @@ public final class SequenceWriter {
     /// - Throws: ``RecordingError`` when the frame's sizes do not match the options, when the
     ///   writer is finished, or when an earlier frame could not be written.
     public func append(_ frame: RecordedFrame) throws {
-        let index = appended
-        guard !finished else {
-            throw RecordingError(file: path, stage: "append frame \(index)", message: "the writer is finished")
-        }
-        try validate(frame, index: index)
+        try check(frame)
         if let error = flow.waitForSlot(limit: options.maxFramesInFlight) { throw error }
+        dispatch(frame)
+    }
+
+    /// Refuses a frame of the wrong sizes, or any frame once finished.
+    private func check(_ frame: RecordedFrame) throws {
+        guard !finished else {
+            throw RecordingError(file: path, stage: "append frame \(appended)", message: "the writer is finished")
+        }
+        try validate(frame, index: appended)
+    }
+
+    /// Encodes the frame off the caller's thread and queues its write (a slot is taken).
+    private func dispatch(_ frame: RecordedFrame) {
+        let index = appended
         appended += 1
         let options = options
         let owner = owner
@@ -81,21 +91,9 @@ public final class SequenceWriter {
     /// `maxFramesInFlight` frames wait for the file: for callers on Swift concurrency's
     /// cooperative threads, such as pipeline stages.
     public func append(_ frame: RecordedFrame) async throws {
-        let index = appended
-        guard !finished else {
-            throw RecordingError(file: path, stage: "append frame \(index)", message: "the writer is finished")
-        }
-        try validate(frame, index: index)
+        try check(frame)
         if let error = await flow.slot(limit: options.maxFramesInFlight) { throw error }
-        appended += 1
-        let options = options
-        let owner = owner
-        let core = core
-        let flow = flow
-        DispatchQueue.global(qos: .userInitiated).async {
-            let encoded = FrameEncoder.encode(frame, options: options)
-            owner.submit { core.accept(index: index, encoded, flow: flow) }
-        }
+        dispatch(frame)
     }
 
     /// ``finish()`` for async callers: suspends instead of blocking while frames are written.

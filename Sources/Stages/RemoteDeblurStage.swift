@@ -57,7 +57,7 @@ struct RemoteDeblurStage: Stage {
             let precision = p.string("precision") ?? "fp32"
             return RemoteDeblurStage(
                 configuration: .init(
-                    endpoint: endpoint,
+                    name: env.stageName, endpoint: endpoint,
                     identity: WorkerIdentity(model: id.name, weightsSHA256: id.weightsSHA256, precision: precision),
                     credit: p.int("credit") ?? 2, deadline: .milliseconds(Int64(p.double("deadline_ms") ?? 60_000)),
                     heartbeat: .milliseconds(Int64(p.double("heartbeat_ms") ?? 500)),

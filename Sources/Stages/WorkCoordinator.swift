@@ -24,6 +24,8 @@ struct WorkerStats: Sendable {
 /// task submits jobs and awaits events; it never blocks on the socket.
 final class WorkCoordinator: @unchecked Sendable {
     struct Configuration: Sendable {
+        /// The stage's name, for log lines.
+        var name = "remote-deblur"
         var endpoint: String
         var identity: WorkerIdentity
         /// Most jobs in flight per worker (a worker's own credit may be lower).
@@ -106,6 +108,10 @@ final class WorkCoordinator: @unchecked Sendable {
 
     private func count(_ name: String, by n: Int = 1) { lock.withLock { counters[name, default: 0] += n } }
 
+    private func log(_ line: String) {
+        FileHandle.standardError.write(Data("\(configuration.name): \(line)\n".utf8))
+    }
+
     private func loop(_ socket: Socket) {
         var workers: [[UInt8]: Worker] = [:]
         var jobs: [UInt64: Job] = [:]
@@ -117,6 +123,9 @@ final class WorkCoordinator: @unchecked Sendable {
         func dropWorker(_ id: [UInt8], cause: String) {
             guard let w = workers.removeValue(forKey: id) else { return }
             count(cause)
+            log(
+                "worker \(w.number) \(cause == "lost-workers" ? "lost" : "dropped (malformed)"); \(w.inFlight.count) frames re-dispatched"
+            )
             for j in w.inFlight.sorted() where jobs[j] != nil {
                 jobs[j]?.worker = nil
                 jobs[j]?.sentAt = nil
@@ -168,6 +177,7 @@ final class WorkCoordinator: @unchecked Sendable {
                             connected = workers.count
                             perWorker[numbers] = perWorker[numbers] ?? WorkerStats()
                         }
+                        log("worker \(numbers) joined (credit \(min(credit, configuration.credit)))")
                     }
                     workers[from]?.lastSeen = now
                 case .heartbeat:

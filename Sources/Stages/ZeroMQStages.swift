@@ -126,14 +126,7 @@ final class ThreadBridge<Item: Sendable>: @unchecked Sendable {
     func next() async -> Item? {
         await withCheckedContinuation { (c: CheckedContinuation<Item?, Never>) in
             condition.lock()
-            if head < queue.count {
-                let item = queue[head]
-                head += 1
-                if head == queue.count {
-                    queue.removeAll(keepingCapacity: true)
-                    head = 0
-                }
-                condition.signal()
+            if let item = popLocked() {
                 condition.unlock()
                 c.resume(returning: item)
             } else if finished {
@@ -150,6 +143,11 @@ final class ThreadBridge<Item: Sendable>: @unchecked Sendable {
     func poll() -> Item? {
         condition.lock()
         defer { condition.unlock() }
+        return popLocked()
+    }
+
+    /// Takes the oldest queued item and wakes a blocked `put` (call with `condition` locked).
+    private func popLocked() -> Item? {
         guard head < queue.count else { return nil }
         let item = queue[head]
         head += 1

@@ -18,18 +18,25 @@ func makeDeblurrer(
     model: ModelChoice.Kind?, weights: String?, config: String?, threads: Int?, precision: Precision = .fp32,
     frames: Int?
 ) throws -> (deblurrer: any Deblurrer, frames: Int) {
-    let resolved: ResolvedModel
-    do {
-        resolved = try DeblurrerFactory.make(
-            ModelChoice(
-                kind: model ?? .spkdeblurnet, weights: weights, config: config, threads: threads,
-                precision: precision))
-    } catch { throw RunError(error.description) }
-    let deblurrer = resolved.deblurrer
+    let deblurrer = try resolveModel(
+        model: model, weights: weights, config: config, threads: threads, precision: precision
+    ).deblurrer
     if let frames, let wanted = deblurrer.windowLength, frames != wanted {
         throw RunError("--frames \(frames) does not match the model's window of \(wanted) frames (S_in_chs)")
     }
     return (deblurrer, frames ?? deblurrer.windowLength ?? 56)
+}
+
+/// The command's model through the one factory, its errors as one-line command errors.
+func resolveModel(
+    model: ModelChoice.Kind?, weights: String?, config: String?, threads: Int?, precision: Precision
+) throws -> ResolvedModel {
+    do {
+        return try DeblurrerFactory.make(
+            ModelChoice(
+                kind: model ?? .spkdeblurnet, weights: weights, config: config, threads: threads,
+                precision: precision))
+    } catch { throw RunError(error.description) }
 }
 
 /// Writes a line to standard error.

@@ -38,13 +38,8 @@ struct WorkerCommand: ParsableCommand {
     }
 
     func run() throws {
-        let resolved: ResolvedModel
-        do {
-            resolved = try DeblurrerFactory.make(
-                ModelChoice(
-                    kind: model ?? .spkdeblurnet, weights: weights, config: config, threads: threads,
-                    precision: precision))
-        } catch { throw RunError(error.description) }
+        let resolved = try resolveModel(
+            model: model, weights: weights, config: config, threads: threads, precision: precision)
         let worker = DeblurWorker(
             model: resolved, precision: precision.rawValue, credit: credit,
             serviceTime: .milliseconds(Int64(serviceMs)))

@@ -56,29 +56,52 @@ private func compare(_ a: URL, _ b: URL, metrics: URL, extra: String = "") throw
     return (r.status, r.err + r.out)
 }
 
+/// A recording, its local reference output and the paths of a farm run.
+private struct FarmCase {
+    let dir: URL
+    let data: URL
+    let local: URL
+    let farm: URL
+    let metrics: URL
+
+    init(frames: Int = 12) throws {
+        dir = try temporaryDirectory("cli-farm")
+        data = try farmRecording(dir, frames: frames)
+        local = dir.appendingPathComponent("local.h5")
+        farm = dir.appendingPathComponent("farm.h5")
+        metrics = dir.appendingPathComponent("m.json")
+        let yaml = dir.appendingPathComponent("local.yaml")
+        try farmPipeline(data: data, output: local, deblur: "kind: deblur, model: classical")
+            .write(to: yaml, atomically: true, encoding: .utf8)
+        let r = try run(["run", yaml.path, "--quiet"])
+        #expect(r.status == 0, "\(r.err)")
+    }
+
+    /// Writes the farm pipeline with `deblur` as its deblur stage; returns its path.
+    func farmFile(_ deblur: String) throws -> String {
+        let yaml = dir.appendingPathComponent("farm.yaml")
+        try farmPipeline(data: data, output: farm, deblur: deblur).write(to: yaml, atomically: true, encoding: .utf8)
+        return yaml.path
+    }
+
+    func remove() { try? FileManager.default.removeItem(at: dir) }
+}
+
 @Suite(.serialized, .enabled(if: pythonHas("h5py", "numpy"), "needs h5py, numpy"))
 struct FarmTests {
     @Test func twoWorkersGiveTheLocalOutputInOrder() throws {
-        let dir = try temporaryDirectory("cli-farm")
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let data = try farmRecording(dir, frames: 12)
-        let local = dir.appendingPathComponent("local.h5"), farm = dir.appendingPathComponent("farm.h5")
-        let metrics = dir.appendingPathComponent("m.json")
-        try farmPipeline(data: data, output: local, deblur: "kind: deblur, model: classical")
-            .write(to: dir.appendingPathComponent("local.yaml"), atomically: true, encoding: .utf8)
-        let l = try run(["run", dir.appendingPathComponent("local.yaml").path, "--quiet"])
-        #expect(l.status == 0, "\(l.err)")
+        let c = try FarmCase()
+        defer { c.remove() }
+        let (local, farm, metrics) = (c.local, c.farm, c.metrics)
         let endpoint = "tcp://127.0.0.1:\(Int.random(in: 50_000...54_000))"
         let workers = try [
             startWorker(endpoint, ["--service-ms", "30"]), startWorker(endpoint, ["--service-ms", "30"]),
         ]
         defer { for w in workers { w.terminate() } }
-        try farmPipeline(
-            data: data, output: farm,
-            deblur: "kind: remote-deblur, model: classical, endpoint: \"\(endpoint)\", fallback: wait"
-        ).write(to: dir.appendingPathComponent("farm.yaml"), atomically: true, encoding: .utf8)
+        let farmYAML = try c.farmFile(
+            "kind: remote-deblur, model: classical, endpoint: \"\(endpoint)\", fallback: wait")
         let f = try run([
-            "run", dir.appendingPathComponent("farm.yaml").path, "--quiet", "--metrics-json", metrics.path,
+            "run", farmYAML, "--quiet", "--metrics-json", metrics.path,
         ])
         #expect(f.status == 0, "\(f.err)")
         let check = try compare(
@@ -88,51 +111,44 @@ struct FarmTests {
     }
 
     @Test func aWorkerKilledMidRunLosesNothing() throws {
-        let dir = try temporaryDirectory("cli-farm")
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let data = try farmRecording(dir, frames: 12)
-        let local = dir.appendingPathComponent("local.h5"), farm = dir.appendingPathComponent("farm.h5")
-        let metrics = dir.appendingPathComponent("m.json")
-        try farmPipeline(data: data, output: local, deblur: "kind: deblur, model: classical")
-            .write(to: dir.appendingPathComponent("local.yaml"), atomically: true, encoding: .utf8)
-        #expect(try run(["run", dir.appendingPathComponent("local.yaml").path, "--quiet"]).status == 0)
+        let c = try FarmCase()
+        defer { c.remove() }
         let endpoint = "tcp://127.0.0.1:\(Int.random(in: 54_001...58_000))"
         // A slow worker that is killed while it holds frames, and a steady one.
-        let doomed = try startWorker(endpoint, ["--service-ms", "400", "--credit", "2"])
+        let doomed = try startWorker(endpoint, ["--service-ms", "3000", "--credit", "2"])
         let steady = try startWorker(endpoint, ["--service-ms", "40"])
         defer { steady.terminate() }
-        try farmPipeline(
-            data: data, output: farm,
-            deblur:
-                "kind: remote-deblur, model: classical, endpoint: \"\(endpoint)\", fallback: wait, heartbeat_ms: 100"
-        ).write(to: dir.appendingPathComponent("farm.yaml"), atomically: true, encoding: .utf8)
+        let farmYAML = try c.farmFile(
+            "kind: remote-deblur, model: classical, endpoint: \"\(endpoint)\", fallback: wait, heartbeat_ms: 100")
         let pipeline = Process()
         pipeline.executableURL = try spkdeblurBinary()
-        pipeline.arguments = [
-            "run", dir.appendingPathComponent("farm.yaml").path, "--quiet", "--metrics-json", metrics.path,
-        ]
+        pipeline.arguments = ["run", farmYAML, "--quiet", "--metrics-json", c.metrics.path]
+        let err = Pipe()
         pipeline.standardOutput = Pipe()
-        pipeline.standardError = Pipe()
+        pipeline.standardError = err
         try pipeline.run()
-        Thread.sleep(forTimeInterval: 1.0)
+        // Kill the slow worker once both have joined and it has had time to take frames.
+        var log = ""
+        let deadline = Date().addingTimeInterval(60)
+        while !log.contains("worker 2 joined"), Date() < deadline {
+            log += String(decoding: err.fileHandleForReading.availableData, as: UTF8.self)
+        }
+        Thread.sleep(forTimeInterval: 0.5)
         kill(doomed.processIdentifier, SIGKILL)
         pipeline.waitUntilExit()
-        #expect(pipeline.terminationStatus == 0)
+        log += String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(pipeline.terminationStatus == 0, "\(log)")
+        #expect(log.contains("lost"), "\(log)")
         let check = try compare(
-            local, farm, metrics: metrics,
+            c.local, c.farm, metrics: c.metrics,
             extra: "assert c.get('lost-workers', 0) == 1 and c.get('redispatched', 0) >= 1, c")
         #expect(check.status == 0, "\(check.err)")
     }
 
     @Test func aWorkerWithAnotherModelIsRefused() throws {
-        let dir = try temporaryDirectory("cli-farm")
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let data = try farmRecording(dir, frames: 12)
-        let local = dir.appendingPathComponent("local.h5"), farm = dir.appendingPathComponent("farm.h5")
-        let metrics = dir.appendingPathComponent("m.json")
-        try farmPipeline(data: data, output: local, deblur: "kind: deblur, model: classical")
-            .write(to: dir.appendingPathComponent("local.yaml"), atomically: true, encoding: .utf8)
-        #expect(try run(["run", dir.appendingPathComponent("local.yaml").path, "--quiet"]).status == 0)
+        let c = try FarmCase()
+        defer { c.remove() }
+        let (local, farm, metrics) = (c.local, c.farm, c.metrics)
         let endpoint = "tcp://127.0.0.1:\(Int.random(in: 58_001...62_000))"
         let wrong = Process()
         wrong.executableURL = try spkdeblurBinary()
@@ -143,12 +159,10 @@ struct FarmTests {
         try wrong.run()
         let good = try startWorker(endpoint)
         defer { good.terminate() }
-        try farmPipeline(
-            data: data, output: farm,
-            deblur: "kind: remote-deblur, model: classical, endpoint: \"\(endpoint)\", fallback: wait"
-        ).write(to: dir.appendingPathComponent("farm.yaml"), atomically: true, encoding: .utf8)
+        let farmYAML = try c.farmFile(
+            "kind: remote-deblur, model: classical, endpoint: \"\(endpoint)\", fallback: wait")
         let f = try run([
-            "run", dir.appendingPathComponent("farm.yaml").path, "--quiet", "--metrics-json", metrics.path,
+            "run", farmYAML, "--quiet", "--metrics-json", metrics.path,
         ])
         #expect(f.status == 0, "\(f.err)")
         wrong.waitUntilExit()
@@ -160,21 +174,14 @@ struct FarmTests {
     }
 
     @Test func withNoWorkerTheStageDeblursLocally() throws {
-        let dir = try temporaryDirectory("cli-farm")
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let data = try farmRecording(dir, frames: 12)
-        let local = dir.appendingPathComponent("local.h5"), farm = dir.appendingPathComponent("farm.h5")
-        let metrics = dir.appendingPathComponent("m.json")
-        try farmPipeline(data: data, output: local, deblur: "kind: deblur, model: classical")
-            .write(to: dir.appendingPathComponent("local.yaml"), atomically: true, encoding: .utf8)
-        #expect(try run(["run", dir.appendingPathComponent("local.yaml").path, "--quiet"]).status == 0)
+        let c = try FarmCase()
+        defer { c.remove() }
+        let (local, farm, metrics) = (c.local, c.farm, c.metrics)
         let endpoint = "tcp://127.0.0.1:\(Int.random(in: 62_001...64_000))"
-        try farmPipeline(
-            data: data, output: farm,
-            deblur: "kind: remote-deblur, model: classical, endpoint: \"\(endpoint)\", fallback_ms: 50"
-        ).write(to: dir.appendingPathComponent("farm.yaml"), atomically: true, encoding: .utf8)
+        let farmYAML = try c.farmFile(
+            "kind: remote-deblur, model: classical, endpoint: \"\(endpoint)\", fallback_ms: 50")
         let f = try run([
-            "run", dir.appendingPathComponent("farm.yaml").path, "--quiet", "--metrics-json", metrics.path,
+            "run", farmYAML, "--quiet", "--metrics-json", metrics.path,
         ])
         #expect(f.status == 0, "\(f.err)")
         let check = try compare(local, farm, metrics: metrics, extra: "assert c.get('local-fallback', 0) == 12, c")

@@ -1,28 +1,23 @@
 import Foundation
+import SpikeCore
 
 /// Deterministic byte mutations for bounded fuzz runs in the test suite.
 ///
 /// `FUZZ_ITERATIONS` sets how many mutations each fuzz test runs (the test command uses the
 /// tests' defaults; `tools/fuzz` runs 10,000 per parser and prints the counts).
 public struct Mutator {
-    private var state: UInt64
+    private var random: SplitMix64
 
     /// A mutator seeded with `seed`.
-    public init(seed: UInt64) { state = seed }
+    public init(seed: UInt64) { random = SplitMix64(seed: seed) }
 
     /// Iterations for one fuzz test: `FUZZ_ITERATIONS`, or `default`.
     public static func iterations(default n: Int) -> Int {
         ProcessInfo.processInfo.environment["FUZZ_ITERATIONS"].flatMap(Int.init) ?? n
     }
 
-    /// The next pseudo-random number (SplitMix64).
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    /// The next pseudo-random number (SpikeCore's SplitMix64).
+    public mutating func next() -> UInt64 { random.next() }
 
     /// A number in `0..<n` (`n` > 0).
     public mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
