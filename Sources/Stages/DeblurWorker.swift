@@ -56,10 +56,18 @@ public final class DeblurWorker: @unchecked Sendable {
 
     /// Connects to `endpoint` and serves jobs until ``stop()`` or until the coordinator refuses
     /// this worker (thrown, with the coordinator's reason).
-    public func run(connect endpoint: String) throws {
+    ///
+    /// With `curve` (the server's public key and this worker's secret key, Z85), the
+    /// connection is CurveZMQ-encrypted and the server decides whether it knows this worker.
+    public func run(connect endpoint: String, curve: (serverKey: String, secretKey: String)? = nil) throws {
         let context = try ZeroMQ.Context()
         let socket = try Socket(context, type: .dealer)
         try socket.setLinger(.milliseconds(1000))
+        if let curve {
+            try socket.setCurveClient(
+                serverKey: curve.serverKey, publicKey: try Curve.publicKey(secretKey: curve.secretKey),
+                secretKey: curve.secretKey)
+        }
         try socket.connect(endpoint)
         let compute = Thread { [self] in computeLoop() }
         compute.name = "worker-compute"

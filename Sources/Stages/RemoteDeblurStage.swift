@@ -43,6 +43,11 @@ struct RemoteDeblurStage: Stage {
                 "fallback", .choice(["local", "wait"]), default: .string("local"),
                 "with no worker connected: deblur here after fallback_ms, or wait for one"),
             ParameterSpec("fallback_ms", .double(0...3_600_000), default: .double(2000), "see fallback"),
+            ParameterSpec(
+                "curve_secret_key", .path, optional: true,
+                "CurveZMQ: this stage's secret key file (spkdeblur keys); workers then need its .pub"),
+            ParameterSpec(
+                "curve_clients", .path, optional: true, "CurveZMQ: folder of the accepted workers' .pub key files"),
         ],
         inputs: [PortSpec("fused", Ports.fused)], outputs: [PortSpec("frames", Ports.deblurred)],
         make: { p, env in
@@ -51,6 +56,13 @@ struct RemoteDeblurStage: Stage {
                 throw StageError(
                     "stage '\(env.stageName)': endpoint \(endpoint) is not loopback; set allow_remote: true to accept workers from other machines"
                 )
+            }
+            var curve: (String, [String])?
+            switch (p.string("curve_secret_key"), p.string("curve_clients")) {
+            case (let key?, let clients?): curve = (try CurveKeys.read(key), try CurveKeys.allowed(in: clients))
+            case (nil, nil): curve = nil
+            default:
+                throw StageError("stage '\(env.stageName)': curve_secret_key and curve_clients go together")
             }
             let resolved = try DeblurStage.resolve(p, stage: env.stageName)
             let id = resolved.identity
@@ -62,7 +74,7 @@ struct RemoteDeblurStage: Stage {
                     credit: p.int("credit") ?? 2, deadline: .milliseconds(Int64(p.double("deadline_ms") ?? 60_000)),
                     heartbeat: .milliseconds(Int64(p.double("heartbeat_ms") ?? 500)),
                     fallbackAfter: p.string("fallback") == "wait"
-                        ? nil : .milliseconds(Int64(p.double("fallback_ms") ?? 2000))),
+                        ? nil : .milliseconds(Int64(p.double("fallback_ms") ?? 2000)), curve: curve),
                 window: p.int("window") ?? 32, local: resolved,
                 info: ModelInfo(name: id.name, configJSON: id.configJSON, weightsSHA256: id.weightsSHA256))
         })

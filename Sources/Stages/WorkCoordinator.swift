@@ -36,6 +36,8 @@ final class WorkCoordinator: @unchecked Sendable {
         var heartbeat: Duration
         /// Jobs waiting this long with no worker connected come back to run locally (nil: wait).
         var fallbackAfter: Duration?
+        /// CurveZMQ: this server's secret key and the public keys of the accepted workers.
+        var curve: (secretKey: String, allowed: [String])?
     }
 
     private struct Worker {
@@ -68,14 +70,22 @@ final class WorkCoordinator: @unchecked Sendable {
     let endpoint: String
     private let context: ZeroMQ.Context
     private let finished = DispatchSemaphore(value: 0)
+    private let zap: ZAPHandler?
 
     /// Binds and starts the socket thread.
     init(_ configuration: Configuration) throws {
         self.configuration = configuration
         let context = try ZeroMQ.Context()
         self.context = context
+        if let curve = configuration.curve {
+            guard Curve.isAvailable else { throw StageError("\(configuration.name): this libzmq has no CURVE support") }
+            zap = try ZAPHandler(context: context, allowed: curve.allowed)
+        } else {
+            zap = nil
+        }
         let socket = try Socket(context, type: .router)
         try socket.setLinger(.zero)
+        if let curve = configuration.curve { try socket.setCurveServer(secretKey: curve.secretKey) }
         try socket.bind(configuration.endpoint)
         endpoint = try socket.lastEndpoint()
         // The socket moves to its thread here and is touched by nothing else from now on.
@@ -96,13 +106,18 @@ final class WorkCoordinator: @unchecked Sendable {
     var workerCount: Int { lock.withLock { connected } }
 
     /// Counters so far (redispatches, refusals, duplicates, ...), and per-worker statistics.
-    var report: (counters: [String: Int], workers: [Int: WorkerStats]) { lock.withLock { (counters, perWorker) } }
+    var report: (counters: [String: Int], workers: [Int: WorkerStats]) {
+        var c = lock.withLock { counters }
+        if let zap { c["curve-refused"] = zap.counts.refused }
+        return (c, lock.withLock { perWorker })
+    }
 
     /// Ends the socket thread and waits for it.
     func stop() {
         lock.withLock { stopping = true }
         finished.wait()
         finished.signal()
+        zap?.stop()
         events.finish()
     }
 

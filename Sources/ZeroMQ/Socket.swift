@@ -147,6 +147,24 @@ public final class Socket {
         try setBytes(ZMQ_UNSUBSCRIBE, "ZMQ_UNSUBSCRIBE", prefix)
     }
 
+    // MARK: CurveZMQ
+
+    /// Makes this socket a CURVE server with `secretKey` (Z85, 40 characters): clients must
+    /// know its public key; which clients are accepted is decided by the context's
+    /// ``ZAPHandler``, if one runs. Set before bind. `ZMQ_CURVE_SERVER`, `ZMQ_CURVE_SECRETKEY`.
+    public func setCurveServer(secretKey: String) throws(ZeroMQError) {
+        try setInt(ZMQ_CURVE_SERVER, "ZMQ_CURVE_SERVER", 1)
+        try setBytes(ZMQ_CURVE_SECRETKEY, "ZMQ_CURVE_SECRETKEY", try Curve.checked(secretKey, "secret key"))
+    }
+
+    /// Makes this socket a CURVE client of the server with public key `serverKey`, with its
+    /// own key pair (all Z85). Set before connect. `ZMQ_CURVE_SERVERKEY`/`PUBLICKEY`/`SECRETKEY`.
+    public func setCurveClient(serverKey: String, publicKey: String, secretKey: String) throws(ZeroMQError) {
+        try setBytes(ZMQ_CURVE_SERVERKEY, "ZMQ_CURVE_SERVERKEY", try Curve.checked(serverKey, "server key"))
+        try setBytes(ZMQ_CURVE_PUBLICKEY, "ZMQ_CURVE_PUBLICKEY", try Curve.checked(publicKey, "public key"))
+        try setBytes(ZMQ_CURVE_SECRETKEY, "ZMQ_CURVE_SECRETKEY", try Curve.checked(secretKey, "secret key"))
+    }
+
     private func setInt(_ option: Int32, _ name: String, _ value: Int) throws(ZeroMQError) {
         guard let v = Int32(exactly: value) else {
             throw ZeroMQError(operation: "zmq_setsockopt(\(name))", errno: 22, message: "value \(value) out of range")

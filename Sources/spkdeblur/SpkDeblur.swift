@@ -26,6 +26,7 @@ struct SpkDeblur: AsyncParsableCommand {
             DeblurCommand.self,
             EvalCommand.self,
             WorkerCommand.self,
+            KeysCommand.self,
         ]
     )
 }

@@ -26,11 +26,16 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: "Jobs accepted at once (1...1024).") var credit = 2
     @Option(help: "Fixed time per frame in ms on top of the model's (a stand-in worker for tests and benchmarks).")
     var serviceMs = 0.0
+    @Option(help: "CurveZMQ: the stage's public key file (.pub); needs --curve-key.") var curveServerKey: String?
+    @Option(help: "CurveZMQ: this worker's secret key file (.key, from spkdeblur keys).") var curveKey: String?
 
     func validate() throws {
         guard (1...1024).contains(credit) else { throw ValidationError("--credit \(credit) must be in 1...1024") }
         guard serviceMs.isFinite, (0...3_600_000).contains(serviceMs) else {
             throw ValidationError("--service-ms \(serviceMs) must be in 0...3600000")
+        }
+        if (curveServerKey == nil) != (curveKey == nil) {
+            throw ValidationError("--curve-server-key and --curve-key go together")
         }
         if let threads, !(1...1024).contains(threads) {
             throw ValidationError("--threads \(threads) must be in 1...1024")
@@ -44,6 +49,11 @@ struct WorkerCommand: ParsableCommand {
             model: resolved, precision: precision.rawValue, credit: credit,
             serviceTime: .milliseconds(Int64(serviceMs)))
         printError("worker: \(resolved.identity.name) (\(precision.rawValue)), connecting to \(connect)")
-        do { try worker.run(connect: connect) } catch { throw RunError("\(error)") }
+        do {
+            let curve = try curveServerKey.map { server in
+                (serverKey: try CurveKeys.read(server), secretKey: try CurveKeys.read(curveKey ?? ""))
+            }
+            try worker.run(connect: connect, curve: curve)
+        } catch { throw RunError("\(error)") }
     }
 }

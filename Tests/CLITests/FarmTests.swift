@@ -188,6 +188,49 @@ struct FarmTests {
         #expect(check.status == 0, "\(check.err)")
     }
 
+    @Test func curveKeysAdmitKnownWorkersOnly() throws {
+        let c = try FarmCase()
+        defer { c.remove() }
+        let keys = c.dir.appendingPathComponent("keys"), clients = c.dir.appendingPathComponent("clients")
+        try FileManager.default.createDirectory(at: keys, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: clients, withIntermediateDirectories: true)
+        for name in ["stage", "good", "stranger"] {
+            let r = try run(["keys", keys.appendingPathComponent(name).path])
+            #expect(r.status == 0, "\(r.err)")
+        }
+        try FileManager.default.copyItem(
+            at: keys.appendingPathComponent("good.pub"), to: clients.appendingPathComponent("good.pub"))
+        let mode =
+            try FileManager.default.attributesOfItem(atPath: keys.appendingPathComponent("good.key").path)[
+                .posixPermissions] as? Int
+        #expect(mode == 0o600)
+        let endpoint = "tcp://127.0.0.1:\(Int.random(in: 49_000...49_900))"
+        func worker(_ name: String) throws -> Process {
+            try startWorker(
+                endpoint,
+                [
+                    "--curve-server-key", keys.appendingPathComponent("stage.pub").path, "--curve-key",
+                    keys.appendingPathComponent("\(name).key").path,
+                ])
+        }
+        let stranger = try worker("stranger"), good = try worker("good")
+        defer {
+            stranger.terminate()
+            good.terminate()
+        }
+        let farmYAML = try c.farmFile(
+            "kind: remote-deblur, model: classical, endpoint: \"\(endpoint)\", fallback: wait, "
+                + "curve_secret_key: \(keys.appendingPathComponent("stage.key").path), curve_clients: \(clients.path)")
+        let f = try run(["run", farmYAML, "--quiet", "--metrics-json", c.metrics.path])
+        #expect(f.status == 0, "\(f.err)")
+        let check = try compare(
+            c.local, c.farm, metrics: c.metrics,
+            extra:
+                "assert c.get('curve-refused', 0) >= 1 and c.get('worker1-frames', 0) == 12 and 'worker2-frames' not in c, c"
+        )
+        #expect(check.status == 0, "\(check.err)")
+    }
+
     @Test func aNonLoopbackEndpointNeedsAllowRemote() throws {
         let dir = try temporaryDirectory("cli-farm")
         defer { try? FileManager.default.removeItem(at: dir) }
