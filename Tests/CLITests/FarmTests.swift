@@ -244,3 +244,94 @@ struct FarmTests {
         #expect(f.err.contains("allow_remote"), "\(f.err)")
     }
 }
+
+/// Runs `ip` with `arguments`; true when it succeeded.
+@discardableResult
+private func ip(_ arguments: [String]) -> Bool {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+    p.arguments = arguments
+    p.standardOutput = Pipe()
+    p.standardError = Pipe()
+    guard (try? p.run()) != nil else { return false }
+    p.waitUntilExit()
+    return p.terminationStatus == 0
+}
+
+/// Whether this process may create network namespaces (root with CAP_NET_ADMIN and iproute2).
+private let canMakeNamespaces: Bool = {
+    let probe = "spkprobe\(getpid())"
+    guard ip(["netns", "add", probe]) else { return false }
+    ip(["netns", "del", probe])
+    return true
+}()
+
+/// Coordinator and workers on different hosts: network namespaces joined by veth pairs.
+@Suite(
+    .serialized,
+    .enabled(if: canMakeNamespaces && pythonHas("h5py", "numpy"), "needs root for ip netns, and h5py, numpy"))
+struct FarmNamespaceTests {
+    @Test func workersOnOtherHostsSurviveAKillAndACutLink() throws {
+        let c = try FarmCase()
+        defer { c.remove() }
+        let tag = String(getpid() % 10_000)
+        let (hub, w1, w2) = ("spkhub\(tag)", "spkw1\(tag)", "spkw2\(tag)")
+        defer { for ns in [hub, w1, w2] { ip(["netns", "del", ns]) } }
+        for ns in [hub, w1, w2] {
+            #expect(ip(["netns", "add", ns]))
+            ip(["-n", ns, "link", "set", "lo", "up"])
+        }
+        // hub <-> w1 on 10.77.1.0/24, hub <-> w2 on 10.77.2.0/24.
+        for (i, ns) in [(1, w1), (2, w2)] {
+            let (a, b) = ("h\(tag)v\(i)", "w\(tag)v\(i)")
+            #expect(ip(["link", "add", a, "netns", hub, "type", "veth", "peer", "name", b, "netns", ns]))
+            #expect(ip(["-n", hub, "addr", "add", "10.77.\(i).1/24", "dev", a]))
+            #expect(ip(["-n", ns, "addr", "add", "10.77.\(i).2/24", "dev", b]))
+            ip(["-n", hub, "link", "set", a, "up"])
+            ip(["-n", ns, "link", "set", b, "up"])
+        }
+        let binary = try spkdeblurBinary().path
+        func inNamespace(_ ns: String, _ arguments: [String]) throws -> (Process, Pipe) {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+            p.arguments = ["netns", "exec", ns, binary] + arguments
+            let err = Pipe()
+            p.standardOutput = Pipe()
+            p.standardError = err
+            try p.run()
+            return (p, err)
+        }
+        let port = 5570
+        func worker(_ ns: String, _ hub: Int, _ serviceMs: String) throws -> Process {
+            try inNamespace(
+                ns,
+                [
+                    "worker", "--connect", "tcp://10.77.\(hub).1:\(port)", "--model", "classical", "--threads", "1",
+                    "--service-ms", serviceMs,
+                ]
+            ).0
+        }
+        // w1: one worker to be killed, one steady; w2: one worker whose link is cut.
+        let doomed = try worker(w1, 1, "2000"), steady = try worker(w1, 1, "40"), cutOff = try worker(w2, 2, "2000")
+        defer { for p in [doomed, steady, cutOff] where p.isRunning { p.terminate() } }
+        let farmYAML = try c.farmFile(
+            "kind: remote-deblur, model: classical, endpoint: \"tcp://0.0.0.0:\(port)\", allow_remote: true, "
+                + "fallback: wait, heartbeat_ms: 100")
+        let (pipeline, err) = try inNamespace(hub, ["run", farmYAML, "--quiet", "--metrics-json", c.metrics.path])
+        var log = ""
+        let deadline = Date().addingTimeInterval(60)
+        while !log.contains("worker 3 joined"), Date() < deadline {
+            log += String(decoding: err.fileHandleForReading.availableData, as: UTF8.self)
+        }
+        Thread.sleep(forTimeInterval: 0.5)
+        kill(doomed.processIdentifier, SIGKILL)  // `ip netns exec` execs the worker: same process
+        #expect(ip(["-n", hub, "link", "set", "h\(tag)v2", "down"]))
+        pipeline.waitUntilExit()
+        log += String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(pipeline.terminationStatus == 0, "\(log)")
+        let check = try compare(
+            c.local, c.farm, metrics: c.metrics,
+            extra: "assert c.get('lost-workers', 0) == 2 and c.get('redispatched', 0) >= 2, c")
+        #expect(check.status == 0, "\(check.err)\n\(log)")
+    }
+}
