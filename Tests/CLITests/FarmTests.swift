@@ -231,6 +231,47 @@ struct FarmTests {
         #expect(check.status == 0, "\(check.err)")
     }
 
+    @Test(.enabled(if: pythonHas("zmq"), "needs pyzmq"))
+    func aWorkerReturningMalformedResultsIsDroppedAndItsFramesRedone() throws {
+        let c = try FarmCase()
+        defer { c.remove() }
+        let endpoint = "tcp://127.0.0.1:\(Int.random(in: 49_901...49_999))"
+        // A worker written from docs/protocol.md alone that answers every job with garbage.
+        let liar = Process()
+        liar.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        liar.arguments = [
+            "python3", "-c",
+            """
+            import struct, sys, time, zmq
+            s = zmq.Context().socket(zmq.DEALER); s.connect(sys.argv[1])
+            hdr = lambda kind, job=0: b'WRK1' + struct.pack('<HBBQ', 0x0100, kind, 0, job)
+            s.send_multipart([hdr(1), b'classical\\n\\nfp32', struct.pack('<I', 2)])
+            while True:
+                parts = s.recv_multipart()
+                if parts[0][6] == 3:
+                    job = struct.unpack('<Q', parts[0][8:16])[0]
+                    s.send_multipart([hdr(4, job), b'garbage', b'', b''])
+                elif parts[0][6] == 6:
+                    break
+            """, endpoint,
+        ]
+        liar.standardOutput = Pipe()
+        liar.standardError = Pipe()
+        try liar.run()
+        let good = try startWorker(endpoint, ["--service-ms", "60"])
+        defer {
+            good.terminate()
+            if liar.isRunning { liar.terminate() }
+        }
+        let farmYAML = try c.farmFile(
+            "kind: remote-deblur, model: classical, endpoint: \"\(endpoint)\", fallback: wait")
+        let f = try run(["run", farmYAML, "--quiet", "--metrics-json", c.metrics.path])
+        #expect(f.status == 0, "\(f.err)")
+        let check = try compare(
+            c.local, c.farm, metrics: c.metrics, extra: "assert c.get('malformed-workers', 0) >= 1, c")
+        #expect(check.status == 0, "\(check.err)")
+    }
+
     @Test func aNonLoopbackEndpointNeedsAllowRemote() throws {
         let dir = try temporaryDirectory("cli-farm")
         defer { try? FileManager.default.removeItem(at: dir) }
