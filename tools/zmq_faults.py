@@ -127,6 +127,8 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--pace", type=float, default=0.0, help="seconds to wait after each spike message")
     p.add_argument("--speed", type=float, default=0.0, help="clean: multiple of real time (0: as fast as possible)")
+    p.add_argument("--curve-server-key", help="CurveZMQ: the pipeline's public key file (.pub)")
+    p.add_argument("--curve-key", help="CurveZMQ: this publisher's secret key file (.key)")
     a = p.parse_args(argv)
 
     ctx = zmq.Context()
@@ -135,6 +137,11 @@ def main(argv=None):
         s = ctx.socket(zmq.PUSH)
         s.setsockopt(zmq.SNDHWM, 0)
         s.setsockopt(zmq.LINGER, 20000)
+        if a.curve_server_key:
+            secret = open(a.curve_key).read().strip().encode()
+            s.curve_secretkey = secret
+            s.curve_publickey = zmq.curve_public(secret)
+            s.curve_serverkey = open(a.curve_server_key).read().strip().encode()
         s.connect(ep)
         socks.append(s)
     rng = np.random.default_rng(a.seed)

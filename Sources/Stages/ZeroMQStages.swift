@@ -18,7 +18,32 @@ private let liveParameters: [ParameterSpec] = [
     ParameterSpec(
         "idle_timeout_ms", .double(0...86_400_000), default: .double(0),
         "end the stream after this long without messages once data has flowed (0: never; Ctrl-C stops)"),
+    ParameterSpec(
+        "curve_secret_key", .path, optional: true,
+        "CurveZMQ server: this side's secret key file (with curve_clients; usually with attach: bind)"),
+    ParameterSpec("curve_clients", .path, optional: true, "CurveZMQ server: folder of the accepted publishers' .pub"),
+    ParameterSpec(
+        "curve_server_key", .path, optional: true,
+        "CurveZMQ client: the publisher's public key file (with curve_key; usually with attach: connect)"),
+    ParameterSpec("curve_key", .path, optional: true, "CurveZMQ client: this side's secret key file"),
 ]
+
+/// The CurveZMQ part a live source plays, from its parameters (nil: plain TCP).
+func curveRole(_ p: Parameters, stage: String) throws -> CurveRole? {
+    switch (
+        p.string("curve_secret_key"), p.string("curve_clients"), p.string("curve_server_key"), p.string("curve_key")
+    ) {
+    case (nil, nil, nil, nil): return nil
+    case (let key?, let clients?, nil, nil):
+        return .server(secretKey: try CurveKeys.read(key), allowed: try CurveKeys.allowed(in: clients))
+    case (nil, nil, let server?, let key?):
+        return .client(serverKey: try CurveKeys.read(server), secretKey: try CurveKeys.read(key))
+    default:
+        throw StageError(
+            "stage '\(stage)': CurveZMQ takes curve_secret_key + curve_clients (server) or curve_server_key + curve_key (client)"
+        )
+    }
+}
 
 /// Runs a receive loop on its own thread and bridges decoded items into the stage's task.
 ///
@@ -31,15 +56,25 @@ private func receive<Item: Sendable>(
     forward: (Item) async -> Void
 ) async throws {
     let zmq = try Context()
+    let curve = try curveRole(p, stage: context.name)
+    var zap: ZAPHandler?
+    if case .server(_, let allowed)? = curve { zap = try ZAPHandler(context: zmq, allowed: allowed) }
+    defer {
+        if let zap {
+            context.metrics.count("curve-refused", by: zap.counts.refused)
+            zap.stop()
+        }
+    }
     let lossless = p.string("pattern") == "pull"
     let bridge = ThreadBridge<Item>(capacity: 256, blocking: lossless)
     let receiver = decode(StreamReceiver(), bridge)
     let idle = Duration.milliseconds(Int64(p.double("idle_timeout_ms") ?? 0))
     let endpoint = p.string("endpoint") ?? ""
-    let config = ReceiveLoop.Configuration(
+    var config = ReceiveLoop.Configuration(
         socketType: lossless ? .pull : .sub,
         attach: p.string("attach") == "bind" ? .bind(endpoint) : .connect(endpoint),
         receiveHighWaterMark: p.int("hwm"), subscriptions: [Array(subscription.utf8)], pollInterval: .milliseconds(20))
+    config.curve = curve
     let shutdown = context.shutdown
     let clock = context.clock
     let last = Mutex<Duration?>(nil)
@@ -178,7 +213,10 @@ struct ZMQSpikeSource: Stage {
     static let kind = StageKind(
         name: "zmq-spikes", summary: "live spike frames from a ZeroMQ socket (docs/protocol.md)",
         parameters: liveParameters, inputs: [], outputs: [PortSpec("frames", Ports.spikes)],
-        make: { p, _ in ZMQSpikeSource(parameters: p) })
+        make: { p, env in
+            _ = try curveRole(p, stage: env.stageName)
+            return ZMQSpikeSource(parameters: p)
+        })
 
     func run(_ context: StageContext) async throws {
         try await receive(
@@ -213,7 +251,10 @@ struct ZMQRGBSource: Stage {
     static let kind = StageKind(
         name: "zmq-rgb", summary: "live RGB frames with exposure times from a ZeroMQ socket (docs/protocol.md)",
         parameters: liveParameters, inputs: [], outputs: [PortSpec("frames", Ports.rgb)],
-        make: { p, _ in ZMQRGBSource(parameters: p) })
+        make: { p, env in
+            _ = try curveRole(p, stage: env.stageName)
+            return ZMQRGBSource(parameters: p)
+        })
 
     func run(_ context: StageContext) async throws {
         try await receive(

@@ -47,6 +47,14 @@ public enum Curve {
     }
 }
 
+/// A socket's part in CurveZMQ (all keys Z85).
+public enum CurveRole: Sendable, Equatable {
+    /// Serves with `secretKey`; only clients whose public key is in `allowed` get in.
+    case server(secretKey: String, allowed: [String])
+    /// Connects to the server with public key `serverKey`, with this side's `secretKey`.
+    case client(serverKey: String, secretKey: String)
+}
+
 /// A ZAP handler (ZeroMQ RFC 27) that accepts CURVE clients whose public key is in an
 /// allowed set and refuses the others, counting both. It serves one context: start it
 /// before the server socket binds, on the same ``Context``.

@@ -36,6 +36,9 @@ public final class ReceiveLoop: Sendable {
         public var subscriptions: [[UInt8]]
         /// How often the loop checks ``ReceiveLoop/stop()`` while idle.
         public var pollInterval: Duration
+        /// CurveZMQ, if used: as a server (with the accepted client keys, checked by a
+        /// ``ZAPHandler`` on the loop's context) or as a client of a server's public key.
+        public var curve: CurveRole?
 
         /// Creates a configuration.
         public init(
@@ -45,6 +48,7 @@ public final class ReceiveLoop: Sendable {
             self.socketType = socketType
             self.attach = attach
             self.receiveHighWaterMark = receiveHighWaterMark
+            self.curve = nil
             self.subscriptions = subscriptions
             self.pollInterval = pollInterval
         }
@@ -83,6 +87,13 @@ public final class ReceiveLoop: Sendable {
             do throws(ZeroMQError) {
                 socket = try Socket(context, type: configuration.socketType)
                 if let hwm = configuration.receiveHighWaterMark { try socket.setReceiveHighWaterMark(hwm) }
+                switch configuration.curve {
+                case .server(let secretKey, _)?: try socket.setCurveServer(secretKey: secretKey)
+                case .client(let serverKey, let secretKey)?:
+                    try socket.setCurveClient(
+                        serverKey: serverKey, publicKey: try Curve.publicKey(secretKey: secretKey), secretKey: secretKey)
+                case nil: break
+                }
                 if configuration.socketType == .sub {
                     for prefix in configuration.subscriptions { try socket.subscribe(prefix: prefix) }
                 }

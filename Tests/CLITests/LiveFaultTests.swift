@@ -3,13 +3,15 @@ import TestSupport
 import Testing
 
 /// A live pipeline whose two PULL sources bind `spikes` and `rgb`; passthrough model.
-private func faultPipeline(spikes: String, rgb: String, output: String, windows: String = "") -> String {
+private func faultPipeline(
+    spikes: String, rgb: String, output: String, windows: String = "", source: String = ""
+) -> String {
     """
     pipeline: faults
     clock: {speed: max, live: true}
     stages:
-      spikes: {kind: zmq-spikes, endpoint: \(spikes), pattern: pull, attach: bind, idle_timeout_ms: 8000}
-      rgb: {kind: zmq-rgb, endpoint: \(rgb), pattern: pull, attach: bind, idle_timeout_ms: 8000}
+      spikes: {kind: zmq-spikes, endpoint: \(spikes), pattern: pull, attach: bind, idle_timeout_ms: 8000\(source)}
+      rgb: {kind: zmq-rgb, endpoint: \(rgb), pattern: pull, attach: bind, idle_timeout_ms: 8000\(source)}
       windows: {kind: exposure-window, frames: 56, \(windows) inputs: {spikes: spikes, exposures: rgb}}
       sync: {kind: rgb-sync, inputs: {windows: windows, rgb: rgb}}
       deblur: {kind: passthrough, inputs: {fused: sync}}
@@ -29,15 +31,16 @@ private struct FaultRun {
 /// the file holds exactly the frame ids the injector expects, then runs `extra` (Python with
 /// `f` the file, `m` the metrics, `stage` the stages by name, `summary` the injector's JSON).
 private func runFault(
-    _ scenario: String, arguments: [String] = [], windows: String = "", extra: String = ""
+    _ scenario: String, arguments: [String] = [], windows: String = "", source: String = "", extra: String = "",
+    in existing: URL? = nil
 ) throws -> FaultRun {
-    let dir = try temporaryDirectory("cli-fault")
-    defer { try? FileManager.default.removeItem(at: dir) }
+    let dir = try existing ?? temporaryDirectory("cli-fault")
+    defer { if existing == nil { try? FileManager.default.removeItem(at: dir) } }
     let base = Int.random(in: 30_000...39_000)
     let spikes = "tcp://127.0.0.1:\(base)", rgb = "tcp://127.0.0.1:\(base + 1)"
     let out = dir.appendingPathComponent("live.h5"), metrics = dir.appendingPathComponent("m.json")
     let file = dir.appendingPathComponent("faults.yaml")
-    try faultPipeline(spikes: spikes, rgb: rgb, output: out.path, windows: windows)
+    try faultPipeline(spikes: spikes, rgb: rgb, output: out.path, windows: windows, source: source)
         .write(to: file, atomically: true, encoding: .utf8)
     let process = Process()
     process.executableURL = try spkdeblurBinary()
@@ -143,6 +146,80 @@ struct LiveFaultTests {
                 """)
         #expect(r.status == 0, "\(r.err)")
         #expect(r.check.status == 0, "\(r.check.err)")
+    }
+
+    @Test func curveSourcesAcceptAKnownPublisher() throws {
+        let dir = try temporaryDirectory("cli-fault")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let keys = dir.appendingPathComponent("keys"), clients = dir.appendingPathComponent("clients")
+        for d in [keys, clients] { try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true) }
+        for name in ["pipeline", "camera"] {
+            #expect(try run(["keys", keys.appendingPathComponent(name).path]).status == 0)
+        }
+        try FileManager.default.copyItem(
+            at: keys.appendingPathComponent("camera.pub"), to: clients.appendingPathComponent("camera.pub"))
+        let r = try runFault(
+            "clean",
+            arguments: [
+                "--curve-server-key", keys.appendingPathComponent("pipeline.pub").path, "--curve-key",
+                keys.appendingPathComponent("camera.key").path,
+            ],
+            source:
+                ", curve_secret_key: \(keys.appendingPathComponent("pipeline.key").path), curve_clients: \(clients.path)",
+            extra: "assert stage['spikes']['counters'].get('curve-refused', 0) == 0, stage['spikes']", in: dir)
+        #expect(r.status == 0, "\(r.err)")
+        #expect(r.check.status == 0, "\(r.check.err)")
+    }
+
+    @Test func curveSourcesRefuseAStranger() throws {
+        let dir = try temporaryDirectory("cli-fault")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let keys = dir.appendingPathComponent("keys"), clients = dir.appendingPathComponent("clients")
+        for d in [keys, clients] { try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true) }
+        for name in ["pipeline", "camera", "stranger"] {
+            #expect(try run(["keys", keys.appendingPathComponent(name).path]).status == 0)
+        }
+        try FileManager.default.copyItem(
+            at: keys.appendingPathComponent("camera.pub"), to: clients.appendingPathComponent("camera.pub"))
+        let base = Int.random(in: 40_000...44_000)
+        let (spikes, rgb) = ("tcp://127.0.0.1:\(base)", "tcp://127.0.0.1:\(base + 1)")
+        let out = dir.appendingPathComponent("x.h5"), metrics = dir.appendingPathComponent("m.json")
+        let file = dir.appendingPathComponent("p.yaml")
+        try faultPipeline(
+            spikes: spikes, rgb: rgb, output: out.path,
+            source:
+                ", curve_secret_key: \(keys.appendingPathComponent("pipeline.key").path), curve_clients: \(clients.path)"
+        ).write(to: file, atomically: true, encoding: .utf8)
+        let pipeline = Process()
+        pipeline.executableURL = try spkdeblurBinary()
+        pipeline.arguments = ["run", file.path, "--quiet", "--metrics-json", metrics.path]
+        pipeline.standardOutput = Pipe()
+        pipeline.standardError = Pipe()
+        try pipeline.run()
+        let injector = Process()
+        injector.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        injector.arguments = [
+            "python3", testsFixture("../tools/zmq_faults.py").path, "--spikes", spikes, "--rgb", rgb, "--scenario",
+            "clean", "--curve-server-key", keys.appendingPathComponent("pipeline.pub").path, "--curve-key",
+            keys.appendingPathComponent("stranger.key").path,
+        ]
+        injector.standardOutput = Pipe()
+        injector.standardError = Pipe()
+        try injector.run()
+        Thread.sleep(forTimeInterval: 3)
+        injector.terminate()
+        kill(pipeline.processIdentifier, SIGINT)
+        pipeline.waitUntilExit()
+        #expect(pipeline.terminationStatus == 0)
+        let check = try python(
+            """
+            import sys, json, h5py
+            m = json.load(open(sys.argv[2])); stage = {s['name']: s for s in m['stages']}
+            assert stage['spikes']['counters'].get('curve-refused', 0) >= 1, stage['spikes']
+            assert stage['spikes']['itemsOut'] == 0, stage['spikes']
+            assert len(h5py.File(sys.argv[1], 'r')['frame_id']) == 0
+            """, [out.path, metrics.path])
+        #expect(check.status == 0, "\(check.err)")
     }
 
     @Test func ctrlCBeforeTheFirstFrameLeavesAValidEmptyFile() throws {
