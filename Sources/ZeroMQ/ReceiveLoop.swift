@@ -91,7 +91,8 @@ public final class ReceiveLoop: Sendable {
                 case .server(let secretKey, _)?: try socket.setCurveServer(secretKey: secretKey)
                 case .client(let serverKey, let secretKey)?:
                     try socket.setCurveClient(
-                        serverKey: serverKey, publicKey: try Curve.publicKey(secretKey: secretKey), secretKey: secretKey)
+                        serverKey: serverKey, publicKey: try Curve.publicKey(secretKey: secretKey), secretKey: secretKey
+                    )
                 case nil: break
                 }
                 if configuration.socketType == .sub {
