@@ -35,7 +35,8 @@ let package = Package(
         // MARK: thin wrappers
         .target(name: "HDF5", dependencies: ["CHDF5"]),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
-        .target(name: "Imaging", dependencies: ["CImageCodecs"]),
+        .target(name: "Imaging"),
+        .target(name: "ImageCodecs", dependencies: ["Imaging", "CImageCodecs"]),
 
         // MARK: core
         .target(name: "SpikeCore"),
@@ -52,12 +53,13 @@ let package = Package(
         // Trained models assembled into the binary (.incbin), so it runs wherever it is copied.
         .target(name: "CModelResources", exclude: ["models"], cSettings: [.headerSearchPath("models")]),
         .target(name: "ModelCatalog", dependencies: ["CModelResources", "Checkpoint", "SpkDeblurNet"]),
-        .target(name: "Datasets", dependencies: ["SpikeCore", "Imaging"]),
+        .target(name: "Datasets", dependencies: ["SpikeCore", "Imaging", "ImageCodecs"]),
         .target(
             name: "Deblur",
             dependencies: ["SpkDeblurNet", "ModelCatalog", "Tensor", "Checkpoint", "SpikeCore", "Imaging"]),
         .target(
-            name: "DeblurEvaluation", dependencies: ["Deblur", "Datasets", "Metrics", "Imaging", "SpikeCore", "Tensor"]),
+            name: "DeblurEvaluation",
+            dependencies: ["Deblur", "Datasets", "Metrics", "Imaging", "ImageCodecs", "SpikeCore", "Tensor"]),
         .target(name: "WireProtocol", dependencies: ["SpikeCore"]),
         .target(name: "Recording", dependencies: ["HDF5", "CCompression", "Imaging"]),
 
@@ -71,7 +73,7 @@ let package = Package(
         .target(
             name: "Stages",
             dependencies: [
-                "Pipeline", "SpikeCore", "Imaging", "Datasets", "HDF5", "ZeroMQ",
+                "Pipeline", "SpikeCore", "Imaging", "ImageCodecs", "Datasets", "HDF5", "ZeroMQ",
                 "WireProtocol", "Recording", "Deblur", "SpkDeblurNet", "Checkpoint", "Tensor", "Metrics",
             ]),
 
@@ -79,38 +81,45 @@ let package = Package(
         .executableTarget(
             name: "spkdeblur",
             dependencies: [
-                "Stages", "Pipeline", "SpikeCore", "Imaging", "Datasets", "HDF5", "ZeroMQ",
-                "WireProtocol", "Recording", "Deblur", "DeblurEvaluation", "SpkDeblurNet", "Checkpoint", "Tensor", "Metrics",
+                "Stages", "Pipeline", "SpikeCore", "Imaging", "ImageCodecs", "Datasets", "HDF5", "ZeroMQ",
+                "WireProtocol", "Recording", "Deblur", "DeblurEvaluation", "SpkDeblurNet", "Checkpoint", "Tensor",
+                "Metrics",
                 "ModelCatalog",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         // MARK: tests, one per module (plus shared helpers for running the Python peers)
         .target(name: "TestSupport", dependencies: ["SpikeCore"], path: "Tests/TestSupport"),
-        .testTarget(name: "SpikeCoreTests", dependencies: ["SpikeCore", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "SpikeCoreTests", dependencies: ["SpikeCore", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "HDF5Tests", dependencies: ["TestSupport", "HDF5"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["TestSupport", "ZeroMQ", "WireProtocol", "SpikeCore"]),
-        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "ImagingTests", dependencies: ["Imaging", "ImageCodecs", "TestSupport"],
+            resources: [.copy("Fixtures")]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
-        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "CheckpointTests", dependencies: ["Checkpoint", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "SpkDeblurNetTests", dependencies: ["SpkDeblurNet", "Checkpoint", "Tensor"],
             resources: [.copy("Fixtures")]),
         .testTarget(name: "DeblurTests", dependencies: ["Deblur", "SpikeCore", "Tensor", "Imaging"]),
         .testTarget(
-            name: "DeblurEvaluationTests", dependencies: ["DeblurEvaluation", "Deblur", "SpikeCore", "Tensor", "Imaging"]),
+            name: "DeblurEvaluationTests",
+            dependencies: ["DeblurEvaluation", "Deblur", "SpikeCore", "Tensor", "Imaging", "ImageCodecs"]),
         .testTarget(
             name: "ModelCatalogTests", dependencies: ["ModelCatalog", "Checkpoint", "SpkDeblurNet", "Tensor"],
             resources: [.copy("Fixtures")]),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "SpikeCore", "Imaging"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "SpikeCore", "Imaging", "ImageCodecs"]),
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol", "SpikeCore"]),
         .testTarget(name: "RecordingTests", dependencies: ["TestSupport", "Recording", "HDF5"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
         .testTarget(
             name: "StagesTests",
             dependencies: [
-                "Stages", "Checkpoint", "Pipeline", "SpikeCore", "HDF5", "ZeroMQ", "Imaging", "Tensor", "TestSupport",
+                "Stages", "Checkpoint", "Pipeline", "SpikeCore", "HDF5", "ZeroMQ", "Imaging", "ImageCodecs", "Tensor",
+                "TestSupport",
             ]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "spkdeblur", "Tensor"]),
     ]

@@ -1,6 +1,7 @@
 import Datasets
 import Deblur
 import Foundation
+import ImageCodecs
 import Imaging
 import Metrics
 import SpikeCore

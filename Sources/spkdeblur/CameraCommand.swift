@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ImageCodecs
 import Imaging
 import SpikeCore
 import WireProtocol

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Deblur
 import Foundation
+import ImageCodecs
 import Imaging
 import SpikeCore
 import Tensor

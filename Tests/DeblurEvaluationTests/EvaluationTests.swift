@@ -1,5 +1,6 @@
 import Deblur
 import Foundation
+import ImageCodecs
 import Imaging
 import Testing
 

@@ -1,5 +1,6 @@
 internal import CImageCodecs
 import Foundation
+import Imaging
 
 /// Reading and writing PNG (libpng: the low-level API to read, the simplified API to write)
 /// and JPEG (libjpeg-turbo's TurboJPEG API) files.
