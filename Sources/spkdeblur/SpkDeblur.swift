@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Stages
 
 /// The `spkdeblur` command line: parses, validates, builds and runs; the work lives in the
@@ -35,6 +36,28 @@ struct SpkDeblur: AsyncParsableCommand {
 enum Entry {
     static func main() async {
         OpenBLASKernelChoice.applyByReexec()
-        await SpkDeblur.main()
+        do {
+            var command = try SpkDeblur.parseAsRoot()
+            if var command = command as? AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            SpkDeblur.exit(withError: oneLine(error))
+        }
+    }
+
+    /// Foundation's file errors as one line naming the path and the cause (instead of an
+    /// `NSError` dump); every other error unchanged.
+    static func oneLine(_ error: any Error) -> any Error {
+        let ns = error as NSError
+        guard ns.domain == NSCocoaErrorDomain || ns.domain == NSPOSIXErrorDomain else { return error }
+        let path = (ns.userInfo[NSFilePathErrorKey] as? String) ?? (ns.userInfo[NSURLErrorKey] as? URL)?.path
+        var cause = ns.localizedDescription
+        if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError {
+            cause = String(cString: strerror(Int32(underlying.code)))
+        }
+        return RunError(path.map { "\($0): \(cause)" } ?? cause)
     }
 }

@@ -2,6 +2,18 @@ import Foundation
 import Testing
 
 @Suite struct SpikesCommandTests {
+    @Test func fileSystemErrorsAreOneLineNamingThePath() throws {
+        // Output folders that cannot be created: Foundation's error, reduced to one line.
+        let r = try run([
+            "simulate", "--images", testsFixture("../pipelines/assets/scenes").path, "--out", "/proc/none/x",
+            "--split", "test", "--sequences", "1", "--frames-per-sequence", "2", "--width", "64", "--height", "48",
+        ])
+        #expect(r.status != 0)
+        #expect(r.err.contains("/proc/none/x"), "\(r.err)")
+        #expect(!r.err.contains("NSCocoaErrorDomain") && !r.err.contains("UserInfo"), "\(r.err)")
+        #expect(r.err.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").count == 1, "\(r.err)")
+    }
+
     @Test func hdf5FailuresAreOneLineUnlessVerbose() throws {
         let dir = try temporaryDirectory("cli-verbose")
         defer { try? FileManager.default.removeItem(at: dir) }
