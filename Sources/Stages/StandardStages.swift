@@ -14,7 +14,7 @@ public enum StandardStages {
         for kind in [
             SpikeFileSource.kind, RGBFolderSource.kind, ExposureWindowStage.kind, RGBSyncStage.kind,
             DeblurStage.kind, DeblurStage.passthroughKind, HDF5SinkStage.kind,
-            ZMQSpikeSource.kind, ZMQRGBSource.kind, ZMQPublishSink.kind,
+            ZMQSpikeSource.kind, ZMQRGBSource.kind, ZMQPublishSink.kind, WebViewStage.kind,
         ] {
             r.register(kind)
         }
