@@ -118,6 +118,11 @@ public final class LiveViewer: Sendable {
         clientStats.withLock { ($0.shown, $0.lastFrameID, $0.latencies) }
     }
 
+    /// The stream hub's counters; call on the server's event loop.
+    func hubStatistics() -> (clients: Int, sent: Int, skipped: Int) {
+        hubBox.withLock { $0 }?.statistics() ?? (clients: 0, sent: 0, skipped: 0)
+    }
+
     // MARK: encoding
 
     /// Claims the encoder when a stream client waits for a newer frame; the delay keeps to `maxFPS`.

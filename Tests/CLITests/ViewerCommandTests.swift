@@ -254,4 +254,91 @@ private func attribute(_ name: String, in dom: String) -> String? {
             """, [shot.path, out.path, rects])
         #expect(compare.status == 0, "\(compare.out) \(compare.err)")
     }
+
+    @Test(.enabled(if: pythonHas("numpy", "h5py", "PIL"), "needs numpy, h5py and pillow"))
+    func viewServesEveryEndpointOfARecordedFile() throws {
+        let dir = try temporaryDirectory("viewer")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let data = try simulated(dir, frames: 12)
+        let out = dir.appendingPathComponent("out.h5")
+        let yaml = dir.appendingPathComponent("p.yaml")
+        try viewerPipeline(data: data, output: out, speed: "max", view: false).write(
+            to: yaml, atomically: true, encoding: .utf8)
+        let r = try run(["run", yaml.path, "--quiet"])
+        #expect(r.status == 0, "\(r.err)")
+        let served = try Served.start(["view", out.path, "--port", "0"], in: dir, marker: "view: serving")
+        defer { served.stop() }
+        let check = try python(
+            """
+            import sys, json, io, urllib.request, urllib.error
+            import numpy as np, h5py
+            from PIL import Image
+            base = sys.argv[1]
+            def get(path):
+                try:
+                    with urllib.request.urlopen(base + path.lstrip("/"), timeout=10) as r: return r.status, dict(r.headers), r.read()
+                except urllib.error.HTTPError as e: return e.code, dict(e.headers), e.read()
+            s, h, page = get("/")
+            assert s == 200 and b'data-mode="file"' in page
+            info = json.loads(get("/api/info")[2])
+            assert info["frames"] == 12 and info["images"] == ["blur", "spike_recon", "sharp"], info
+            with h5py.File(sys.argv[2], "r") as f:
+                for name in ("frame_id", "exposure_start_ns", "exposure_end_ns", "spike_center_index", "latency_ms"):
+                    assert np.allclose(info["arrays"][name], f[name][:]), name
+                assert set(info["attributes"]) == set(f.attrs.keys()), (info["attributes"].keys(), f.attrs.keys())
+                for name, i in (("sharp", 3), ("blur", 11), ("spike_recon", 0)):
+                    s, h, png = get(f"/frame/{name}/{i}.png")
+                    assert s == 200 and h["Content-Type"] == "image/png", (name, s)
+                    img = np.asarray(Image.open(io.BytesIO(png)))
+                    assert img.shape == f[name][i].shape and np.array_equal(img, f[name][i]), name
+            s, h, _ = get("/frame/sharp/2.png?download=1")
+            assert s == 200 and h["Content-Disposition"] == 'attachment; filename="sharp-2.png"', h
+            assert get("/frame/sharp/12.png")[0] == 404 and get("/frame/quick_sharp/0.png")[0] == 404
+            assert get("/frame/nope/0.png")[0] == 404 and get("/api/nope")[0] == 404
+            print("ok")
+            """, [served.url, out.path])
+        #expect(check.status == 0, "\(check.err)")
+    }
+
+    @Test(.enabled(if: chromium != nil, "chromium is not installed (tools/setup --test installs it)"))
+    func headlessChromiumShowsARecordedFilesFramesArraysAndAttributes() throws {
+        try #require(pythonHas("numpy", "h5py", "PIL"), "needs numpy, h5py and pillow")
+        let dir = try temporaryDirectory("viewer")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let data = try simulated(dir, frames: 12)
+        let out = dir.appendingPathComponent("out.h5")
+        let yaml = dir.appendingPathComponent("p.yaml")
+        try viewerPipeline(data: data, output: out, speed: "max", view: false).write(
+            to: yaml, atomically: true, encoding: .utf8)
+        let r = try run(["run", yaml.path, "--quiet"])
+        #expect(r.status == 0, "\(r.err)")
+        let served = try Served.start(["view", out.path, "--port", "0"], in: dir, marker: "view: serving")
+        defer { served.stop() }
+        let dom = try browse(served.url, ["--dump-dom"], budgetMs: 1500)
+        #expect(attribute("frame", in: dom) == "0", "the page shows frame 0 first")
+        #expect(dom.contains("exposure_start_ns") && dom.contains("software_version"), "arrays and attributes shown")
+        let rects = try #require(attribute("rects", in: dom), "no panel rectangles in the DOM")
+        let shot = dir.appendingPathComponent("file.png")
+        _ = try browse(served.url, ["--screenshot=\(shot.path)"], budgetMs: 1500)
+        if let keep = ProcessInfo.processInfo.environment["SPKDEBLUR_VIEW_SCREENSHOT"] {
+            try? FileManager.default.removeItem(atPath: keep)
+            try FileManager.default.copyItem(at: shot, to: URL(fileURLWithPath: keep))
+        }
+        let compare = try python(
+            """
+            import sys, json, numpy as np, h5py
+            from PIL import Image
+            shot = Image.open(sys.argv[1]).convert("RGB")
+            rects = {r["name"]: r for r in json.loads(sys.argv[3])}
+            with h5py.File(sys.argv[2], "r") as f:
+                for name in ("sharp", "blur"):
+                    ref = f[name][0].astype(float); r = rects[name]
+                    crop = shot.crop((round(r["x"]) + 2, round(r["y"]) + 2, round(r["x"] + r["w"]) - 2, round(r["y"] + r["h"]) - 2))
+                    small = np.asarray(crop.resize((ref.shape[1], ref.shape[0]), Image.BOX)).astype(float)
+                    err = np.abs(small - ref).mean(); corr = np.corrcoef(small.ravel(), ref.ravel())[0, 1]
+                    assert small.std() > 2 and err < 8 and corr > 0.9, (name, err, corr, small.std())
+            print("ok")
+            """, [shot.path, out.path, rects])
+        #expect(compare.status == 0, "\(compare.out) \(compare.err)")
+    }
 }
