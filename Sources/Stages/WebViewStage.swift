@@ -73,6 +73,11 @@ struct WebViewStage: Stage {
             throw error
         }
         viewer.finish()
+        let totals = await viewer.totals()
+        context.metrics.count("encoded", by: totals.encoded)
+        context.metrics.count("stream-parts-sent", by: totals.sent)
+        context.metrics.count("stream-parts-skipped-slow-clients", by: totals.skipped)
+        context.metrics.count("stream-connections", by: totals.connections)
         // Lets a person (or a test) look at the last frame after a short replay.
         let until = ContinuousClock.now + .milliseconds(Int(holdSeconds * 1000))
         while ContinuousClock.now < until, !context.shutdown.isRequested {

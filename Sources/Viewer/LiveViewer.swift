@@ -119,8 +119,19 @@ public final class LiveViewer: Sendable {
     }
 
     /// The stream hub's counters; call on the server's event loop.
-    func hubStatistics() -> (clients: Int, sent: Int, skipped: Int) {
-        hubBox.withLock { $0 }?.statistics() ?? (clients: 0, sent: 0, skipped: 0)
+    func hubStatistics() -> (clients: Int, sent: Int, skipped: Int, connections: Int) {
+        hubBox.withLock { $0 }?.statistics() ?? (clients: 0, sent: 0, skipped: 0, connections: 0)
+    }
+
+    /// Totals for the stage's metrics: frames encoded, stream parts written and skipped, stream connections.
+    public func totals() async -> (encoded: Int, sent: Int, skipped: Int, connections: Int) {
+        let encoded = state.withLock { $0.encoded }
+        guard let server = serverBox.withLock({ $0 }) else { return (encoded, 0, 0, 0) }
+        let hub =
+            (try? await server.eventLoop.submit { [self] in hubStatistics() }.get()) ?? (
+                clients: 0, sent: 0, skipped: 0, connections: 0
+            )
+        return (encoded, hub.sent, hub.skipped, hub.connections)
     }
 
     // MARK: encoding
@@ -247,7 +258,7 @@ public final class LiveViewer: Sendable {
 
     private func metricsJSON() -> String {
         let s = state.withLock { $0 }
-        let hub = hubBox.withLock { $0 }?.statistics() ?? (clients: 0, sent: 0, skipped: 0)
+        let hub = hubStatistics()
         let now = Date().timeIntervalSince1970 * 1000
         return """
             {"now_unix_ms":\(now),"pipeline":\(metrics()),"viewer":{"published":\(s.published),\

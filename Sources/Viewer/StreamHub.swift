@@ -17,6 +17,7 @@ public final class StreamHub: @unchecked Sendable {
     private var version = 0
     private var sent = 0
     private var skipped = 0
+    private var connections = 0
     private let onClientsChanged: @Sendable (Int) -> Void
 
     /// - Parameter onClientsChanged: called on the loop with the number of stream clients.
@@ -37,16 +38,18 @@ public final class StreamHub: @unchecked Sendable {
         }
     }
 
-    /// Counters, read on the loop: stream clients, parts written, parts skipped for slow clients.
-    public func statistics() -> (clients: Int, sent: Int, skipped: Int) {
+    /// Counters, read on the loop: stream clients now, parts written, parts skipped for
+    /// slow clients, stream connections so far.
+    public func statistics() -> (clients: Int, sent: Int, skipped: Int, connections: Int) {
         loop.preconditionInEventLoop()
-        return (clients.count, sent, skipped)
+        return (clients.count, sent, skipped, connections)
     }
 
     func add(_ client: Client) {
         loop.preconditionInEventLoop()
         client.hub = self
         clients[ObjectIdentifier(client)] = client
+        connections += 1
         onClientsChanged(clients.count)
         client.offer()
     }

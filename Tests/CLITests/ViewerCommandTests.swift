@@ -101,6 +101,28 @@ private func attribute(_ name: String, in dom: String) -> String? {
     return rest.firstIndex(of: "\"").map { String(rest[..<$0]).replacingOccurrences(of: "&quot;", with: "\"") }
 }
 
+/// Connects to `url`'s MJPEG stream, sends the request and never reads (a small receive
+/// buffer makes the server's writes back up at once).
+private func stalledConnection(_ url: String) throws -> Int32 {
+    let port = try #require(UInt16(url.split(separator: ":").last?.trimmingCharacters(in: ["/"]) ?? ""))
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var small: Int32 = 4096
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(port.bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let rc = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        }
+    }
+    try #require(rc == 0, "cannot connect to \(url)")
+    let request = "GET /stream.mjpeg HTTP/1.1\r\nHost: x\r\n\r\n"
+    _ = request.withCString { send(fd, $0, strlen($0), 0) }
+    return fd
+}
+
 @Suite(.serialized) struct ViewerCommandTests {
     @Test(.enabled(if: pythonHas("numpy", "h5py", "PIL"), "needs numpy, h5py and pillow"))
     func everyLiveEndpointAnswersOverRealSockets() throws {
@@ -340,5 +362,74 @@ private func attribute(_ name: String, in dom: String) -> String? {
             print("ok")
             """, [shot.path, out.path, rects])
         #expect(compare.status == 0, "\(compare.out) \(compare.err)")
+    }
+
+    /// A browser that connects to the stream and reads nothing while the pipeline replays
+    /// as fast as it can: the pipeline finishes, no slower than without it (beyond noise),
+    /// and its memory does not grow.
+    @Test func aStalledStreamClientDoesNotSlowAFullSpeedPipeline() throws {
+        let dir = try temporaryDirectory("viewer")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let data = try simulated(dir, frames: 40)
+        // 480 exposures: the 40 simulated ones, repeated under new names.
+        let fm = FileManager.default
+        for (folder, ext) in [
+            ("GOPRO_Large_spike_seq/test/\(seq)/spike", "dat"), ("GOPRO_Large/test/\(seq)/blur_gamma", "png"),
+        ] {
+            let base = data.appendingPathComponent(folder)
+            for i in 40..<480 {
+                try fm.copyItem(
+                    at: base.appendingPathComponent(String(format: "%06d.\(ext)", i % 40)),
+                    to: base.appendingPathComponent(String(format: "%06d.\(ext)", i)))
+            }
+        }
+        let yaml = dir.appendingPathComponent("p.yaml")
+        try viewerPipeline(data: data, output: dir.appendingPathComponent("out.h5"), speed: "max", view: true)
+            .replacingOccurrences(of: "hold_s: 0", with: "hold_s: 0, max_fps: 60")
+            .write(to: yaml, atomically: true, encoding: .utf8)
+
+        /// Runs the pipeline; with `stall`, a client connects to the stream and never reads.
+        func measure(stall: Bool) throws -> (seconds: Double, peakRSS: Int, metrics: String) {
+            let start = Date()
+            let report = dir.appendingPathComponent("metrics-\(stall).json")
+            let served = try Served.start(
+                ["run", yaml.path, "--quiet", "--metrics-json", report.path], in: dir, marker: "web-view")
+            // The stalled browser is a socket of this process (no second child process: the
+            // test reads the pipeline's own exit).
+            let fd = stall ? try stalledConnection(served.url) : -1
+            defer { if fd >= 0 { close(fd) } }
+            var peak = 0
+            while served.process.isRunning {
+                let status =
+                    (try? String(contentsOfFile: "/proc/\(served.process.processIdentifier)/status", encoding: .utf8))
+                    ?? ""
+                if let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+                    let kb = Int(line.split(separator: " ").dropFirst().first ?? "")
+                {
+                    peak = max(peak, kb * 1024)
+                }
+                Thread.sleep(forTimeInterval: 0.02)
+            }
+            served.process.waitUntilExit()
+            #expect(
+                served.process.terminationStatus == 0,
+                "\((try? String(contentsOf: served.errFile, encoding: .utf8)) ?? "")")
+            return (Date().timeIntervalSince(start), peak, (try? String(contentsOf: report, encoding: .utf8)) ?? "")
+        }
+        let alone = try measure(stall: false)
+        let stalled = try measure(stall: true)
+        let alone2 = try measure(stall: false)
+        let baseline = min(alone.seconds, alone2.seconds)
+        #expect(
+            stalled.seconds < baseline * 1.5 + 0.5,
+            "alone \(alone.seconds) / \(alone2.seconds) s, stalled \(stalled.seconds) s")
+        // The stalled client was connected all along. (These frames are small enough for the
+        // kernel's socket buffers to take every encoded part; ViewerTests checks the skipping
+        // with 500x800 frames.)
+        let compact = { (text: String) in text.replacingOccurrences(of: " ", with: "") }
+        #expect(compact(stalled.metrics).contains("\"stream-connections\":1"), "\(stalled.metrics)")
+        #expect(compact(alone.metrics).contains("\"stream-connections\":0"), "\(alone.metrics)")
+        let rss = max(alone.peakRSS, alone2.peakRSS)
+        #expect(stalled.peakRSS < rss + (64 << 20), "peak RSS alone \(rss), stalled \(stalled.peakRSS)")
     }
 }
