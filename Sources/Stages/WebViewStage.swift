@@ -75,6 +75,7 @@ struct WebViewStage: Stage {
         viewer.finish()
         let totals = await viewer.totals()
         context.metrics.count("encoded", by: totals.encoded)
+        context.metrics.count("encode-ms-total", by: totals.encodeMilliseconds)
         context.metrics.count("stream-parts-sent", by: totals.sent)
         context.metrics.count("stream-parts-skipped-slow-clients", by: totals.skipped)
         context.metrics.count("stream-connections", by: totals.connections)

@@ -59,6 +59,7 @@ public final class LiveViewer: Sendable {
         var encoded = 0
         var encodeSeconds = 0.0
         var ended = false
+        var stopped = false
     }
     struct ClientStats {
         var latencies: [Double] = []
@@ -94,8 +95,13 @@ public final class LiveViewer: Sendable {
         return server
     }
 
-    /// Stops the server.
+    /// Stops encoding, lets a running encode finish, then stops the server (so nothing is
+    /// handed to its event loop after it shut down).
     public func stop() async {
+        state.withLock { $0.stopped = true }
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            encoder.async { done.resume() }
+        }
         if let server = serverBox.withLock({ $0 }) { await server.shutdown() }
     }
 
@@ -124,21 +130,20 @@ public final class LiveViewer: Sendable {
     }
 
     /// Totals for the stage's metrics: frames encoded, stream parts written and skipped, stream connections.
-    public func totals() async -> (encoded: Int, sent: Int, skipped: Int, connections: Int) {
-        let encoded = state.withLock { $0.encoded }
-        guard let server = serverBox.withLock({ $0 }) else { return (encoded, 0, 0, 0) }
-        let hub =
-            (try? await server.eventLoop.submit { [self] in hubStatistics() }.get()) ?? (
-                clients: 0, sent: 0, skipped: 0, connections: 0
-            )
-        return (encoded, hub.sent, hub.skipped, hub.connections)
+    public func totals() async -> (encoded: Int, encodeMilliseconds: Int, sent: Int, skipped: Int, connections: Int) {
+        let (encoded, seconds) = state.withLock { ($0.encoded, $0.encodeSeconds) }
+        let ms = Int((seconds * 1000).rounded())
+        guard let server = serverBox.withLock({ $0 }) else { return (encoded, ms, 0, 0, 0) }
+        let none = (clients: 0, sent: 0, skipped: 0, connections: 0)
+        let hub = (try? await server.eventLoop.submit { [self] in hubStatistics() }.get()) ?? none
+        return (encoded, ms, hub.sent, hub.skipped, hub.connections)
     }
 
     // MARK: encoding
 
     /// Claims the encoder when a stream client waits for a newer frame; the delay keeps to `maxFPS`.
     private func claimEncode(_ s: inout State) -> Double? {
-        guard s.streamClients > 0, !s.encoding, s.latest != nil else { return nil }
+        guard s.streamClients > 0, !s.encoding, !s.stopped, s.latest != nil else { return nil }
         s.encoding = true
         let now = ProcessInfo.processInfo.systemUptime
         return max(0, s.lastEncodeStart + 1 / maxFPS - now)
@@ -158,11 +163,11 @@ public final class LiveViewer: Sendable {
 
     private func encodeNewest() {
         let start = ProcessInfo.processInfo.systemUptime
-        let (frame, version) = state.withLock { s in
+        let (frame, version, stopped) = state.withLock { s in
             s.lastEncodeStart = start
-            return (s.latest, s.version)
+            return (s.latest, s.version, s.stopped)
         }
-        if let frame, let part = try? Self.part(frame, quality: quality) {
+        if !stopped, let frame, let part = try? Self.part(frame, quality: quality) {
             hubBox.withLock { $0 }?.publish(part)
         }
         let delay = state.withLock { s -> Double? in

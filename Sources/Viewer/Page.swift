@@ -25,7 +25,7 @@ enum Page {
         .panel .label{display:flex;justify-content:space-between;gap:8px;color:#aaa}
         canvas.view{background:#000;cursor:crosshair;width:calc((100vw - 60px) / var(--n))}
         canvas.zoom{background:#000;image-rendering:pixelated;width:200px;height:200px}
-        #side{display:flex;gap:18px;flex-wrap:wrap;margin-top:10px}
+        #side{display:flex;gap:18px;flex-wrap:wrap;align-items:flex-start;margin-top:10px}
         table{border-collapse:collapse} td,th{padding:1px 8px;text-align:right;border-bottom:1px solid #333}
         th{color:#999;font-weight:normal} td:first-child,th:first-child{text-align:left}
         .muted{color:#888} .bad{color:#f87} #chart{background:#1d2024;border:1px solid #333}
