@@ -115,7 +115,7 @@ public final class HTTPServer: Sendable {
 public struct ViewerError: Error, CustomStringConvertible, Sendable {
     public var message: String
     public init(_ message: String) { self.message = message }
-    public var description: String { "web-view: \(message)" }
+    public var description: String { "viewer: \(message)" }
 }
 
 /// One connection: collects a request, routes it, writes the reply.
