@@ -12,6 +12,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
+        // The browser viewer's HTTP server (NIO only, no framework: see docs/pipelines.md "Viewer").
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // MARK: C shims (system libraries)
@@ -70,10 +72,19 @@ let package = Package(
                 "Yams",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]),
+        // The browser viewer: an HTTP server on its own NIO event loop, the page, latest-frame slots.
+        .target(
+            name: "Viewer",
+            dependencies: [
+                "Imaging", "ImageCodecs", "Recording",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]),
         .target(
             name: "Stages",
             dependencies: [
-                "Pipeline", "SpikeCore", "Imaging", "ImageCodecs", "Datasets", "HDF5", "ZeroMQ",
+                "Viewer", "Pipeline", "SpikeCore", "Imaging", "ImageCodecs", "Datasets", "HDF5", "ZeroMQ",
                 "WireProtocol", "Recording", "Deblur", "SpkDeblurNet", "Checkpoint", "Tensor", "Metrics",
             ]),
 
@@ -84,7 +95,7 @@ let package = Package(
                 "Stages", "Pipeline", "SpikeCore", "Imaging", "ImageCodecs", "Datasets", "HDF5", "ZeroMQ",
                 "WireProtocol", "Recording", "Deblur", "DeblurEvaluation", "SpkDeblurNet", "Checkpoint", "Tensor",
                 "Metrics",
-                "ModelCatalog",
+                "ModelCatalog", "Viewer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -121,6 +132,7 @@ let package = Package(
                 "Stages", "Checkpoint", "Pipeline", "SpikeCore", "HDF5", "ZeroMQ", "Imaging", "ImageCodecs", "Tensor",
                 "TestSupport",
             ]),
+        .testTarget(name: "ViewerTests", dependencies: ["Viewer", "Imaging", "ImageCodecs", "Recording", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "spkdeblur", "Tensor"]),
     ]
 )

@@ -98,16 +98,26 @@ public enum ImageFile {
 
     /// Encodes a JPEG.
     public static func encodeJPEG(_ image: Image, quality: Int = 95) throws(ImagingError) -> [UInt8] {
+        try encodeJPEG(rgb8: image.rgb().toUInt8(), width: image.width, height: image.height, quality: quality)
+    }
+
+    /// Encodes interleaved 8-bit RGB samples (`width * height * 3` of them) as a JPEG, for
+    /// callers that already hold bytes (the viewer) and should not round-trip through floats.
+    public static func encodeJPEG(rgb8: [UInt8], width: Int, height: Int, quality: Int = 95) throws(ImagingError)
+        -> [UInt8]
+    {
+        guard rgb8.count == width * height * 3, width > 0, height > 0 else {
+            throw ImagingError(file: "jpeg", problem: "\(rgb8.count) bytes for \(width)x\(height) RGB")
+        }
         guard let handle = tjInitCompress() else {
             throw ImagingError(file: "jpeg", problem: "cannot initialise the encoder")
         }
         defer { tjDestroy(handle) }
-        let rgb = image.rgb().toUInt8()
         var buffer: UnsafeMutablePointer<UInt8>?
         var size: UInt = 0
-        let status = rgb.withUnsafeBufferPointer {
+        let status = rgb8.withUnsafeBufferPointer {
             tjCompress2(
-                handle, $0.baseAddress, Int32(image.width), 0, Int32(image.height), Int32(TJPF_RGB.rawValue),
+                handle, $0.baseAddress, Int32(width), 0, Int32(height), Int32(TJPF_RGB.rawValue),
                 &buffer, &size, Int32(TJSAMP_444.rawValue), Int32(quality), 0)
         }
         defer { if let buffer { tjFree(buffer) } }

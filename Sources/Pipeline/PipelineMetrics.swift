@@ -87,7 +87,7 @@ public final class PipelineMetrics: Sendable {
                 let s = e.channel.statistics
                 return Report.Edge(
                     name: e.name, capacity: e.channel.capacity, policy: e.channel.policy.rawValue,
-                    accepted: s.accepted, dropped: s.dropped, maxDepth: s.maxDepth)
+                    accepted: s.accepted, dropped: s.dropped, maxDepth: s.maxDepth, depth: s.depth)
             },
             latencyMs: Report.Percentiles(
                 count: latency.count, p50: latency.percentileMilliseconds(50),
@@ -108,6 +108,8 @@ public final class PipelineMetrics: Sendable {
             public var accepted: Int
             public var dropped: Int
             public var maxDepth: Int
+            /// Items queued when the report was made (live views poll it).
+            public var depth: Int
         }
         public struct Percentiles: Sendable, Codable {
             public var count: Int

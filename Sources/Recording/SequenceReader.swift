@@ -103,6 +103,25 @@ public final class SequenceReader {
         }
     }
 
+    /// The per-frame arrays of the schema that the file has, in schema order: each as
+    /// integers (`exposure_start_ns`, `frame_id`, ...) or floats (`latency_ms`).
+    public func perFrameArrays() throws -> [(name: String, values: PerFrameValues)] {
+        try wrap("read per-frame arrays") {
+            let root = file.root
+            var out: [(String, PerFrameValues)] = []
+            for name in ["frame_id", "exposure_start_ns", "exposure_end_ns", "spike_center_index", "latency_ms"] {
+                guard try root.contains(name) else { continue }
+                let ds = try root.openDataset(name)
+                if try ds.elementType() == .float32 || ds.elementType() == .float64 {
+                    out.append((name, .float(try ds.readFloat())))
+                } else {
+                    out.append((name, .int64(try ds.readInt64())))
+                }
+            }
+            return out
+        }
+    }
+
     static func filterName(_ id: Int, _ name: String) -> String {
         switch id {
         case 1: "deflate"
@@ -182,6 +201,20 @@ public final class SequenceReader {
             case .float16: return raw.withUnsafeBytes { Array($0.bindMemory(to: Float16.self)).map { Float($0) } }
             default: return raw.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
             }
+        }
+    }
+}
+
+/// The values of one per-frame array.
+public enum PerFrameValues: Sendable, Equatable {
+    case int64([Int64])
+    case float([Float])
+
+    /// Number of frames.
+    public var count: Int {
+        switch self {
+        case .int64(let v): v.count
+        case .float(let v): v.count
         }
     }
 }

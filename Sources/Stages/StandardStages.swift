@@ -15,6 +15,7 @@ public enum StandardStages {
             SpikeFileSource.kind, RGBFolderSource.kind, ExposureWindowStage.kind, RGBSyncStage.kind,
             DeblurStage.kind, DeblurStage.passthroughKind, HDF5SinkStage.kind,
             ZMQSpikeSource.kind, ZMQRGBSource.kind, ZMQPublishSink.kind, RemoteDeblurStage.kind,
+            WebViewStage.kind,
         ] {
             r.register(kind)
         }

@@ -19,6 +19,17 @@ struct BenchPipelineCommand: AsyncParsableCommand {
     @Option(help: "Spike sensor height.") var height = 250
     @Option(help: "Spike sensor width.") var width = 400
     @Option(help: "Also replay at speed 1.0 to measure pacing error.") var pacing = true
+    @Option(
+        help:
+            "Browser viewer: none, idle (a web-view stage, no client) or client (plus a client reading its MJPEG stream, which measures sink-to-client latency)."
+    )
+    var viewer: String = "none"
+
+    func validate() throws {
+        guard ["none", "idle", "client"].contains(viewer) else {
+            throw ValidationError("--viewer must be none, idle or client, not '\(viewer)'")
+        }
+    }
 
     func run() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("spkdeblur-bench-\(UUID().uuidString)")
@@ -60,6 +71,11 @@ struct BenchPipelineCommand: AsyncParsableCommand {
                 height, width, rate, frames, Double(frames * geometry.bytesPerFrame) / 1e6, rgbCount, 2 * width,
                 2 * height, fps))
         for speed in pacing ? ["max", "1.0"] : ["max"] {
+            let port = viewer == "none" ? 0 : try StreamClient.freePort()
+            let view =
+                viewer == "none" ? "" : "\n  view: {kind: web-view, port: \(port), inputs: {frames: deblur}}"
+            let client = viewer == "client" ? StreamClient(port: port) : nil
+            client?.start()
             let text = """
                 clock: {speed: \(speed)}
                 stages:
@@ -69,7 +85,7 @@ struct BenchPipelineCommand: AsyncParsableCommand {
                   sync: {kind: rgb-sync, inputs: {windows: windows, rgb: rgb}}
                   deblur: {kind: passthrough, inputs: {fused: sync}}
                   sink: {kind: hdf5-sink, path: \(dir.path)/out.h5, compression: none, store_recon: false, inputs: {frames: deblur}}
-                """
+                """ + view
             let graph = try PipelineDescription(registry: StandardStages.registry()).parse(
                 text: text, file: "bench.yaml")
             let report = try await PipelineRunner(graph: graph).run()
@@ -81,12 +97,132 @@ struct BenchPipelineCommand: AsyncParsableCommand {
                         "  speed %@: %d RGB frames in %.3f s: %.1f RGB frames/s, %.0f spike frames/s (%.2fx real time); latency p50 %.2f ms p99 %.2f ms",
                     speed, done, t, Double(done) / t, Double(frames) / t, seconds / t, report.latencyMs.p50,
                     report.latencyMs.p99))
+            if let client {
+                let (parts, latencies) = client.stop()
+                let sorted = latencies.sorted()
+                let at = { (p: Double) in
+                    sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(p / 100 * Double(sorted.count)))]
+                }
+                print(
+                    String(
+                        format:
+                            "  speed %@: viewer stream client got %d frames; sink to client latency p50 %.1f ms, p99 %.1f ms",
+                        speed, parts, at(50), at(99)))
+            }
             if let p = report.pacingLatenessMs, p.count > 0 {
                 print(
                     String(
                         format: "  speed %@: replay clock pacing error p50 %.3f ms, p99 %.3f ms (%d releases)", speed,
                         p.p50, p.p99, p.count))
             }
+        }
+    }
+}
+
+/// A client of the `web-view` MJPEG stream on its own thread: reads every byte as fast as it
+/// can and notes, per part, how long after the sink received it the part's header arrived.
+final class StreamClient: @unchecked Sendable {
+    // Invariant for @unchecked Sendable: `parts`, `latencies`, `fd` and `stopping` are only
+    // touched under `lock`, except that the reader thread alone calls `recv` on `fd`.
+    private let lock = NSLock()
+    private var parts = 0
+    private var latencies: [Double] = []
+    private var fd: Int32 = -1
+    private var stopping = false
+    private let done = DispatchSemaphore(value: 0)
+    let port: Int
+
+    init(port: Int) { self.port = port }
+
+    /// A TCP port that was free a moment ago.
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+            }
+        }
+        guard ok else { throw ValidationError("bench pipeline: no free TCP port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    func start() {
+        Thread { [self] in
+            read()
+            done.signal()
+        }.start()
+    }
+
+    private func read() {
+        var socketFD: Int32 = -1
+        // The server starts with the pipeline: retry for a few seconds.
+        for _ in 0..<500 {
+            if lock.withLock({ stopping }) { return }
+            socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let rc = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(socketFD, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            if rc == 0 { break }
+            close(socketFD)
+            socketFD = -1
+            usleep(10_000)
+        }
+        guard socketFD >= 0 else { return }
+        lock.withLock { fd = socketFD }
+        let request = "GET /stream.mjpeg HTTP/1.1\r\nHost: bench\r\n\r\n"
+        _ = request.withCString { send(socketFD, $0, strlen($0), 0) }
+        let marker = Array("X-Received-Ms: ".utf8)
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        var carry: [UInt8] = []
+        while true {
+            let n = recv(socketFD, &buffer, buffer.count, 0)
+            if n <= 0 { break }
+            let now = Date().timeIntervalSince1970 * 1000
+            let bytes = carry + buffer[0..<n]
+            var i = 0
+            var found: [Double] = []
+            while i + marker.count < bytes.count {
+                if bytes[i] == marker[0], Array(bytes[i..<(i + marker.count)]) == marker {
+                    var j = i + marker.count
+                    while j < bytes.count, bytes[j] != 13 { j += 1 }
+                    if j == bytes.count { break }  // the number continues in the next read
+                    if let v = Double(String(decoding: bytes[(i + marker.count)..<j], as: UTF8.self)) {
+                        found.append(now - v)
+                    }
+                    i = j
+                } else {
+                    i += 1
+                }
+            }
+            carry = Array(bytes[max(i, bytes.count - 64)...])
+            lock.withLock {
+                parts += found.count
+                latencies += found
+            }
+        }
+    }
+
+    /// Closes the connection; returns the parts seen and their latencies (ms).
+    func stop() -> (Int, [Double]) {
+        lock.withLock {
+            stopping = true
+            if fd >= 0 { shutdown(fd, Int32(SHUT_RDWR)) }
+        }
+        done.wait()
+        return lock.withLock {
+            if fd >= 0 { close(fd) }
+            return (parts, latencies)
         }
     }
 }

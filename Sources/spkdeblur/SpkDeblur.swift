@@ -12,6 +12,7 @@ struct SpkDeblur: AsyncParsableCommand {
         subcommands: [
             // Each subcommand lives in its own file, <Name>Command.swift.
             RunCommand.self,
+            ViewCommand.self,
             ValidateCommand.self,
             StagesCommand.self,
             ConvertWeightsCommand.self,
