@@ -1,2 +1,2 @@
 // Written by tools/train/embed.py; changes with the embedded files.
-#define SPK_EMBEDDED_STAMP_COMPACT48 "fe9852cc1e3359ed1ccf5d9ca48df8bacd029eaddd96cd137827b7fdea8fc702"
+#define SPK_EMBEDDED_STAMP_COMPACT48 "46632f8bd95c3a12a61bbf46f439937c176f1806a5dd10c2d1df03cf8162ba13"
