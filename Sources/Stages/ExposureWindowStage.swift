@@ -105,14 +105,10 @@ struct ExposureWindowStage: Stage {
 
     /// The stage's state between events, owned by its task.
     struct WindowState {
-        struct Pending {
-            var frame: RGBFrame
-        }
-
         let stage: ExposureWindowStage
         var buffer = SpikeBuffer()
         /// Waiting exposures in midpoint order.
-        var pending: [Pending] = []
+        var pending: [RGBFrame] = []
         var spikesEnded = false
         var exposuresEnded = false
         var spikeStream: UInt32?
@@ -178,8 +174,8 @@ struct ExposureWindowStage: Stage {
             }
             // Sorted insert (stable): exposures normally arrive in order, so this is an append.
             var i = pending.count
-            while i > 0 && pending[i - 1].frame.midpoint > f.midpoint { i -= 1 }
-            pending.insert(Pending(frame: f), at: i)
+            while i > 0 && pending[i - 1].midpoint > f.midpoint { i -= 1 }
+            pending.insert(f, at: i)
             if pending.count > stage.maxPending {
                 pending.removeLast()
                 context.metrics.count("dropped-pending-full")
@@ -187,8 +183,8 @@ struct ExposureWindowStage: Stage {
             if pending.count == 1 { lastSpikeProgress = max(lastSpikeProgress, context.clock.now()) }
         }
 
-        func range(_ p: Pending) -> Range<Int>? {
-            ExposureWindowStage.center(midpoint: p.frame.midpoint, startNs: stage.startNs, rateHz: rate).map {
+        func range(_ p: RGBFrame) -> Range<Int>? {
+            ExposureWindowStage.center(midpoint: p.midpoint, startNs: stage.startNs, rateHz: rate).map {
                 SpikeWindow.range(center: $0, length: stage.length)
             }
         }
@@ -213,10 +209,10 @@ struct ExposureWindowStage: Stage {
                     await context.send(
                         "windows",
                         ExposureWindow(
-                            frameID: first.frame.id, centerIndex: range.lowerBound + stage.length / 2,
-                            spikes: frames, tfi: tfi, exposureStart: first.frame.exposureStart,
-                            exposureEnd: first.frame.exposureEnd,
-                            ingestedAt: max(first.frame.ingestedAt, context.clock.now())))
+                            frameID: first.id, centerIndex: range.lowerBound + stage.length / 2,
+                            spikes: frames, tfi: tfi, exposureStart: first.exposureStart,
+                            exposureEnd: first.exposureEnd,
+                            ingestedAt: max(first.ingestedAt, context.clock.now())))
                     continue
                 }
                 if let since = rgbRestartedAt, !spikesEnded, available.upperBound - since < stage.maxBufferedFrames,

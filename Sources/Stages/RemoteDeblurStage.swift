@@ -93,15 +93,16 @@ struct RemoteDeblurStage: Stage {
         FileHandle.standardError.write(
             Data("\(context.name): waiting for workers on \(coordinator.endpoint) (\(configuration.identity))\n".utf8))
         defer { coordinator.stop() }
-        var items: [UInt64: FusedExposure] = [:]
+        // Each exposure with its model input, converted once (the blur map is 4.8 MB at 500x800).
+        var items: [UInt64: (item: FusedExposure, input: DeblurInput)] = [:]
         var done: [UInt64: DeblurResult] = [:]
         var nextID: UInt64 = 0, nextOut: UInt64 = 0
 
         func accept(_ event: CoordinatorEvent) throws {
             switch event {
             case .done(let id, let sharp, let recon, let quick):
-                guard let item = items[id] else { return }
-                let blur = item.rgb.image.featureMap
+                guard let (item, input) = items[id] else { return }
+                let blur = input.blur
                 guard sharp.height == blur.height, sharp.width == blur.width, sharp.channels == 3 else {
                     throw StageError(
                         "\(context.name): a worker returned \(sharp.height)x\(sharp.width) for frame \(item.rgb.id)")
@@ -109,19 +110,19 @@ struct RemoteDeblurStage: Stage {
                 done[id] = DeblurResult(
                     sharp: sharp.featureMap, spikeRecon: recon?.featureMap, quickSharp: quick?.featureMap)
             case .runLocally(let id):
-                guard let item = items[id] else { return }
-                done[id] = try local.deblurrer.deblur(Self.input(item))
+                guard let input = items[id]?.input else { return }
+                done[id] = try local.deblurrer.deblur(input)
             }
         }
 
         func emitReady() async {
-            while let out = done.removeValue(forKey: nextOut), let item = items.removeValue(forKey: nextOut) {
+            while let out = done.removeValue(forKey: nextOut), let (item, input) = items.removeValue(forKey: nextOut) {
                 nextOut += 1
                 await context.send(
                     "frames",
                     DeblurredFrame(
                         frameID: item.rgb.id, sharp: out.sharp, spikeRecon: out.spikeRecon, quickSharp: out.quickSharp,
-                        blur: item.rgb.image.featureMap, centerIndex: item.window.centerIndex,
+                        blur: input.blur, centerIndex: item.window.centerIndex,
                         exposureStart: item.rgb.exposureStart, exposureEnd: item.rgb.exposureEnd,
                         ingestedAt: item.ingestedAt, model: info))
             }
@@ -134,8 +135,14 @@ struct RemoteDeblurStage: Stage {
             }
             let id = nextID
             nextID += 1
-            items[id] = item
-            coordinator.submit(id: id, parts: Self.job(id: id, item).encoded())
+            let input = DeblurInput(blur: item.rgb.image.featureMap, spikes: item.window.spikes, tfi: item.window.tfi)
+            items[id] = (item, input)
+            coordinator.submit(
+                id: id,
+                parts: WorkMessage.job(
+                    id: id, blur: FloatPlanes(input.blur), spikes: input.spikes, tfi: input.tfi ?? []
+                )
+                .encoded())
             // The reorder window bounds memory: wait for results while it is full.
             while items.count >= window, let event = await coordinator.events.next() {
                 try accept(event)
@@ -161,15 +168,6 @@ struct RemoteDeblurStage: Stage {
             context.metrics.count("worker\(number)-p99-ms", by: ms(0.99))
             context.metrics.count("worker\(number)-failures", by: w.failures)
         }
-    }
-
-    static func input(_ item: FusedExposure) -> DeblurInput {
-        DeblurInput(blur: item.rgb.image.featureMap, spikes: item.window.spikes, tfi: item.window.tfi)
-    }
-
-    static func job(id: UInt64, _ item: FusedExposure) -> WorkMessage {
-        let input = input(item)
-        return .job(id: id, blur: FloatPlanes(input.blur), spikes: input.spikes, tfi: input.tfi ?? [])
     }
 }
 
