@@ -87,6 +87,10 @@ public final class File {
                 throw HDF5Error(operation: "rename the finished file into place", object: path, message: reason)
             }
             return result
+        } catch let error as HDF5Error {
+            try? file.close()
+            unlink(temporary)
+            throw error.naming(temporary, as: path)
         } catch {
             try? file.close()
             unlink(temporary)

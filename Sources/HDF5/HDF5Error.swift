@@ -31,9 +31,30 @@ public struct HDF5Error: Error, CustomStringConvertible, Sendable {
 
     /// The one-line form, whatever the environment says.
     public var summary: String {
-        message.isEmpty
+        let cause = Self.conciseCause(message)
+        return cause.isEmpty
             ? "HDF5: \(operation) failed for \(object)"
-            : "HDF5: \(operation) failed for \(object): \(message)"
+            : "HDF5: \(operation) failed for \(object): \(cause)"
+    }
+
+    /// HDF5's messages for failed system calls list the call's arguments (`file write failed:
+    /// filename = '...', file descriptor = 4, errno = 28, error message = 'No space left on
+    /// device', buf = ..., ...`); a user needs the call and the system's reason.
+    static func conciseCause(_ message: String) -> String {
+        guard let reason = message.firstMatch(of: /error message = '([^']*)'/)?.output.1,
+            let call = message.split(separator: ":", maxSplits: 1).first
+        else { return message }
+        let errno = message.firstMatch(of: /errno = (\d+)/)?.output.1
+        return "\(call): \(reason)" + (errno.map { " (errno \($0))" } ?? "")
+    }
+
+    /// The same error with `temporary` (a file written under a temporary name) replaced by
+    /// `target`, the name the user gave, in its object and messages.
+    public func naming(_ temporary: String, as target: String) -> HDF5Error {
+        HDF5Error(
+            operation: operation, object: object.replacing(temporary, with: target),
+            message: message.replacing(temporary, with: target),
+            stack: stack.map { $0.replacing(temporary, with: target) })
     }
 
     /// The summary followed by the whole stack, one entry a line.
@@ -44,12 +65,21 @@ public struct HDF5Error: Error, CustomStringConvertible, Sendable {
 
 /// Process-wide library set-up and the one place where return codes become errors.
 enum Library {
+    /// Opens the library once, without HDF5's exit handler: at exit that handler closes the
+    /// files still open, and a file whose close already failed (a full disk) makes it crash
+    /// (SIGSEGV in `H5F__close_cb`). Every file is closed explicitly; what could not be closed
+    /// is given up as it is.
+    private static let opened: Void = {
+        _ = H5dont_atexit()
+        _ = H5open()
+    }()
+
     /// Opens the library and turns off automatic error printing for the calling thread.
     ///
     /// The Debian build is thread-safe, where the auto-print setting is per thread, so every
     /// wrapper operation calls this before touching HDF5 (it is cheap).
     static func prepare() {
-        _ = H5open()
+        _ = opened
         _ = H5Eset_auto2(chdf5_e_default(), nil, nil)
         // Successful calls can leave entries behind (an optional filter that is not
         // registered); clear them so they are neither reported later nor leaked by threads.

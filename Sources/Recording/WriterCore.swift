@@ -6,9 +6,13 @@ final class WriterCore: @unchecked Sendable {
     // Invariant: created, used and closed only on the writer's owner thread (every call comes
     // through `OwnerThread.sync` or `OwnerThread.submit`), so no two threads touch it.
     private let path: String
-    /// Where the file is written: `path` itself in SWMR mode (live readers open it by name),
-    /// otherwise a temporary name in the same folder, renamed over `path` on close.
+    /// Where the file is written: a temporary name in the same folder, renamed over `path`
+    /// on close; in SWMR mode as soon as its layout is complete (live readers open it by name,
+    /// and an SWMR file is valid after every flush), so a failure while creating it leaves
+    /// what was at `path` untouched.
     private let writePath: String
+    /// Whether `writePath` has been renamed to `path`.
+    private var placed = false
     private let options: SequenceWriter.Options
     private let file: File
     private var images: [(ImageDataset, Dataset)] = []
@@ -21,6 +25,8 @@ final class WriterCore: @unchecked Sendable {
     /// its buffers.
     private var durable = 0
     private var failed = false
+    /// Room for the close after the disk fills (released before closing a failed file).
+    private let reserve: SpaceReserve
 
     static let perFrameNames = [
         "exposure_start_ns", "exposure_end_ns", "spike_center_index", "frame_id", "latency_ms",
@@ -31,24 +37,34 @@ final class WriterCore: @unchecked Sendable {
         self.path = path
         self.options = options
         let target = URL(fileURLWithPath: path)
-        writePath =
-            options.swmr
-            ? path
-            : target.deletingLastPathComponent()
-                .appendingPathComponent(".\(target.lastPathComponent).partial-\(UUID().uuidString)").path
+        let temporary = target.deletingLastPathComponent()
+            .appendingPathComponent(".\(target.lastPathComponent).partial-\(UUID().uuidString)").path
+        writePath = temporary
+        reserve = SpaceReserve(besideFile: path)
         let file: File
         do {
-            file = try File.create(path: writePath, latestFormat: options.swmr)
+            file = try File.create(path: temporary, latestFormat: true)
         } catch {
-            throw RecordingError(file: path, stage: "create file", message: error.description)
+            throw RecordingError(
+                file: path, stage: "create file", message: Self.describe(error, temporary, path))
         }
         let layout: (images: [(ImageDataset, Dataset)], perFrame: [String: Dataset])
         do {
             layout = try Self.createLayout(in: file, options: options)
         } catch {
             try? file.close()
-            if writePath != path { unlink(writePath) }
-            throw RecordingError(file: path, stage: "create datasets", message: "\(error)")
+            unlink(temporary)
+            throw RecordingError(
+                file: path, stage: "create datasets", message: Self.describe(error, temporary, path))
+        }
+        if options.swmr {
+            guard rename(temporary, path) == 0 else {
+                let reason = String(cString: strerror(errno))
+                try? file.close()
+                unlink(temporary)
+                throw RecordingError(file: path, stage: "rename into place", message: reason)
+            }
+            placed = true
         }
         self.file = file
         self.images = layout.images
@@ -123,6 +139,11 @@ final class WriterCore: @unchecked Sendable {
         }
     }
 
+    /// An error's one-line text, naming `path` where HDF5 named the temporary file.
+    private static func describe(_ error: any Error, _ temporary: String, _ path: String) -> String {
+        (error as? HDF5Error)?.naming(temporary, as: path).description ?? "\(error)"
+    }
+
     /// Takes frame `index` and writes every frame now ready, in order.
     func accept(index: Int, _ frame: EncodedFrame, flow: FlowControl) {
         pending[index] = frame
@@ -176,12 +197,15 @@ final class WriterCore: @unchecked Sendable {
             try perFrame["frame_id"]?.write([frame.frameID], start: [n], count: [1])
             try perFrame["latency_ms"]?.write([frame.latencyMilliseconds], start: [n], count: [1])
         } catch {
-            throw RecordingError(file: path, stage: "write frame \(n)", message: error.description)
+            throw RecordingError(
+                file: path, stage: "write frame \(n)", message: Self.describe(error, writePath, path))
         }
     }
 
     /// Trims rows of a frame that failed, closes the file, and reports.
     func close() throws -> SequenceWriter.Summary {
+        // The disk may be full: give back the space held for this close.
+        reserve.release()
         var stored: [ImageDataset: Int] = [:]
         var raw: [ImageDataset: Int] = [:]
         do {
@@ -202,12 +226,14 @@ final class WriterCore: @unchecked Sendable {
             for ds in perFrame.values { try ds.close() }
             try file.close()
         } catch {
-            if writePath != path { unlink(writePath) }
-            throw RecordingError(file: path, stage: "close", message: "\(error)", framesWritten: written)
+            if !placed { unlink(writePath) }
+            throw RecordingError(
+                file: path, stage: "close", message: Self.describe(error, writePath, path),
+                framesWritten: written)
         }
         // Closed valid (with every frame that reached the disk, also after a write error):
         // only now does it replace what was at `path`.
-        if writePath != path, rename(writePath, path) != 0 {
+        if !placed, rename(writePath, path) != 0 {
             let reason = String(cString: strerror(errno))
             unlink(writePath)
             throw RecordingError(

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @Suite struct ReconstructCommandTests {
@@ -114,5 +115,32 @@ import Testing
         #expect(bad.err.contains("99999"), "\(bad.err)")
         #expect(try Data(contentsOf: out) == before)
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["r.h5"])
+    }
+
+    /// On a real full disk the command fails with one line naming the output and the
+    /// system's reason; the file that was there is untouched and no temporary file remains.
+    @Test(.enabled(if: SmallDisk.available, "mounting a tmpfs needs root"))
+    func aFullDiskLeavesTheOldOutputUntouched() throws {
+        let dir = try temporaryDirectory("cli-recon-full")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var generator = SystemRandomNumberGenerator()
+        let frames = 3000, bytesPerFrame = 96 * 128 / 8  // random spikes do not compress
+        let input = dir.appendingPathComponent("big.dat")
+        try Data((0..<frames * bytesPerFrame).map { _ in UInt8.random(in: 0...255, using: &generator) })
+            .write(to: input)
+        let disk = try SmallDisk(bytes: 512 << 10)
+        defer { disk.cleanup() }
+        let out = disk.path("r.h5")
+        try Data("previous results".utf8).write(to: URL(fileURLWithPath: out))
+        let result = try run([
+            "reconstruct", input.path, "--height", "96", "--width", "128", "--method", "raw", "--out", out,
+        ])
+        #expect(result.status == 1, "\(result.err)")
+        let message = result.err.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(!message.contains("\n"), "\(message)")
+        #expect(message.contains(out) && message.contains("No space left on device"), "\(message)")
+        #expect(!message.contains("partial"), "\(message)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: out)) == Data("previous results".utf8))
+        #expect(disk.names() == ["r.h5"])
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Writes a recording for the CLI: procedural scenes simulated by `spkdeblur simulate`.
@@ -111,6 +112,41 @@ private func pipeline(data: URL, output: URL, speed: String, rate: Int) -> Strin
             assert list(f['spike_center_index'][:]) == [28 + 56 * i for i in range(5)]
             assert f['sharp'].shape == (5, 48, 64, 3) and f['sharp'].dtype == 'uint8'
             assert 'pipeline' in f.attrs and f.attrs['spike_rate_hz'] == 20000
+            """, [out.path])
+        #expect(check.status == 0, "\(check.err)")
+    }
+
+    /// A full disk under the sink: the run fails (no crash) naming the stage, the file and
+    /// the system's reason, and the file holds every frame flushed before the disk filled.
+    @Test(
+        .enabled(if: SmallDisk.available, "mounting a tmpfs needs root"),
+        .enabled(if: pythonHas("h5py", "numpy"), "needs h5py"))
+    func aFullDiskStopsTheRunWithAValidFile() throws {
+        let dir = try temporaryDirectory("cli-run-full")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let data = try simulatedRecording(dir, frames: 12)
+        let disk = try SmallDisk(bytes: 256 << 10)
+        defer { disk.cleanup() }
+        let out = URL(fileURLWithPath: disk.path("out.h5"))
+        let file = dir.appendingPathComponent("p.yaml")
+        try pipeline(data: data, output: out, speed: "max", rate: 20000).write(
+            to: file, atomically: true, encoding: .utf8)
+        // float32 without compression: 48x64 sharp + blur + recon, 84 KiB per frame.
+        let result = try run([
+            "run", file.path, "--quiet", "--set", "deblur.model=passthrough", "--set", "sink.dtype=float32",
+            "--set", "sink.compression=none", "--set", "sink.store_blur=true",
+        ])
+        #expect(result.status == 1, "\(result.err)")
+        #expect(result.err.contains("stage 'sink'") && result.err.contains("No space left on device"), "\(result.err)")
+        #expect(disk.names() == ["out.h5"])
+        let check = try python(
+            """
+            import sys, h5py
+            f = h5py.File(sys.argv[1], 'r')
+            n = len(f['frame_id'])
+            assert 0 < n < 12, n
+            assert list(f['frame_id'][:]) == list(range(n))
+            assert (f['sharp'][n - 1] != 0).any()
             """, [out.path])
         #expect(check.status == 0, "\(check.err)")
     }

@@ -4,8 +4,8 @@ import Testing
 
 @testable import Recording
 
-/// Without SWMR the file appears under its name only when it is complete; SWMR files are
-/// written in place for live readers.
+/// Without SWMR the file appears under its name only when it is complete; SWMR files appear
+/// once their layout exists, for live readers.
 @Suite struct AtomicWriteTests {
     private func frame(_ i: Int, pixels: Int) -> RecordedFrame {
         RecordedFrame(

@@ -67,3 +67,43 @@ public struct TempDir {
 /// The repository root (this file is Tests/TestSupport/TestSupport.swift).
 public let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent()
+
+/// A tiny filesystem of its own (tmpfs, mounted on a fresh folder) to fill up: a real
+/// full disk for the write-error tests. Mounting needs root (or CAP_SYS_ADMIN).
+public struct SmallDisk {
+    public let url: URL
+
+    /// Whether this process may mount one (tried once, with a 64 KiB disk).
+    public static let available: Bool = {
+        guard let disk = try? SmallDisk(bytes: 64 << 10) else { return false }
+        disk.cleanup()
+        return true
+    }()
+
+    public struct MountFailed: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public init(bytes: Int) throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("spkdeblur-disk-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        let r = try runProcess(
+            URL(fileURLWithPath: "/usr/bin/env"), ["mount", "-t", "tmpfs", "-o", "size=\(bytes)", "tmpfs", url.path])
+        guard r.status == 0 else {
+            try? FileManager.default.removeItem(at: url)
+            throw MountFailed(description: "mount tmpfs failed: \(r.err)")
+        }
+    }
+
+    public func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+
+    /// Every name in it, hidden ones too.
+    public func names() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []).sorted()
+    }
+
+    public func cleanup() {
+        _ = try? runProcess(URL(fileURLWithPath: "/usr/bin/env"), ["umount", url.path])
+        try? FileManager.default.removeItem(at: url)
+    }
+}
