@@ -1,5 +1,4 @@
 import Foundation
-import Yams
 
 /// One pass over a description: YAML to ``PipelineGraph``, collecting every problem as a
 /// ``Diagnostic`` with its line and column. Each step is its own method; lookups go through
@@ -9,18 +8,17 @@ struct DescriptionParser {
     let file: String
     private(set) var diagnostics: [Diagnostic] = []
 
-    typealias StageEntry = (name: String, keyNode: Node, settings: Node.Mapping)
-    typealias RawInput = (stage: String, port: String, node: Node, keyNode: Node)
+    typealias StageEntry = (name: String, keyNode: YAMLNode, settings: YAMLNode)
+    typealias RawInput = (stage: String, port: String, node: YAMLNode, keyNode: YAMLNode)
 
     init(description: PipelineDescription, file: String) {
         self.description = description
         self.file = file
     }
 
-    mutating func report(_ node: Node?, _ stage: String?, _ message: String) {
-        let mark = node?.mark
+    mutating func report(_ node: YAMLNode?, _ stage: String?, _ message: String) {
         diagnostics.append(
-            Diagnostic(file: file, line: mark?.line ?? 0, column: mark?.column ?? 0, stage: stage, message: message))
+            Diagnostic(file: file, line: node?.line ?? 0, column: node?.column ?? 0, stage: stage, message: message))
     }
 
     mutating func parse(text: String, overrides: [String]) throws(PipelineError) -> PipelineGraph {
@@ -28,7 +26,7 @@ struct DescriptionParser {
         guard let top = root.mapping else {
             throw .invalid([
                 Diagnostic(
-                    file: file, line: root.mark?.line ?? 0, column: root.mark?.column ?? 0,
+                    file: file, line: root.line, column: root.column,
                     message: "the top level must be a mapping with 'stages'")
             ])
         }
@@ -41,12 +39,14 @@ struct DescriptionParser {
                 stages.append(stage)
             }
         }
-        let byName = Dictionary(stages.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        let edges = rawInputs.compactMap { readEdge($0, byName: byName) }
-        let keyNodes = Dictionary(entries.map { ($0.name, $0.keyNode) }, uniquingKeysWith: { a, _ in a })
-        checkConnected(stages, edges: edges, rawInputs: rawInputs, keyNodes: keyNodes)
-        if let cycle = PipelineDescription.findCycle(stages.map(\.name), edges) {
-            report(keyNodes[cycle[0]], cycle[0], "the pipeline has a cycle: \(cycle.joined(separator: " -> "))")
+        // Stages by name as indices: a StageNode copy retains every field of its kind.
+        var byName: [String: Int] = [:]
+        byName.reserveCapacity(stages.count)
+        for (i, stage) in stages.enumerated() where byName[stage.name] == nil { byName[stage.name] = i }
+        let edges = rawInputs.compactMap { readEdge($0, stages: stages, byName: byName) }
+        if let cycle = PipelineDescription.findCycle(stages.map(\.name), edges, index: byName) {
+            let keyNode = entries.first { $0.name == cycle[0] }?.keyNode
+            report(keyNode, cycle[0], "the pipeline has a cycle: \(cycle.joined(separator: " -> "))")
         }
         if !diagnostics.isEmpty {
             throw .invalid(diagnostics.sorted { ($0.file, $0.line, $0.column) < ($1.file, $1.line, $1.column) })
@@ -55,23 +55,24 @@ struct DescriptionParser {
     }
 
     /// The YAML document's root node.
-    func compose(_ text: String) throws(PipelineError) -> Node {
-        do {
-            guard let parsed = try Yams.compose(yaml: text) else {
-                throw PipelineError.invalid([Diagnostic(file: file, line: 0, column: 0, message: "the file is empty")])
-            }
-            return parsed
-        } catch let e as PipelineError {
-            throw e
-        } catch let e as YamlError {
-            throw .invalid([PipelineDescription.diagnostic(for: e, file: file)])
-        } catch {
-            throw .invalid([Diagnostic(file: file, line: 0, column: 0, message: "not valid YAML: \(error)")])
+    func compose(_ text: String) throws(PipelineError) -> YAMLNode {
+        let parsed: YAMLNode?
+        do { parsed = try YAMLNode.compose(text) } catch {
+            throw .invalid([
+                Diagnostic(
+                    file: file, line: error.line, column: error.column, message: "not valid YAML: \(error.message)")
+            ])
         }
+        guard let parsed else {
+            throw .invalid([Diagnostic(file: file, line: 0, column: 0, message: "the file is empty")])
+        }
+        return parsed
     }
 
     /// `pipeline`, `clock` and the `stages` entries.
-    mutating func readTop(_ top: Node.Mapping, root: Node) -> (String, ClockSettings, [StageEntry]) {
+    mutating func readTop(_ top: [(key: YAMLNode, value: YAMLNode)], root: YAMLNode) -> (
+        String, ClockSettings, [StageEntry]
+    ) {
         var name = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
         var clock = ClockSettings()
         var entries: [StageEntry] = []
@@ -81,7 +82,7 @@ struct DescriptionParser {
             case "pipeline":
                 name = v.string ?? name
             case "clock":
-                var problems: [(Node?, String)] = []
+                var problems: [(YAMLNode?, String)] = []
                 clock = description.parseClock(v, report: { problems.append(($0, $1)) })
                 for (node, message) in problems { report(node, nil, message) }
             case "stages":
@@ -91,11 +92,11 @@ struct DescriptionParser {
                     continue
                 }
                 for (sk, sv) in m {
-                    guard let sname = sk.string, let sm = sv.mapping else {
+                    guard let sname = sk.string, sv.mapping != nil else {
                         report(sv, sk.string, "a stage must be a mapping with 'kind'")
                         continue
                     }
-                    entries.append((sname, sk, sm))
+                    entries.append((sname, sk, sv))
                 }
             default:
                 report(
@@ -109,8 +110,8 @@ struct DescriptionParser {
     }
 
     /// `--set stage.key=value` settings, each value read as YAML.
-    mutating func readOverrides(_ overrides: [String], stages: Set<String>) -> [String: [String: Node]] {
-        var overridden: [String: [String: Node]] = [:]
+    mutating func readOverrides(_ overrides: [String], stages: Set<String>) -> [String: [String: YAMLNode]] {
+        var overridden: [String: [String: YAMLNode]] = [:]
         for o in overrides {
             guard let eq = o.firstIndex(of: "="), let dot = o[..<eq].firstIndex(of: ".") else {
                 diagnostics.append(
@@ -124,15 +125,15 @@ struct DescriptionParser {
                     Diagnostic(file: "--set", line: 0, column: 0, stage: stage, message: "no such stage in \(file)"))
                 continue
             }
-            let node = (try? Yams.compose(yaml: raw)) ?? nil
-            overridden[stage, default: [:]][key] = node ?? Node(raw)
+            let node = (try? YAMLNode.compose(raw)) ?? nil
+            overridden[stage, default: [:]][key] = node ?? YAMLNode(scalar: raw)
         }
         return overridden
     }
 
     /// One stage: its kind, its checked parameters (defaults filled), and its raw inputs.
     mutating func readStage(
-        _ entry: StageEntry, overrides: [String: Node], inputs: inout [RawInput]
+        _ entry: StageEntry, overrides: [String: YAMLNode], inputs: inout [RawInput]
     ) -> PipelineGraph.StageNode? {
         let (sname, keyNode, settings) = entry
         let kinds = description.registry.kinds
@@ -146,14 +147,20 @@ struct DescriptionParser {
                 "unknown kind '\(kindName)'" + PipelineDescription.suggestion(kindName, Array(kinds.keys)))
             return nil
         }
-        var given: [String: Node] = [:]
-        for (pk, pv) in settings {
+        var given: [String: YAMLNode] = [:]
+        let firstInput = inputs.count
+        for (pk, pv) in settings.mapping ?? [] {
             guard let key = pk.string, key != "kind" else { continue }
             if key == "inputs" {
                 readInputs(pv, stage: sname, kind: kind, into: &inputs)
             } else {
                 given[key] = pv
             }
+        }
+        // Every required input port is written (whether its source resolves is readEdge's).
+        for port in kind.inputs where port.required && !inputs[firstInput...].contains(where: { $0.port == port.name })
+        {
+            report(keyNode, sname, "input '\(port.name)' (\(port.type)) is not connected")
         }
         for (key, node) in overrides { given[key] = node }
         var values: [String: ParameterValue] = [:]
@@ -181,7 +188,7 @@ struct DescriptionParser {
     }
 
     /// A stage's `inputs` mapping: port names checked against its kind.
-    mutating func readInputs(_ node: Node, stage: String, kind: StageKind, into inputs: inout [RawInput]) {
+    mutating func readInputs(_ node: YAMLNode, stage: String, kind: StageKind, into inputs: inout [RawInput]) {
         guard let im = node.mapping else {
             report(node, stage, "'inputs' must map input ports to 'stage.port'")
             return
@@ -201,7 +208,9 @@ struct DescriptionParser {
     }
 
     /// One input as an edge: `from` resolved to a stage's output of the same port type.
-    mutating func readEdge(_ input: RawInput, byName: [String: PipelineGraph.StageNode]) -> PipelineGraph.Edge? {
+    mutating func readEdge(
+        _ input: RawInput, stages: [PipelineGraph.StageNode], byName: [String: Int]
+    ) -> PipelineGraph.Edge? {
         var from: String?
         var capacity = PipelineDescription.defaultCapacity
         var policy = OverflowPolicy.block
@@ -241,33 +250,35 @@ struct DescriptionParser {
             report(input.node, input.stage, "input '\(input.port)': '\(from)' is not 'stage' or 'stage.port'")
             return nil
         }
-        guard let source = byName[parts[0]] else {
+        guard let sourceIndex = byName[parts[0]] else {
             report(
                 input.node, input.stage,
                 "input '\(input.port)' refers to unknown stage '\(parts[0])'"
                     + PipelineDescription.suggestion(parts[0], Array(byName.keys)))
             return nil
         }
+        let source = stages[sourceIndex].kind
         let fromPort: String
         if parts.count == 2 {
             fromPort = parts[1]
-        } else if source.kind.outputs.count == 1 {
-            fromPort = source.kind.outputs[0].name
+        } else if source.outputs.count == 1 {
+            fromPort = source.outputs[0].name
         } else {
-            let names = source.kind.outputs.map { "\(parts[0]).\($0.name)" }.joined(separator: ", ")
+            let names = source.outputs.map { "\(parts[0]).\($0.name)" }.joined(separator: ", ")
             report(
                 input.node, input.stage,
                 "input '\(input.port)': stage '\(parts[0])' has several outputs; name one (\(names))")
             return nil
         }
-        guard let out = source.kind.outputs.first(where: { $0.name == fromPort }) else {
+        guard let out = source.outputs.first(where: { $0.name == fromPort }) else {
             report(
                 input.node, input.stage,
                 "stage '\(parts[0])' has no output '\(fromPort)'"
-                    + PipelineDescription.suggestion(fromPort, source.kind.outputs.map(\.name)))
+                    + PipelineDescription.suggestion(fromPort, source.outputs.map(\.name)))
             return nil
         }
-        guard let target = byName[input.stage], let inSpec = target.kind.inputs.first(where: { $0.name == input.port })
+        guard let target = byName[input.stage],
+            let inSpec = stages[target].kind.inputs.first(where: { $0.name == input.port })
         else { return nil }
         guard out.type == inSpec.type else {
             report(
@@ -280,21 +291,4 @@ struct DescriptionParser {
             policy: policy)
     }
 
-    /// Every required input port has an edge (or at least a written input that failed).
-    mutating func checkConnected(
-        _ stages: [PipelineGraph.StageNode], edges: [PipelineGraph.Edge], rawInputs: [RawInput],
-        keyNodes: [String: Node]
-    ) {
-        struct Port: Hashable {
-            var stage: String
-            var port: String
-        }
-        let connected = Set(edges.map { Port(stage: $0.toStage, port: $0.toPort) })
-            .union(rawInputs.map { Port(stage: $0.stage, port: $0.port) })
-        for s in stages {
-            for p in s.kind.inputs where p.required && !connected.contains(Port(stage: s.name, port: p.name)) {
-                report(keyNodes[s.name], s.name, "input '\(p.name)' (\(p.type)) is not connected")
-            }
-        }
-    }
 }

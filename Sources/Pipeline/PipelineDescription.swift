@@ -1,5 +1,4 @@
 import Foundation
-import Yams
 
 /// A validated pipeline: stages with resolved parameters, edges, clock settings.
 public struct PipelineGraph: Sendable {
@@ -71,7 +70,8 @@ public struct PipelineDescription {
             let reason = (error as NSError).localizedFailureReason ?? error.localizedDescription
             throw .invalid([Diagnostic(file: path, line: 0, column: 0, message: "cannot read: \(reason)")])
         }
-        guard let text = String(data: data, encoding: .utf8), !text.contains("\u{0}") else {
+        let hasNUL = data.withUnsafeBytes { b in b.baseAddress.map { memchr($0, 0, b.count) != nil } ?? false }
+        guard !hasNUL, let text = String(data: data, encoding: .utf8) else {
             throw .invalid([
                 Diagnostic(file: path, line: 0, column: 0, message: "not UTF-8 text (a binary file?); expected YAML")
             ])
@@ -85,7 +85,7 @@ public struct PipelineDescription {
         return try parser.parse(text: text, overrides: overrides)
     }
 
-    func parseClock(_ node: Node, report: (Node?, String) -> Void) -> ClockSettings {
+    func parseClock(_ node: YAMLNode, report: (YAMLNode?, String) -> Void) -> ClockSettings {
         var c = ClockSettings()
         guard let m = node.mapping else {
             report(node, "'clock' must be a mapping (speed, start, duration, live)"); return c
@@ -124,7 +124,7 @@ public struct PipelineDescription {
         return c
     }
 
-    static func convert(_ node: Node, _ type: ParameterType) -> Result<ParameterValue, ConversionProblem> {
+    static func convert(_ node: YAMLNode, _ type: ParameterType) -> Result<ParameterValue, ConversionProblem> {
         switch type {
         case .int(let range):
             guard let v = node.int else { return .failure(.init("expected an integer, got '\(node.any)'")) }
@@ -142,7 +142,7 @@ public struct PipelineDescription {
             guard let v = node.bool else { return .failure(.init("expected true or false, got '\(node.any)'")) }
             return .success(.bool(v))
         case .string, .path:
-            guard let v = node.string, node.scalar != nil else { return .failure(.init("expected a string")) }
+            guard let v = node.string else { return .failure(.init("expected a string")) }
             return .success(.string(v))
         case .choice(let options):
             guard let v = node.string, options.contains(v) else {
@@ -174,18 +174,6 @@ public struct PipelineDescription {
         init(_ d: String) { description = d }
     }
 
-    static func diagnostic(for error: YamlError, file: String) -> Diagnostic {
-        switch error {
-        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _):
-            return Diagnostic(file: file, line: mark.line, column: mark.column, message: "not valid YAML: \(problem)")
-        default:
-            // Other Yams errors (duplicate keys, ...) carry the whole document after their
-            // first line: keep the first.
-            let first = "\(error)".split(separator: "\n", omittingEmptySubsequences: true).first.map(String.init) ?? ""
-            return Diagnostic(file: file, line: 0, column: 0, message: "not valid YAML: \(first)")
-        }
-    }
-
     static func suggestion(_ word: String, _ candidates: [String]) -> String {
         func distance(_ a: String, _ b: String) -> Int {
             let a = Array(a), b = Array(b)
@@ -209,35 +197,35 @@ public struct PipelineDescription {
 
     /// A cycle among the edges (as stage names, first repeated at the end), or nil. Iterative
     /// depth-first search over adjacency lists: linear in stages + edges, no recursion.
-    static func findCycle(_ names: [String], _ edges: [PipelineGraph.Edge]) -> [String]? {
-        var next: [String: [String]] = [:]
-        for e in edges { next[e.fromStage, default: []].append(e.toStage) }
-        var state: [String: Int] = [:]  // 1 on the current path, 2 done
-        for root in names where state[root] == nil {
-            var path: [(name: String, nextChild: Int)] = [(root, 0)]
+    /// `index` gives each name's position in `names`.
+    static func findCycle(_ names: [String], _ edges: [PipelineGraph.Edge], index: [String: Int]) -> [String]? {
+        // Depth-first search over stage indices (strings are hashed once, not per step).
+        var next = [[Int]](repeating: [], count: names.count)
+        for e in edges {
+            if let from = index[e.fromStage], let to = index[e.toStage] { next[from].append(to) }
+        }
+        var state = [UInt8](repeating: 0, count: names.count)  // 1 on the current path, 2 done
+        for root in names.indices where state[root] == 0 {
+            var path: [(node: Int, nextChild: Int)] = [(root, 0)]
             state[root] = 1
             while let top = path.last {
-                let children = next[top.name] ?? []
+                let children = next[top.node]
                 if top.nextChild < children.count {
                     path[path.count - 1].nextChild += 1
                     let child = children[top.nextChild]
-                    if state[child] == 1, let start = path.firstIndex(where: { $0.name == child }) {
-                        return path[start...].map(\.name) + [child]
+                    if state[child] == 1, let start = path.firstIndex(where: { $0.node == child }) {
+                        return path[start...].map { names[$0.node] } + [names[child]]
                     }
-                    if state[child] == nil {
+                    if state[child] == 0 {
                         state[child] = 1
                         path.append((child, 0))
                     }
                 } else {
-                    state[top.name] = 2
+                    state[top.node] = 2
                     path.removeLast()
                 }
             }
         }
         return nil
     }
-}
-
-extension Node {
-    var any: String { scalar?.string ?? (mapping != nil ? "a mapping" : "a list") }
 }

@@ -103,4 +103,39 @@ import Testing
         #expect(e?.description.contains("stage 'src': parameter 'count': expected an integer, got 'many'") == true)
         #expect(e?.description.contains("--set: stage 'nope': no such stage in t.yaml") == true)
     }
+
+    /// The reader's own YAML composition: aliases, YAML 1.1 scalars, duplicate keys with both
+    /// lines, several documents, and nesting past libyaml's limit (1,000 levels).
+    @Test func yamlFeaturesAndProblemsOfTheOwnComposer() throws {
+        let description = PipelineDescription(registry: registry)
+        let aliased = """
+            stages:
+              src: {kind: counter, count: &n 0x10, spacing_ms: .5}
+              src2: {kind: counter, count: *n}
+              sink: {kind: collector, inputs: {in: src}}
+              sink2: {kind: collector, inputs: {in: src2}}
+            """
+        let g = try description.parse(text: aliased, file: "a.yaml")
+        #expect(g.stages.first { $0.name == "src" }?.parameters.int("count") == 16)
+        #expect(g.stages.first { $0.name == "src2" }?.parameters.int("count") == 16)
+        #expect(g.stages.first { $0.name == "src" }?.parameters.double("spacing_ms") == 0.5)
+
+        func problems(_ text: String) -> [String] {
+            do {
+                _ = try description.parse(text: text, file: "p.yaml")
+                return []
+            } catch {
+                guard case .invalid(let d) = error else { return ["\(error)"] }
+                return d.map(\.description)
+            }
+        }
+        let duplicate = problems("stages:\n  a: {kind: counter}\n  b: {kind: counter}\n  a: {kind: collector}\n")
+        #expect(duplicate == ["p.yaml:4:3: not valid YAML: duplicated key 'a' in this mapping (first on line 2)"])
+        #expect(problems("stages: {}\n---\nstages: {}\n").first?.contains("single document") == true)
+        #expect(problems("stages: {a: *nowhere}\n").first?.contains("unknown alias '*nowhere'") == true)
+        #expect(problems("stages: {a: [1, 2}\n").first?.hasPrefix("p.yaml:1:") == true)
+        let deep = "stages: " + String(repeating: "[", count: 200_000) + String(repeating: "]", count: 200_000)
+        #expect(problems(deep).first?.contains("nesting level") == true)
+        #expect(problems("") == ["p.yaml: the file is empty"])
+    }
 }
