@@ -55,15 +55,19 @@ public final class PipelineRunner: Sendable {
     public func run() async throws -> PipelineMetrics.Report {
         let start = clock.now()
         let failure = FirstFailure()
+        // Each stage's channels, in one pass over the edges (not one pass per stage: that was
+        // quadratic, minutes for 60,000 stages).
+        var inputsOf: [String: [String: BoundedChannel<any Sendable>]] = [:]
+        var outputsOf: [String: [String: [BoundedChannel<any Sendable>]]] = [:]
+        for (i, e) in graph.edges.enumerated() {
+            guard let c = channels[i] else { continue }
+            inputsOf[e.toStage, default: [:]][e.toPort] = c
+            outputsOf[e.fromStage, default: [:]][e.fromPort, default: []].append(c)
+        }
         await withTaskGroup(of: Void.self) { group in
             for (node, stage) in stages {
-                var inputs: [String: BoundedChannel<any Sendable>] = [:]
-                var outputs: [String: [BoundedChannel<any Sendable>]] = [:]
-                for (i, e) in graph.edges.enumerated() {
-                    guard let c = channels[i] else { continue }
-                    if e.toStage == node.name { inputs[e.toPort] = c }
-                    if e.fromStage == node.name { outputs[e.fromPort, default: []].append(c) }
-                }
+                let inputs = inputsOf[node.name] ?? [:]
+                let outputs = outputsOf[node.name] ?? [:]
                 let context = StageContext(
                     name: node.name, shutdown: shutdown, clock: clock, pacer: pacer,
                     metrics: metrics.stage(node.name) ?? StageMetrics(name: node.name), pipelineMetrics: metrics,
