@@ -46,17 +46,11 @@ extension DatasetImages {
         }
     }
 
-    /// Reads an image as plain values for `SpkGoProSimulation`.
-    public static func readPicture(_ url: URL) throws -> SpkGoProSimulation.Picture {
-        let image = try readImage(url)
-        return SpkGoProSimulation.Picture(
-            width: image.width, height: image.height, channels: image.channels, pixels: image.pixels)
-    }
+    /// Reads an image file for `SpkGoProSimulation`.
+    public static func readSource(_ url: URL) throws -> Image { try readImage(url) }
 
-    /// Writes a picture as PNG.
-    public static func writePNG(_ picture: SpkGoProSimulation.Picture, _ url: URL) throws {
-        let image = Image(
-            width: picture.width, height: picture.height, channels: picture.channels, pixels: picture.pixels)
+    /// Writes an image as PNG.
+    public static func writePNG(_ image: Image, _ url: URL) throws {
         try ImageFile.writePNG(image, to: url)
     }
 }

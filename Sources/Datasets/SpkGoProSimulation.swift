@@ -1,4 +1,5 @@
 import Foundation
+import Imaging
 import SpikeCore
 
 /// Writes a synthetic dataset in the Spk-GoPro layout (see `GoProDataset`) from sharp
@@ -9,21 +10,6 @@ import SpikeCore
 /// sequence is one continuous spike recording cut into one `.dat` per blurry frame (8N spike
 /// frames each, centred on the ground-truth frame), as the reference cut its GoPro streams.
 public struct SpkGoProSimulation: Sendable {
-    /// An RGB image as plain values: HWC floats in [0, 1].
-    public struct Picture: Sendable {
-        public var width: Int
-        public var height: Int
-        public var channels: Int
-        public var pixels: [Float]
-
-        public init(width: Int, height: Int, channels: Int, pixels: [Float]) {
-            self.width = width
-            self.height = height
-            self.channels = channels
-            self.pixels = pixels
-        }
-    }
-
     /// What one run produced.
     public struct Summary: Sendable {
         /// Sequence directory names written.
@@ -60,12 +46,12 @@ public struct SpkGoProSimulation: Sendable {
     /// - Parameters:
     ///   - images: Source image files, used in turn.
     ///   - read: Decodes an image file.
-    ///   - write: Encodes a picture (3 channels) as PNG at a URL.
+    ///   - write: Encodes an image (3 channels) as PNG at a URL.
     /// - Throws: `DatasetError` for bad parameters, unreadable images, or write failures.
     public func run(
         images: [URL], root: URL,
-        read: (URL) throws -> Picture,
-        write: (Picture, URL) throws -> Void
+        read: (URL) throws -> Image,
+        write: (Image, URL) throws -> Void
     ) throws(DatasetError) -> Summary {
         guard !images.isEmpty else { throw .invalidParameter(name: "images", problem: "no source images") }
         guard sequences >= 1, framesPerSequence >= 1 else {
@@ -75,10 +61,10 @@ public struct SpkGoProSimulation: Sendable {
         let c = configuration
         for index in 0..<sequences {
             let imageURL = images[index % images.count]
-            let picture: Picture
-            do { picture = try read(imageURL) } catch { throw .image(path: imageURL.path, reason: "\(error)") }
+            let source: Image
+            do { source = try read(imageURL) } catch { throw .image(path: imageURL.path, reason: "\(error)") }
             var synth = try MotionBlurSynthesizer(
-                image: picture.pixels, width: picture.width, height: picture.height, channels: picture.channels,
+                image: source.pixels, width: source.width, height: source.height, channels: source.channels,
                 exposures: framesPerSequence, configuration: c, seed: seed &+ UInt64(index))
             let name = GoProDataset.sequenceName(
                 prefix: "SIM", index: index, framesPerExposure: c.sharpFramesPerExposure)
@@ -99,10 +85,10 @@ public struct SpkGoProSimulation: Sendable {
                 let blurURL = blurDir.appendingPathComponent(stem + ".png")
                 let sharpURL = sharpDir.appendingPathComponent(stem + ".png")
                 do {
-                    try write(Picture(width: c.width, height: c.height, channels: 3, pixels: exposure.blur), blurURL)
+                    try write(Image(width: c.width, height: c.height, channels: 3, pixels: exposure.blur), blurURL)
                 } catch { throw .image(path: blurURL.path, reason: "cannot write: \(error)") }
                 do {
-                    try write(Picture(width: c.width, height: c.height, channels: 3, pixels: exposure.sharp), sharpURL)
+                    try write(Image(width: c.width, height: c.height, channels: 3, pixels: exposure.sharp), sharpURL)
                 } catch { throw .image(path: sharpURL.path, reason: "cannot write: \(error)") }
                 do throws(SpikeError) {
                     let writer = try DatWriter(

@@ -134,7 +134,7 @@ struct SimulateCommand: ParsableCommand {
                     spuriousRate: try Self.parseRange(spuriousRate, option: "--spurious-rate", limits: 0...0.5))))
         let summary = try simulation.run(
             images: sources, root: URL(fileURLWithPath: out),
-            read: DatasetImages.readPicture, write: DatasetImages.writePNG)
+            read: DatasetImages.readSource, write: DatasetImages.writePNG)
         print(
             "wrote \(summary.sequences.count) sequences, \(summary.samples) samples"
                 + " (\(summary.spikeFrames) spike frames at \(width / 2)x\(height / 2)) under \(out)")

@@ -19,7 +19,7 @@ import Testing
             configuration: .init(width: 32, height: 32, sharpFramesPerExposure: 7))
         let summary = try simulation.run(
             images: try DatasetImages.imageFiles(in: layout.url("src")), root: layout.root,
-            read: DatasetImages.readPicture, write: DatasetImages.writePNG)
+            read: DatasetImages.readSource, write: DatasetImages.writePNG)
         #expect(summary.samples == 2)
 
         let dataset = try GoProDataset(root: layout.root, split: .train)

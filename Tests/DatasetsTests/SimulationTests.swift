@@ -1,28 +1,29 @@
 import Foundation
+import Imaging
 import SpikeCore
 import Testing
 
 @testable import Datasets
 
 @Suite struct SimulationTests {
-    /// Writes the picture as a PNG signature + IHDR followed by raw floats: enough for the
+    /// Writes the image as a PNG signature + IHDR followed by raw floats: enough for the
     /// layout reader (which reads only the header) and for checking what was written.
-    static func writeHeaderAndFloats(_ picture: SpkGoProSimulation.Picture, _ url: URL) throws {
+    static func writeHeaderAndFloats(_ image: Image, _ url: URL) throws {
         var bytes: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13] + Array("IHDR".utf8)
-        for value in [picture.width, picture.height] {
+        for value in [image.width, image.height] {
             bytes += [
                 UInt8(value >> 24 & 0xFF), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF),
             ]
         }
         bytes += [8, 2, 0, 0, 0]
-        picture.pixels.withUnsafeBytes { bytes += $0 }
+        image.pixels.withUnsafeBytes { bytes += $0 }
         try Data(bytes).write(to: url)
     }
 
     @Test func simulatedDatasetReadsBackAsSpkGoPro() throws {
         let layout = try TemporaryLayout()
         defer { layout.remove() }
-        let source = SpkGoProSimulation.Picture(
+        let source = Image(
             width: 40, height: 36, channels: 3, pixels: testPattern(width: 40, height: 36))
         let simulation = SpkGoProSimulation(
             split: .test, sequences: 2, framesPerSequence: 3, seed: 7,
