@@ -49,13 +49,11 @@ enum Entry {
             } else {
                 try parsed.run()
             }
-        } catch let error as ExitCode {
-            SpkDeblur.exit(withError: error)
-        } catch let error as CleanExit {
-            SpkDeblur.exit(withError: error)
-        } catch let error as ValidationError {
-            SpkDeblur.exit(withError: error)  // exit code 64 and the usage line, as when parsing
         } catch {
+            // ArgumentParser's own outcomes (help, usage errors, exit codes) as it prints them.
+            guard !(error is ExitCode), SpkDeblur.exitCode(for: error) == ExitCode.failure else {
+                SpkDeblur.exit(withError: error)
+            }
             // One write for the whole message: ArgumentParser's standard error stream writes
             // it a character at a time (9.8 million writes, 9 s, for validate's 120,000
             // diagnostics of a broken 60,000-stage file).
