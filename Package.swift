@@ -87,6 +87,13 @@ let package = Package(
                 "Viewer", "Pipeline", "SpikeCore", "Imaging", "ImageCodecs", "Datasets", "HDF5", "ZeroMQ",
                 "WireProtocol", "Recording", "Deblur", "SpkDeblurNet", "Checkpoint", "Tensor", "Metrics",
             ]),
+        // The `spkdeblur bench` measurements (they report lines; the command prints them).
+        .target(
+            name: "Benchmarks",
+            dependencies: [
+                "Stages", "Pipeline", "SpikeCore", "Imaging", "ImageCodecs", "WireProtocol", "ZeroMQ", "Recording",
+                "SpkDeblurNet", "Tensor",
+            ]),
 
         // MARK: CLI
         .executableTarget(
@@ -95,7 +102,7 @@ let package = Package(
                 "Stages", "Pipeline", "SpikeCore", "Imaging", "ImageCodecs", "Datasets", "HDF5", "ZeroMQ",
                 "WireProtocol", "Recording", "Deblur", "DeblurEvaluation", "SpkDeblurNet", "Checkpoint", "Tensor",
                 "Metrics",
-                "ModelCatalog", "Viewer",
+                "ModelCatalog", "Viewer", "Benchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

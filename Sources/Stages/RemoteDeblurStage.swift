@@ -180,9 +180,3 @@ extension FloatPlanes {
     /// A feature map with these values.
     var featureMap: FeatureMap { FeatureMap(height: height, width: width, channels: channels, data: values) }
 }
-
-extension Duration {
-    fileprivate var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
-    }
-}

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ImageCodecs
 import Imaging
+import Pipeline
 import SpikeCore
 import WireProtocol
 import ZeroMQ
