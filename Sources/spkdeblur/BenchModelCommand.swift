@@ -39,8 +39,11 @@ struct BenchModelCommand: ParsableCommand {
             throw ValidationError(
                 "--precision \(p): this CPU lacks AVX512_BF16 (vdpbf16ps); use --precision fp32")
         }
-        guard height > 0, width > 0, height % 2 == 0, width % 2 == 0 else {
-            throw ValidationError("--height/--width must be positive and even (RGB is twice the spike size)")
+        guard (2...16384).contains(height), (2...16384).contains(width), height % 2 == 0, width % 2 == 0 else {
+            throw ValidationError("--height/--width must be even and in 2...16384 (RGB is twice the spike size)")
+        }
+        guard (1...10_000).contains(frames), (1...10_000).contains(runs) else {
+            throw ValidationError("--frames and --runs must be in 1...10000")
         }
     }
 

@@ -22,6 +22,18 @@ struct BenchPipelineCommand: AsyncParsableCommand {
     var viewer: String = "none"
 
     func validate() throws {
+        guard seconds > 0, seconds <= 3600 else { throw ValidationError("--seconds \(seconds) must be in (0, 3600]") }
+        guard rate >= 1, rate <= 1_000_000 else { throw ValidationError("--rate \(rate) must be in 1...1000000") }
+        guard fps >= 0.1, fps <= 1000 else { throw ValidationError("--fps \(fps) must be in 0.1...1000") }
+        guard (1...16384).contains(height), (1...16384).contains(width), (height * width) % 8 == 0 else {
+            throw ValidationError("--height \(height) x --width \(width): each in 1...16384, H*W a multiple of 8")
+        }
+        guard seconds * rate <= 100_000_000, seconds * fps <= 100_000,
+            seconds * rate * Double(height * width) / 8 <= 8e9
+        else {
+            throw ValidationError(
+                "--seconds x --rate must stay within 1e8 spike frames (8 GB packed) and 1e5 RGB frames")
+        }
         guard ["none", "idle", "client"].contains(viewer) else {
             throw ValidationError("--viewer must be none, idle or client, not '\(viewer)'")
         }

@@ -32,8 +32,13 @@ struct BenchSinkCommand: ParsableCommand {
     var dir: String?
 
     func validate() throws {
-        guard height > 0, width > 0, frames >= 1, distinct >= 1 else {
-            throw ValidationError("height, width, frames and distinct must be positive")
+        guard (1...65536).contains(height), (1...65536).contains(width), height * width <= 100_000_000 else {
+            throw ValidationError("--height \(height) x --width \(width): each in 1...65536, at most 1e8 pixels")
+        }
+        guard (1...1_000_000).contains(frames), (1...10_000).contains(distinct),
+            Double(distinct) * Double(height * width) * 3 <= 4e9
+        else {
+            throw ValidationError("--frames must be in 1...1000000 and --distinct in 1...10000")
         }
         for name in compressions.split(separator: ",") where Compression(parsing: String(name)) == nil {
             throw ValidationError("unknown compression '\(name)' (none, deflate, deflate:N, bitshuffle-lz4)")

@@ -31,8 +31,16 @@ struct BenchSpikesCommand: ParsableCommand {
     var numpyScript: String = "tools/bench_spikes_numpy.py"
 
     func validate() throws {
-        guard frames >= window, window >= 2, repeats >= 1, rate > 0 else {
-            throw ValidationError("need frames >= window >= 2, repeats >= 1 and a positive rate")
+        guard (1...65536).contains(height), (1...65536).contains(width),
+            Double(frames) * Double(height) * Double(width) / 8 <= 4e9
+        else {
+            throw ValidationError("--height/--width must be in 1...65536, and the frames at most 4 GB packed")
+        }
+        guard frames >= window, window >= 2, frames <= 100_000_000, (1...1_000_000).contains(repeats), rate >= 1,
+            rate <= 1e9
+        else {
+            throw ValidationError(
+                "need 2 <= window <= frames <= 100000000, repeats in 1...1000000 and a rate in 1...1e9")
         }
     }
 

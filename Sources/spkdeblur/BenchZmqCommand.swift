@@ -31,7 +31,9 @@ struct BenchZmqCommand: ParsableCommand {
         guard (try? SpikeGeometry(height: height, width: width)) != nil else {
             throw ValidationError("--height \(height) x --width \(width): both > 0 and H*W a multiple of 8")
         }
-        guard frames > 0, rate > 0 else { throw ValidationError("--frames and --rate must be > 0") }
+        guard (1...100_000_000).contains(frames), rate >= 1, rate <= 1e9 else {
+            throw ValidationError("--frames must be in 1...100000000 and --rate in 1...1e9")
+        }
         let sizes = batchSizes
         guard !sizes.isEmpty, sizes.count == batches.split(separator: ",").count, sizes.allSatisfy({ $0 > 0 }) else {
             throw ValidationError("--batches: expected positive integers separated by commas, got '\(batches)'")

@@ -1,11 +1,7 @@
 import ArgumentParser
 import Foundation
-import ImageCodecs
-import Imaging
-import Pipeline
 import SpikeCore
-import WireProtocol
-import ZeroMQ
+import Stages
 
 /// `spkdeblur camera`: a camera emulator publishing a recording in the wire protocol.
 struct CameraCommand: ParsableCommand {
@@ -32,10 +28,9 @@ struct CameraCommand: ParsableCommand {
 
     func validate() throws {
         guard pattern == "pub" || pattern == "push" else { throw ValidationError("--pattern must be pub or push") }
-        guard speed == "max" || (Double(speed) ?? 0) > 0 else {
-            throw ValidationError("--speed must be a number > 0 or max")
+        guard speed == "max" || Double(speed) != nil else {
+            throw ValidationError("--speed must be a number in 0.001...1000 or max")
         }
-        guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
     }
 
     func run() throws {
@@ -46,69 +41,20 @@ struct CameraCommand: ParsableCommand {
             files = try FileManager.default.contentsOfDirectory(atPath: spikes).filter { $0.hasSuffix(".dat") }.sorted()
                 .map { (spikes as NSString).appendingPathComponent($0) }
         }
-        let dats = try files.map { try DatFile(path: $0, geometry: geometry) }
-        let total = dats.reduce(0) { $0 + $1.frameCount }
         let images =
             try rgb.map { dir in
                 try FileManager.default.contentsOfDirectory(atPath: dir)
                     .filter { ["png", "jpg", "jpeg"].contains(($0 as NSString).pathExtension.lowercased()) }.sorted()
                     .map { (dir as NSString).appendingPathComponent($0) }
             } ?? []
-        // Exposure intervals in spike-clock nanoseconds.
-        let exposures: [(Int64, Int64)] = images.indices.map { i in
-            if let n = exposureSpikeFrames {
-                return (Int64(Double(i * n) / rate * 1e9), Int64(Double((i + 1) * n) / rate * 1e9))
-            }
-            let s = Int64(Double(i) / fps * 1e9)
-            return (s, s + Int64(1e9 / fps))
-        }
-        let context = try Context()
-        let socket = try Socket(context, type: pattern == "pub" ? .pub : .push)
-        try socket.setSendHighWaterMark(100_000)
-        try socket.bind(bind)
-        Thread.sleep(forTimeInterval: Double(waitMs) / 1000)
-        let factor = speed == "max" ? nil : Double(speed)
-        let start = ContinuousClock.now
-        func pace(_ mediaNs: Int64) {
-            guard let factor else { return }
-            let due = start + .nanoseconds(Int64(Double(mediaNs) / factor))
-            let now = ContinuousClock.now
-            if due > now { Thread.sleep(forTimeInterval: (due - now).seconds) }
-        }
-        var sequence: UInt64 = 0, rgbSequence: UInt64 = 0, next = 0, sentFrames = 0
-        var global = 0
-        for dat in dats {
-            var i = 0
-            while i < dat.frameCount {
-                let n = min(batch, dat.frameCount - i)
-                let endNs = Int64(Double(global + i + n) / rate * 1e9)
-                // RGB frames whose exposure has ended go out first.
-                while next < images.count && exposures[next].1 <= endNs {
-                    pace(exposures[next].1)
-                    let image = try ImageFile.read(URL(fileURLWithPath: images[next])).rgb()
-                    let message = RGBMessage(
-                        pixelFormat: .png, width: image.width, height: image.height,
-                        payload: try ImageFile.encodePNG(image), sequence: rgbSequence, frameID: UInt64(next),
-                        exposureStartNanoseconds: exposures[next].0, exposureEndNanoseconds: exposures[next].1)
-                    _ = try socket.send(parts: message.encoded())
-                    rgbSequence += 1
-                    next += 1
-                }
-                pace(endNs)
-                let last = global + i + n == total
-                let message = SpikeMessage(
-                    frames: try dat.read(i..<(i + n)), sequence: sequence, firstFrameIndex: UInt64(global + i),
-                    spikeRateHz: rate, flags: last ? [.endOfStream] : [])
-                _ = try socket.send(parts: message.encoded())
-                sequence += 1
-                sentFrames += n
-                i += n
-            }
-            global += dat.frameCount
-        }
+        let camera = try CameraEmulator(
+            .init(
+                spikeFiles: files, geometry: geometry, images: images, exposureSpikeFrames: exposureSpikeFrames,
+                fps: fps, rate: rate, endpoint: bind, push: pattern == "push",
+                speed: speed == "max" ? nil : Double(speed), batch: batch, waitMilliseconds: waitMs))
+        let sent = try camera.run()
         print(
-            "camera: sent \(sentFrames) spike frames in \(sequence) messages and \(rgbSequence) RGB frames on \(bind)")
-        Thread.sleep(forTimeInterval: 0.2)  // let the last messages leave before the socket closes
-        socket.close()
+            "camera: sent \(sent.spikeFrames) spike frames in \(sent.spikeMessages) messages and \(sent.rgbFrames) RGB frames on \(bind)"
+        )
     }
 }
