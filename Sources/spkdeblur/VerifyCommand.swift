@@ -20,9 +20,15 @@ struct VerifyCommand: ParsableCommand {
     @Option(help: "Model config JSON (reference constructor keywords, top level or under \"config\").")
     var config: String?
     @Option(help: "Reference inputs and outputs (.safetensors).") var io: String
-    @Option(help: "Largest allowed max abs error.") var tolerance: Float = 1e-3
+    @Option(help: "Largest allowed max abs error (a finite number >= 0).") var tolerance: Float = 1e-3
     @Option(help: "CPU threads.") var threads: Int?
     @Option(help: "GEMM precision: fp32, or bf16 (needs a CPU with avx512_bf16).") var precision: Precision = .fp32
+
+    func validate() throws {
+        guard tolerance.isFinite, tolerance >= 0 else {
+            throw ValidationError("--tolerance \(tolerance) must be a finite number >= 0")
+        }
+    }
 
     func run() throws {
         let backend: CPUBackend

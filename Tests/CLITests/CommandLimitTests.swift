@@ -30,12 +30,13 @@ import Testing
         ["bench", "pipeline", "--fps", "inf"], ["bench", "sink", "--width", "9223372036854775807"],
         ["bench", "sink", "--width", "4294967296"], ["bench", "zmq", "--rate", "inf"],
         ["bench", "zmq", "--frames", "9223372036854775807"], ["bench", "spikes", "--frames", "9223372036854775807"],
-        ["bench", "model", "--height", "4294967296"],
+        ["bench", "model", "--height", "4294967296"], ["verify", "--tolerance", "nan", "--weights", "w", "--io", "io"],
+        ["verify", "--tolerance", "inf", "--weights", "w", "--io", "io"],
     ])
     func benchmarksRefuseExtremeValues(arguments: [String]) throws {
         let result = try run(arguments)
         #expect(result.status == 64, "\(result.err)")
-        let option = arguments[2]
+        let option = arguments[0] == "bench" ? arguments[2] : arguments[1]
         #expect(result.err.contains(option), "\(result.err)")
         #expect(!result.err.contains("Fatal error"), "\(result.err)")
     }
