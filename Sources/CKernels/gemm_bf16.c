@@ -192,62 +192,11 @@ CONV_MICRO_BF16(1)
 CONV_MICRO_BF16(2)
 CONV_MICRO_BF16(3)
 
-CK_BF16 int ck_conv_bf16(const uint16_t *x, int height, int width, int cin, int kernel, int stride, int padding,
-                         const uint16_t *packed, int cout, float *out, int out_width, const float *bias,
-                         int accumulate, int row_first, int row_count) {
-    if (kernel < 1 || kernel * kernel > CONV_MAX_SEGMENTS || cin < 2 || cin % 2 || cout < 1 || stride < 1) return 0;
-    uint32_t *zeros = (uint32_t *)calloc((size_t)cin / 2, sizeof(uint32_t));
-    if (!zeros) return 0;
-    const int patch = kernel * kernel * cin;  // even
-    const uint32_t *a[CONV_MAX_SEGMENTS * MR];
-    int boff[CONV_MAX_SEGMENTS];  // in pairs
-    for (int oy = row_first; oy < row_first + row_count; oy++) {
-        for (int ox0 = 0; ox0 < out_width; ox0 += MR) {
-            const int rows = out_width - ox0 < MR ? out_width - ox0 : MR;
-            const int first_x = ox0 * stride - padding;
-            const int last_x = (ox0 + rows - 1) * stride - padding + kernel;
-            const int interior = first_x >= 0 && last_x <= width;
-            int segments = 0, pairs = (interior ? kernel * cin : cin) / 2;
-            for (int ky = 0; ky < kernel; ky++) {
-                const int iy = oy * stride - padding + ky;
-                if (iy < 0 || iy >= height) continue;
-                const uint16_t *row = x + (size_t)iy * width * cin;
-                if (interior) {
-                    for (int r = 0; r < MR; r++) {
-                        int ix = (ox0 + (r < rows ? r : rows - 1)) * stride - padding;
-                        a[segments * MR + r] = (const uint32_t *)(row + (size_t)ix * cin);
-                    }
-                    boff[segments++] = ky * kernel * cin / 2;
-                } else {
-                    for (int kx = 0; kx < kernel; kx++) {
-                        for (int r = 0; r < MR; r++) {
-                            int ix = (ox0 + (r < rows ? r : rows - 1)) * stride - padding + kx;
-                            a[segments * MR + r] =
-                                ix >= 0 && ix < width ? (const uint32_t *)(row + (size_t)ix * cin) : zeros;
-                        }
-                        boff[segments++] = (ky * kernel + kx) * cin / 2;
-                    }
-                }
-            }
-            float *dst = out + ((size_t)oy * out_width + ox0) * cout;
-            const uint16_t *panel = packed;
-            for (int j0 = 0; j0 < cout; j0 += PANEL) {
-                const int w = cout - j0 >= PANEL ? PANEL : (cout - j0 + 15) / 16 * 16;
-                const int cols = cout - j0 < w ? cout - j0 : w;
-                const float *bj = bias ? bias + j0 : NULL;
-                if (segments == 0) {
-                    ck_gemm_empty(rows, cols, dst + j0, cout, bj, accumulate);
-                } else {
-                    switch (w / 16) {
-                    case 3: conv_micro_3(segments, a, pairs, boff, panel, dst + j0, cout, rows, cols, bj, accumulate); break;
-                    case 2: conv_micro_2(segments, a, pairs, boff, panel, dst + j0, cout, rows, cols, bj, accumulate); break;
-                    default: conv_micro_1(segments, a, pairs, boff, panel, dst + j0, cout, rows, cols, bj, accumulate); break;
-                    }
-                }
-                panel += (size_t)patch * w;
-            }
-        }
-    }
-    free(zeros);
-    return 1;
-}
+#define CONV_DRIVER ck_conv_bf16
+#define CONV_ATTR CK_BF16
+#define CONV_ELEM uint16_t
+#define CONV_OPERAND uint32_t
+#define CONV_UNIT 2
+#define CONV_PANEL_WIDTH PANEL
+#define CONV_SEGMENTS CONV_MAX_SEGMENTS
+#include "conv_driver.h"
