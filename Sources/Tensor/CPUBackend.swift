@@ -55,6 +55,21 @@ public struct CPUBackend: TensorBackend {
     }()
 
     /// Runs `body(chunk)` over `count` items split into contiguous chunks, one per worker.
+    /// Runs a direct convolution kernel (`ck_conv_f32`, `ck_conv_bf16`) over the output rows
+    /// on the workers, with the layer's bias (or none); `call` returns the kernel's status.
+    func directConvolution(
+        rows: Int, width: Int, bias: [Float]?, kernel: String,
+        _ call: @escaping @Sendable (_ rows: Range<Int>, _ bias: UnsafePointer<Float>?) -> Int32
+    ) {
+        func run(_ pointer: UnsafePointer<Float>?) {
+            let box = UncheckedSendableBox(pointer)
+            parallel(rows, minimumChunk: max(1, 64 / max(width, 1))) { range in
+                precondition(call(range, box.value) != 0, "conv2d: the \(kernel) kernel failed (out of memory)")
+            }
+        }
+        if let bias { bias.withUnsafeBufferPointer { run($0.baseAddress!) } } else { run(nil) }
+    }
+
     func parallel(_ count: Int, minimumChunk: Int = 1, _ body: (Range<Int>) -> Void) {
         let workers = max(1, min(threads, count / max(minimumChunk, 1)))
         if workers == 1 {
@@ -144,18 +159,14 @@ public struct CPUBackend: TensorBackend {
             x.data.withUnsafeBufferPointer { xp in
                 out.data.withUnsafeMutableBufferPointer { op in
                     w.f32GEMMWeight.withUnsafeBufferPointer { bp in
-                        func run(_ bias: UnsafePointer<Float>?) {
-                            let args = UncheckedSendableBox((xp.baseAddress!, op.baseAddress!, bp.baseAddress!, bias))
-                            parallel(ho, minimumChunk: max(1, 64 / max(wo, 1))) { rows in
-                                let (src, dst, packed, bias) = args.value
-                                let ok = ck_conv_f32(
-                                    src, Int32(inH), Int32(inW), Int32(cin), Int32(k), Int32(s), Int32(p), packed,
-                                    Int32(cout), dst, Int32(wo), bias, accumulate ? 1 : 0, Int32(rows.lowerBound),
-                                    Int32(rows.count))
-                                precondition(ok != 0, "conv2d: the direct kernel failed (out of memory)")
-                            }
+                        let args = UncheckedSendableBox((xp.baseAddress!, op.baseAddress!, bp.baseAddress!))
+                        directConvolution(rows: ho, width: wo, bias: w.bias, kernel: "direct") { rows, bias in
+                            let (src, dst, packed) = args.value
+                            return ck_conv_f32(
+                                src, Int32(inH), Int32(inW), Int32(cin), Int32(k), Int32(s), Int32(p), packed,
+                                Int32(cout), dst, Int32(wo), bias, accumulate ? 1 : 0, Int32(rows.lowerBound),
+                                Int32(rows.count))
                         }
-                        if let bias = w.bias { bias.withUnsafeBufferPointer { run($0.baseAddress!) } } else { run(nil) }
                     }
                 }
             }
@@ -174,19 +185,14 @@ public struct CPUBackend: TensorBackend {
             }
             out.data.withUnsafeMutableBufferPointer { op in
                 w.bf16GEMMWeight.withUnsafeBufferPointer { bp in
-                    func run(_ bias: UnsafePointer<Float>?) {
-                        let args = UncheckedSendableBox(
-                            (UnsafePointer(converted), op.baseAddress!, bp.baseAddress!, bias))
-                        parallel(ho, minimumChunk: max(1, 64 / max(wo, 1))) { rows in
-                            let (src, dst, packed, bias) = args.value
-                            let ok = ck_conv_bf16(
-                                src, Int32(inH), Int32(inW), Int32(cin), Int32(k), Int32(s), Int32(p), packed,
-                                Int32(cout), dst, Int32(wo), bias, accumulate ? 1 : 0, Int32(rows.lowerBound),
-                                Int32(rows.count))
-                            precondition(ok != 0, "conv2d: the direct bf16 kernel failed (out of memory)")
-                        }
+                    let args = UncheckedSendableBox((UnsafePointer(converted), op.baseAddress!, bp.baseAddress!))
+                    directConvolution(rows: ho, width: wo, bias: w.bias, kernel: "direct bf16") { rows, bias in
+                        let (src, dst, packed) = args.value
+                        return ck_conv_bf16(
+                            src, Int32(inH), Int32(inW), Int32(cin), Int32(k), Int32(s), Int32(p), packed,
+                            Int32(cout), dst, Int32(wo), bias, accumulate ? 1 : 0, Int32(rows.lowerBound),
+                            Int32(rows.count))
                     }
-                    if let bias = w.bias { bias.withUnsafeBufferPointer { run($0.baseAddress!) } } else { run(nil) }
                 }
             }
             return
