@@ -22,18 +22,18 @@ struct ExportCommand: ParsableCommand {
     @Option(help: "Dataset to export: sharp, quick_sharp, blur or spike_recon.")
     var dataset: String = "sharp"
 
-    @Option(help: "Frames shown in the contact sheet at most (evenly spaced).")
+    @Option(help: "Frames shown in the contact sheet at most (evenly spaced; 1...10000).")
     var sheetFrames: Int = 36
 
-    @Option(help: "Contact sheet cells are scaled down by this factor.")
+    @Option(help: "Contact sheet cells are scaled down by this factor (1...1024).")
     var sheetScale: Int = 2
 
     func validate() throws {
         guard ImageDataset(rawValue: dataset) != nil else {
             throw ValidationError("--dataset must be sharp, quick_sharp, blur or spike_recon, not '\(dataset)'")
         }
-        guard sheetFrames >= 1, sheetScale >= 1 else {
-            throw ValidationError("--sheet-frames and --sheet-scale must be >= 1")
+        guard (1...10_000).contains(sheetFrames), (1...1024).contains(sheetScale) else {
+            throw ValidationError("--sheet-frames must be in 1...10000 and --sheet-scale in 1...1024")
         }
         _ = try Self.parseRange(frames, count: Int.max)
     }

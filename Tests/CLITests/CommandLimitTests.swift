@@ -32,6 +32,8 @@ import Testing
         ["bench", "zmq", "--frames", "9223372036854775807"], ["bench", "spikes", "--frames", "9223372036854775807"],
         ["bench", "model", "--height", "4294967296"], ["verify", "--tolerance", "nan", "--weights", "w", "--io", "io"],
         ["verify", "--tolerance", "inf", "--weights", "w", "--io", "io"],
+        ["export", "--sheet-frames", "9223372036854775807", "x.h5", "--out", "d"],
+        ["export", "--sheet-scale", "4294967296", "x.h5", "--out", "d"],
     ])
     func benchmarksRefuseExtremeValues(arguments: [String]) throws {
         let result = try run(arguments)
