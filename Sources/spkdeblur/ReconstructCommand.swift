@@ -21,7 +21,7 @@ struct ReconstructCommand: ParsableCommand {
     @Option(help: "tfi, tfp or raw.") var method: Method = .tfi
     @Option(help: "Comma-separated spike frame indices (tfi/tfp).", transform: ReconstructCommand.parseCenters)
     var centers: [Int] = []
-    @Option(help: "TFI/TFP window (frames each side).") var window = 50
+    @Option(help: "TFI/TFP window (frames each side, 1...100000).") var window = 50
     @Option(help: "raw: first frame.") var start = 0
     @Option(help: "raw: number of frames (default: to the end).") var count: Int?
     @Option(help: "Output HDF5 file.") var out: String
@@ -39,7 +39,7 @@ struct ReconstructCommand: ParsableCommand {
         if method != .raw && centers.isEmpty {
             throw ValidationError("--centers is required for --method \(method.rawValue)")
         }
-        if window < 1 { throw ValidationError("--window must be at least 1") }
+        if !(1...100_000).contains(window) { throw ValidationError("--window \(window) must be in 1...100000") }
     }
 
     func run() throws {

@@ -34,6 +34,8 @@ import Testing
         ["verify", "--tolerance", "inf", "--weights", "w", "--io", "io"],
         ["export", "--sheet-frames", "9223372036854775807", "x.h5", "--out", "d"],
         ["export", "--sheet-scale", "4294967296", "x.h5", "--out", "d"],
+        ["reconstruct", "--window", "9223372036854775807", "x.dat", "--height", "8", "--width", "8", "--out", "o.h5"],
+        ["reconstruct", "--window", "4294967296", "x.dat", "--height", "8", "--width", "8", "--out", "o.h5"],
     ])
     func benchmarksRefuseExtremeValues(arguments: [String]) throws {
         let result = try run(arguments)
