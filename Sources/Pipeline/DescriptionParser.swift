@@ -125,7 +125,8 @@ struct DescriptionParser {
                     Diagnostic(file: "--set", line: 0, column: 0, stage: stage, message: "no such stage in \(file)"))
                 continue
             }
-            let node = (try? YAMLNode.compose(raw)) ?? nil
+            // Positions inside the override's own text would be misread as lines of the file.
+            let node = ((try? YAMLNode.compose(raw)) ?? nil)?.withoutPositions
             overridden[stage, default: [:]][key] = node ?? YAMLNode(scalar: raw)
         }
         return overridden

@@ -79,6 +79,15 @@ struct YAMLNode: Sendable {
         mapping?.first { $0.key.string == key }?.value
     }
 
+    /// The same node with no line or column anywhere (for text that is not from the file).
+    var withoutPositions: YAMLNode {
+        switch content {
+        case .scalar: YAMLNode(content)
+        case .mapping(let pairs): YAMLNode(.mapping(pairs.map { ($0.key.withoutPositions, $0.value.withoutPositions) }))
+        case .sequence(let items): YAMLNode(.sequence(items.map(\.withoutPositions)))
+        }
+    }
+
     /// What the node is, for messages: a scalar's text, or its kind.
     var any: String { string ?? (mapping != nil ? "a mapping" : "a list") }
 }
