@@ -15,12 +15,14 @@ public struct PipelineBenchmark: Sendable {
     public var width: Int
     public var pacing: Bool
     public var viewer: String
+    /// The web-view stage's JPEG colour sampling, 420 or 444.
+    public var chroma: String
     /// Where the report lines go (the command prints them).
     public var emit: @Sendable (String) -> Void
 
     public init(
         seconds: Double = 1, rate: Double = 20_000, fps: Double = 30, height: Int = 250, width: Int = 400,
-        pacing: Bool = true, viewer: String = "none", emit: @escaping @Sendable (String) -> Void
+        pacing: Bool = true, viewer: String = "none", chroma: String = "420", emit: @escaping @Sendable (String) -> Void
     ) {
         self.seconds = seconds
         self.rate = rate
@@ -29,6 +31,7 @@ public struct PipelineBenchmark: Sendable {
         self.width = width
         self.pacing = pacing
         self.viewer = viewer
+        self.chroma = chroma
         self.emit = emit
     }
 
@@ -74,7 +77,8 @@ public struct PipelineBenchmark: Sendable {
         for speed in pacing ? ["max", "1.0"] : ["max"] {
             let port = viewer == "none" ? 0 : try StreamClient.freePort()
             let view =
-                viewer == "none" ? "" : "\n  view: {kind: web-view, port: \(port), inputs: {frames: deblur}}"
+                viewer == "none"
+                ? "" : "\n  view: {kind: web-view, port: \(port), chroma: \"\(chroma)\", inputs: {frames: deblur}}"
             let client = viewer == "client" ? StreamClient(port: port) : nil
             client?.start()
             let text = """

@@ -54,7 +54,11 @@ public final class LiveViewer: Sendable {
         var latest: LiveFrame?
         var version = 0
         var encoding = false
-        var lastEncodeStart = 0.0
+        /// Encodes the rate limit allows now (a token bucket of 2, refilled at `maxFPS`): a
+        /// frame that comes a little early after the last encode is not held back a whole
+        /// interval, and the long-run rate stays at most `maxFPS`.
+        var credit = 2.0
+        var creditTime = 0.0
         var streamClients = 0
         var published = 0
         var encoded = 0
@@ -75,12 +79,17 @@ public final class LiveViewer: Sendable {
     private let serverBox = Mutex<HTTPServer?>(nil)
     let maxFPS: Double
     let quality: Int
+    let chroma: JPEGChroma
     let title: String
     let metrics: @Sendable () -> String
 
     /// - Parameters:
     ///   - metrics: the pipeline's metrics as a JSON object, read when the page polls.
-    public init(title: String, maxFPS: Double, quality: Int, metrics: @escaping @Sendable () -> String) {
+    public init(
+        title: String, maxFPS: Double, quality: Int, chroma: JPEGChroma = .half,
+        metrics: @escaping @Sendable () -> String
+    ) {
+        self.chroma = chroma
         self.title = title
         self.maxFPS = max(0.1, maxFPS)
         self.quality = min(100, max(1, quality))
@@ -146,8 +155,14 @@ public final class LiveViewer: Sendable {
     private func claimEncode(_ s: inout State) -> Double? {
         guard s.streamClients > 0, !s.encoding, !s.stopped, s.latest != nil else { return nil }
         s.encoding = true
+        refill(&s)
+        return s.credit >= 1 ? 0 : (1 - s.credit) / maxFPS
+    }
+
+    private func refill(_ s: inout State) {
         let now = ProcessInfo.processInfo.systemUptime
-        return max(0, s.lastEncodeStart + 1 / maxFPS - now)
+        s.credit = min(2, s.credit + max(0, now - s.creditTime) * maxFPS)
+        s.creditTime = now
     }
 
     private func scheduleEncode(after delay: Double) {
@@ -165,10 +180,11 @@ public final class LiveViewer: Sendable {
     private func encodeNewest() {
         let start = ProcessInfo.processInfo.systemUptime
         let (frame, version, stopped) = state.withLock { s in
-            s.lastEncodeStart = start
+            refill(&s)
+            s.credit -= 1
             return (s.latest, s.version, s.stopped)
         }
-        if !stopped, let frame, let part = try? Self.part(frame, quality: quality) {
+        if !stopped, let frame, let part = try? Self.part(frame, quality: quality, chroma: chroma) {
             hubBox.withLock { $0 }?.publish(part)
         }
         let delay = state.withLock { s -> Double? in
@@ -181,9 +197,9 @@ public final class LiveViewer: Sendable {
     }
 
     /// A multipart part: boundary, headers with the frame's id and receive time, the JPEG.
-    static func part(_ frame: LiveFrame, quality: Int) throws -> [UInt8] {
+    static func part(_ frame: LiveFrame, quality: Int, chroma: JPEGChroma = .half) throws -> [UInt8] {
         let (rgb, w, h) = Composite.sideBySide(frame.panels.map { $0.image() })
-        let jpeg = try ImageFile.encodeJPEG(rgb8: rgb, width: w, height: h, quality: quality)
+        let jpeg = try ImageFile.encodeJPEG(rgb8: rgb, width: w, height: h, quality: quality, chroma: chroma)
         let header =
             "--\(StreamHub.boundary)\r\nContent-Type: image/jpeg\r\nContent-Length: \(jpeg.count)\r\n"
             + "X-Frame-Id: \(frame.frameID)\r\nX-Received-Ms: \(String(format: "%.3f", frame.receivedUnixMs))\r\n"
@@ -204,9 +220,9 @@ public final class LiveViewer: Sendable {
         case ("GET", "/frame.json"):
             return .response(.json(frameJSON()))
         case ("GET", "/frame.jpg"):
-            return deferredImage { [quality] frame in
+            return deferredImage { [quality, chroma] frame in
                 let (rgb, w, h) = Composite.sideBySide(frame.panels.map { $0.image() })
-                let jpeg = try ImageFile.encodeJPEG(rgb8: rgb, width: w, height: h, quality: quality)
+                let jpeg = try ImageFile.encodeJPEG(rgb8: rgb, width: w, height: h, quality: quality, chroma: chroma)
                 return HTTPResponse(contentType: "image/jpeg", headers: Self.frameHeaders(frame), body: jpeg)
             }
         case ("GET", "/api/metrics"):

@@ -20,6 +20,7 @@ struct BenchPipelineCommand: AsyncParsableCommand {
             "Browser viewer: none, idle (a web-view stage, no client) or client (plus a client reading its MJPEG stream, which measures sink-to-client latency)."
     )
     var viewer: String = "none"
+    @Option(help: "The viewer's JPEG colour sampling: 420 or 444.") var chroma: String = "420"
 
     func validate() throws {
         guard seconds > 0, seconds <= 3600 else { throw ValidationError("--seconds \(seconds) must be in (0, 3600]") }
@@ -34,6 +35,7 @@ struct BenchPipelineCommand: AsyncParsableCommand {
             throw ValidationError(
                 "--seconds x --rate must stay within 1e8 spike frames (8 GB packed) and 1e5 RGB frames")
         }
+        guard chroma == "420" || chroma == "444" else { throw ValidationError("--chroma must be 420 or 444") }
         guard ["none", "idle", "client"].contains(viewer) else {
             throw ValidationError("--viewer must be none, idle or client, not '\(viewer)'")
         }
@@ -42,6 +44,7 @@ struct BenchPipelineCommand: AsyncParsableCommand {
     func run() async throws {
         try await PipelineBenchmark(
             seconds: seconds, rate: rate, fps: fps, height: height, width: width, pacing: pacing, viewer: viewer,
+            chroma: chroma,
             emit: { print($0) }
         ).run()
     }

@@ -114,4 +114,28 @@ private func gradient(width: Int, height: Int, channels: Int) -> Image {
         #expect(sheet[2, 2, 0] == img[0, 0, 0])
         #expect(Image(chw: img.chwPlanes(), width: 10, height: 6, channels: 3) == img)
     }
+
+    /// 4:2:0 JPEGs (the live viewer's) are smaller than 4:4:4 ones and decode to the same
+    /// size, close to the source.
+    @Test func halfChromaJPEGIsSmallerAndClose() throws {
+        let (w, h) = (64, 48)
+        var rgb = [UInt8](repeating: 0, count: w * h * 3)
+        for y in 0..<h {
+            for x in 0..<w {
+                rgb[(y * w + x) * 3] = UInt8(x * 4)
+                rgb[(y * w + x) * 3 + 1] = UInt8(y * 5)
+                rgb[(y * w + x) * 3 + 2] = UInt8((x + y) * 2)
+            }
+        }
+        let full = try ImageFile.encodeJPEG(rgb8: rgb, width: w, height: h, quality: 90, chroma: .full)
+        let half = try ImageFile.encodeJPEG(rgb8: rgb, width: w, height: h, quality: 90, chroma: .half)
+        #expect(half.count < full.count)
+        func error(_ jpeg: [UInt8]) throws -> Float {
+            let image = try ImageFile.decode(jpeg)
+            #expect(image.width == w && image.height == h && image.channels == 3)
+            return zip(image.pixels, rgb).map { abs($0 * 255 - Float($1)) }.reduce(0, +) / Float(rgb.count)
+        }
+        let (fullError, halfError) = (try error(full), try error(half))
+        #expect(halfError < 4 && fullError < 4, "mean errors \(halfError), \(fullError)")
+    }
 }
