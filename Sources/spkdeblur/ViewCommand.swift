@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Pipeline
 import Viewer
 
 /// `spkdeblur view FILE.h5`: the browser viewer over a recorded file.
@@ -27,6 +28,9 @@ struct ViewCommand: AsyncParsableCommand {
         let server = try await viewer.start(host: host, port: port)
         // Standard error is unbuffered, so a script (or a test) sees the URL at once.
         FileHandle.standardError.write(Data("view: serving \(file) at \(server.url) (Ctrl-C stops)\n".utf8))
+        // Own handlers (a process that ignores SIGTERM passes that on to its children).
+        let trap = SignalTrap(shutdown: ShutdownSignal()) { _ in Task { await server.shutdown() } }
         await server.waitUntilClosed()
+        withExtendedLifetime(trap) {}
     }
 }

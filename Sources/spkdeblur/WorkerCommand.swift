@@ -1,6 +1,7 @@
 import ArgumentParser
 import Deblur
 import Foundation
+import Pipeline
 import Stages
 import Tensor
 
@@ -49,6 +50,14 @@ struct WorkerCommand: ParsableCommand {
             model: resolved, precision: precision.rawValue, credit: credit,
             serviceTime: .milliseconds(Int64(serviceMs)))
         printError("worker: \(resolved.identity.name) (\(precision.rawValue)), connecting to \(connect)")
+        // Own handlers, so a worker started by a process that ignores SIGTERM (children inherit
+        // ignored signals) still stops: the first signal finishes the job in hand, the second
+        // exits at once.
+        let trap = SignalTrap(shutdown: ShutdownSignal()) { name in
+            printError("worker: \(name): stopping after the job in hand (again to abort)")
+            worker.stop()
+        }
+        defer { withExtendedLifetime(trap) {} }
         do {
             let curve = try curveServerKey.map { server in
                 (serverKey: try CurveKeys.read(server), secretKey: try CurveKeys.read(curveKey ?? ""))

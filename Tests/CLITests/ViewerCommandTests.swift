@@ -434,4 +434,18 @@ private func stalledConnection(_ url: String) throws -> Int32 {
         let rss = max(alone.peakRSS, alone2.peakRSS)
         #expect(stalled.peakRSS < rss + (64 << 20), "peak RSS alone \(rss), stalled \(stalled.peakRSS)")
     }
+
+    /// `spkdeblur view` stops on SIGTERM, also when it inherited SIGTERM ignored.
+    @Test func viewStopsOnSIGTERM() throws {
+        let dir = try temporaryDirectory("viewer")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let data = try simulated(dir, frames: 2)
+        let out = dir.appendingPathComponent("out.h5")
+        let yaml = dir.appendingPathComponent("p.yaml")
+        try viewerPipeline(data: data, output: out, speed: "max", view: false)
+            .write(to: yaml, atomically: true, encoding: .utf8)
+        let made = try run(["run", yaml.path, "--quiet"])
+        #expect(made.status == 0, "\(made.err)")
+        try expectStopsOnSIGTERMThoughInheritedIgnored(["view", out.path, "--port", "0"])
+    }
 }
