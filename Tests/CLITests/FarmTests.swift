@@ -97,7 +97,7 @@ struct FarmTests {
         let workers = try [
             startWorker(endpoint, ["--service-ms", "30"]), startWorker(endpoint, ["--service-ms", "30"]),
         ]
-        defer { for w in workers { w.terminate() } }
+        defer { for w in workers { stopProcess(w) } }
         let farmYAML = try c.farmFile(
             "kind: remote-deblur, model: classical, endpoint: \"\(endpoint)\", fallback: wait")
         let f = try run([
@@ -117,7 +117,7 @@ struct FarmTests {
         // A slow worker that is killed while it holds frames, and a steady one.
         let doomed = try startWorker(endpoint, ["--service-ms", "3000", "--credit", "2"])
         let steady = try startWorker(endpoint, ["--service-ms", "40"])
-        defer { steady.terminate() }
+        defer { stopProcess(steady) }
         let farmYAML = try c.farmFile(
             "kind: remote-deblur, model: classical, endpoint: \"\(endpoint)\", fallback: wait, heartbeat_ms: 100")
         let pipeline = Process()
@@ -158,7 +158,7 @@ struct FarmTests {
         wrong.standardOutput = Pipe()
         try wrong.run()
         let good = try startWorker(endpoint)
-        defer { good.terminate() }
+        defer { stopProcess(good) }
         let farmYAML = try c.farmFile(
             "kind: remote-deblur, model: classical, endpoint: \"\(endpoint)\", fallback: wait")
         let f = try run([
@@ -215,8 +215,8 @@ struct FarmTests {
         }
         let stranger = try worker("stranger"), good = try worker("good")
         defer {
-            stranger.terminate()
-            good.terminate()
+            stopProcess(stranger)
+            stopProcess(good)
         }
         let farmYAML = try c.farmFile(
             "kind: remote-deblur, model: classical, endpoint: \"\(endpoint)\", fallback: wait, "
@@ -260,8 +260,8 @@ struct FarmTests {
         try liar.run()
         let good = try startWorker(endpoint, ["--service-ms", "60"])
         defer {
-            good.terminate()
-            if liar.isRunning { liar.terminate() }
+            stopProcess(good)
+            stopProcess(liar)
         }
         let farmYAML = try c.farmFile(
             "kind: remote-deblur, model: classical, endpoint: \"\(endpoint)\", fallback: wait")
@@ -354,7 +354,7 @@ struct FarmNamespaceTests {
         }
         // w1: one worker to be killed, one steady; w2: one worker whose link is cut.
         let doomed = try worker(w1, 1, "2000"), steady = try worker(w1, 1, "40"), cutOff = try worker(w2, 2, "2000")
-        defer { for p in [doomed, steady, cutOff] where p.isRunning { p.terminate() } }
+        defer { for p in [doomed, steady, cutOff] { stopProcess(p) } }
         let farmYAML = try c.farmFile(
             "kind: remote-deblur, model: classical, endpoint: \"tcp://0.0.0.0:\(port)\", allow_remote: true, "
                 + "fallback: wait, heartbeat_ms: 100")

@@ -207,7 +207,7 @@ struct LiveFaultTests {
         injector.standardError = Pipe()
         try injector.run()
         Thread.sleep(forTimeInterval: 3)
-        injector.terminate()
+        stopProcess(injector)
         kill(pipeline.processIdentifier, SIGINT)
         pipeline.waitUntilExit()
         #expect(pipeline.terminationStatus == 0)

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Headless Chromium from Debian's `chromium` package (`tools/setup --test` installs it).
@@ -60,7 +61,7 @@ private struct Served {
             if !process.isRunning { break }
             Thread.sleep(forTimeInterval: 0.05)
         }
-        process.terminate()
+        stopProcess(process)
         let text = (try? String(contentsOf: errFile, encoding: .utf8)) ?? ""
         throw StageFailure("no URL printed: \(text)")
     }

@@ -107,3 +107,15 @@ public struct SmallDisk {
         try? FileManager.default.removeItem(at: url)
     }
 }
+
+/// Ends a child process: SIGTERM, then SIGKILL after `grace` seconds if it is still running
+/// (a child inherits ignored signals from the test process, so SIGTERM alone may not end a
+/// peer), and waits for it.
+public func stopProcess(_ process: Process, grace: TimeInterval = 5) {
+    guard process.isRunning else { return }
+    process.terminate()
+    let deadline = Date().addingTimeInterval(grace)
+    while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+    if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    process.waitUntilExit()
+}
