@@ -1,2 +1,2 @@
 // Written by tools/train/embed.py; changes with the embedded files.
-#define SPK_EMBEDDED_STAMP_COMPACT48 "46632f8bd95c3a12a61bbf46f439937c176f1806a5dd10c2d1df03cf8162ba13"
+#define SPK_EMBEDDED_STAMP_COMPACT48 "27743a75facb86d858c6948766ac197baaed45ccb7d47c75c5ba68b26c4a8569"
