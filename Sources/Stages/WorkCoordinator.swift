@@ -79,7 +79,11 @@ final class WorkCoordinator: @unchecked Sendable {
         self.context = context
         if let curve = configuration.curve {
             guard Curve.isAvailable else { throw StageError("\(configuration.name): this libzmq has no CURVE support") }
-            zap = try ZAPHandler(context: context, allowed: curve.allowed)
+            let name = configuration.name
+            zap = try ZAPHandler(context: context, allowed: curve.allowed) {
+                FileHandle.standardError.write(
+                    Data("\(name): refused a worker whose key is not authorised (further ones are counted)\n".utf8))
+            }
         } else {
             zap = nil
         }

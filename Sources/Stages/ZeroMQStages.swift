@@ -59,7 +59,13 @@ private func receive<Item: Sendable>(
     let zmq = try Context()
     let curve = try curveRole(p, stage: context.name)
     var zap: ZAPHandler?
-    if case .server(_, let allowed)? = curve { zap = try ZAPHandler(context: zmq, allowed: allowed) }
+    if case .server(_, let allowed)? = curve {
+        let name = context.name
+        zap = try ZAPHandler(context: zmq, allowed: allowed) {
+            FileHandle.standardError.write(
+                Data("\(name): refused a publisher whose key is not authorised (further ones are counted)\n".utf8))
+        }
+    }
     defer {
         if let zap {
             context.metrics.count("curve-refused", by: zap.counts.refused)

@@ -73,7 +73,11 @@ public final class ZAPHandler: Sendable {
     }
 
     /// Starts the handler's thread; `allowed` are the clients' public keys (Z85).
-    public init(context: Context, allowed: [String]) throws(ZeroMQError) {
+    /// `onFirstRefusal` runs once, on the handler's thread, when the first client is refused
+    /// (later ones are only counted).
+    public init(
+        context: Context, allowed: [String], onFirstRefusal: @escaping @Sendable () -> Void = {}
+    ) throws(ZeroMQError) {
         let keys = Set(allowed.compactMap(Curve.decode))
         let socket = try Socket(context, type: .rep)
         try socket.bind("inproc://zeromq.zap.01")
@@ -91,7 +95,11 @@ public final class ZAPHandler: Sendable {
                 let p = m.parts
                 guard p.count >= 6 else { continue }
                 let ok = p.count >= 7 && String(decoding: p[5], as: UTF8.self) == "CURVE" && keys.contains(p[6])
-                box.state.withLock { if ok { $0.accepted += 1 } else { $0.refused += 1 } }
+                let first = box.state.withLock { s -> Bool in
+                    if ok { s.accepted += 1 } else { s.refused += 1 }
+                    return !ok && s.refused == 1
+                }
+                if first { onFirstRefusal() }
                 _ = try? owned.send(
                     parts: [
                         Array("1.0".utf8), p[1], Array((ok ? "200" : "400").utf8),

@@ -213,16 +213,35 @@ struct FarmTests {
                     keys.appendingPathComponent("\(name).key").path,
                 ])
         }
-        let stranger = try worker("stranger"), good = try worker("good")
-        defer {
-            stopProcess(stranger)
-            stopProcess(good)
-        }
         let farmYAML = try c.farmFile(
             "kind: remote-deblur, model: classical, endpoint: \"\(endpoint)\", fallback: wait, "
                 + "curve_secret_key: \(keys.appendingPathComponent("stage.key").path), curve_clients: \(clients.path)")
-        let f = try run(["run", farmYAML, "--quiet", "--metrics-json", c.metrics.path])
-        #expect(f.status == 0, "\(f.err)")
+        // The stranger first; the good worker only once the stranger's refusal is logged, so the
+        // run cannot finish before the stranger has knocked.
+        let errors = c.dir.appendingPathComponent("run.err")
+        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
+        let pipeline = Process()
+        pipeline.executableURL = try spkdeblurBinary()
+        pipeline.arguments = ["run", farmYAML, "--quiet", "--metrics-json", c.metrics.path]
+        pipeline.standardOutput = FileHandle.nullDevice
+        pipeline.standardError = try FileHandle(forWritingTo: errors)
+        try pipeline.run()
+        let stranger = try worker("stranger")
+        var good: Process?
+        defer {
+            stopProcess(stranger)
+            if let good { stopProcess(good) }
+            stopProcess(pipeline)
+        }
+        let deadline = Date().addingTimeInterval(60)
+        func log() -> String { (try? String(contentsOf: errors, encoding: .utf8)) ?? "" }
+        while !log().contains("refused a worker") && Date() < deadline && pipeline.isRunning {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        #expect(log().contains("refused a worker whose key is not authorised"), "\(log())")
+        good = try worker("good")
+        pipeline.waitUntilExit()
+        #expect(pipeline.terminationStatus == 0, "\(log())")
         let check = try compare(
             c.local, c.farm, metrics: c.metrics,
             extra:
