@@ -190,11 +190,13 @@ struct LiveFaultTests {
             source:
                 ", curve_secret_key: \(keys.appendingPathComponent("pipeline.key").path), curve_clients: \(clients.path)"
         ).write(to: file, atomically: true, encoding: .utf8)
+        let errors = dir.appendingPathComponent("run.err")
+        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
         let pipeline = Process()
         pipeline.executableURL = try spkdeblurBinary()
         pipeline.arguments = ["run", file.path, "--quiet", "--metrics-json", metrics.path]
-        pipeline.standardOutput = Pipe()
-        pipeline.standardError = Pipe()
+        pipeline.standardOutput = FileHandle.nullDevice
+        pipeline.standardError = try FileHandle(forWritingTo: errors)
         try pipeline.run()
         let injector = Process()
         injector.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -206,7 +208,14 @@ struct LiveFaultTests {
         injector.standardOutput = Pipe()
         injector.standardError = Pipe()
         try injector.run()
-        Thread.sleep(forTimeInterval: 3)
+        // Until the pipeline has refused the stranger (it logs the first refusal), not a fixed
+        // wait that a loaded machine can outlast.
+        func log() -> String { (try? String(contentsOf: errors, encoding: .utf8)) ?? "" }
+        let deadline = Date().addingTimeInterval(60)
+        while !log().contains("refused a publisher") && Date() < deadline && pipeline.isRunning {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        #expect(log().contains("refused a publisher whose key is not authorised"), "\(log())")
         stopProcess(injector)
         kill(pipeline.processIdentifier, SIGINT)
         pipeline.waitUntilExit()
