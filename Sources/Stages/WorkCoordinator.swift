@@ -181,6 +181,7 @@ final class WorkCoordinator: @unchecked Sendable {
                 case .ready(let identity, let credit):
                     guard identity == configuration.identity else {
                         count("refused-workers")
+                        log("refused a worker: it runs \(identity), this pipeline \(configuration.identity)")
                         _ = try? socket.send(
                             parts: [from]
                                 + WorkMessage.refused(

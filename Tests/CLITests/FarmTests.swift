@@ -150,6 +150,18 @@ struct FarmTests {
         defer { c.remove() }
         let (local, farm, metrics) = (c.local, c.farm, c.metrics)
         let endpoint = "tcp://127.0.0.1:\(Int.random(in: 58_001...62_000))"
+        let farmYAML = try c.farmFile(
+            "kind: remote-deblur, model: classical, endpoint: \"\(endpoint)\", fallback: wait")
+        // The wrong worker first; the good one only once the refusal is logged, so the run
+        // cannot finish before the wrong worker has asked (it would then wait for ever).
+        let errors = c.dir.appendingPathComponent("run.err")
+        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
+        let pipeline = Process()
+        pipeline.executableURL = try spkdeblurBinary()
+        pipeline.arguments = ["run", farmYAML, "--quiet", "--metrics-json", metrics.path]
+        pipeline.standardOutput = FileHandle.nullDevice
+        pipeline.standardError = try FileHandle(forWritingTo: errors)
+        try pipeline.run()
         let wrong = Process()
         wrong.executableURL = try spkdeblurBinary()
         wrong.arguments = ["worker", "--connect", endpoint, "--model", "passthrough"]
@@ -157,14 +169,21 @@ struct FarmTests {
         wrong.standardError = wrongErr
         wrong.standardOutput = Pipe()
         try wrong.run()
-        let good = try startWorker(endpoint)
-        defer { stopProcess(good) }
-        let farmYAML = try c.farmFile(
-            "kind: remote-deblur, model: classical, endpoint: \"\(endpoint)\", fallback: wait")
-        let f = try run([
-            "run", farmYAML, "--quiet", "--metrics-json", metrics.path,
-        ])
-        #expect(f.status == 0, "\(f.err)")
+        var good: Process?
+        defer {
+            stopProcess(wrong)
+            if let good { stopProcess(good) }
+            stopProcess(pipeline)
+        }
+        func log() -> String { (try? String(contentsOf: errors, encoding: .utf8)) ?? "" }
+        let deadline = Date().addingTimeInterval(60)
+        while !log().contains("refused a worker") && Date() < deadline && pipeline.isRunning {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        #expect(log().contains("refused a worker"), "\(log())")
+        good = try startWorker(endpoint)
+        pipeline.waitUntilExit()
+        #expect(pipeline.terminationStatus == 0, "\(log())")
         wrong.waitUntilExit()
         #expect(wrong.terminationStatus != 0)
         let err = String(decoding: wrongErr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
