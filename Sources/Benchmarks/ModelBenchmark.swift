@@ -106,19 +106,29 @@ public struct ModelBenchmark: Sendable {
         if profile {
             let profiler = ProfilingBackend(backend)
             let start = Date()
+            let cpuStart = ProfilingBackend<CPUBackend>.processCPUSeconds
             _ = try model(blur: blur, spike: spike, tfi: tfi, backend: profiler)
             let total = Date().timeIntervalSince(start)
+            let totalCPU = ProfilingBackend<CPUBackend>.processCPUSeconds - cpuStart
             let entries = profiler.entries
             let covered = entries.map(\.seconds).reduce(0, +)
-            emit(String(format: "  profile (one run, %.3f s): operation, calls, ms, share of the frame", total))
-            for e in entries {
-                emit(
-                    "    " + e.operation.padding(toLength: 36, withPad: " ", startingAt: 0)
-                        + String(format: "%5d  %8.1f  %5.1f%%", e.calls, e.seconds * 1e3, 100 * e.seconds / total))
-            }
+            let coveredCPU = entries.map(\.cpuSeconds).reduce(0, +)
             emit(
-                "    " + "(outside backend operations)".padding(toLength: 36, withPad: " ", startingAt: 0)
-                    + String(format: "       %8.1f  %5.1f%%", (total - covered) * 1e3, 100 * (total - covered) / total))
+                String(
+                    format:
+                        "  profile (one run, %.3f s, %.2f cores busy): operation, calls, ms, share of the frame, cores busy",
+                    total, totalCPU / total))
+            func row(_ name: String, calls: String, seconds: Double, cpu: Double) -> String {
+                "    " + name.padding(toLength: 36, withPad: " ", startingAt: 0)
+                    + calls.leftPadded(to: 5)
+                    + String(
+                        format: "  %8.1f  %5.1f%%  %4.2f", seconds * 1e3, 100 * seconds / total,
+                        cpu / max(seconds, 1e-9))
+            }
+            for e in entries { emit(row(e.operation, calls: "\(e.calls)", seconds: e.seconds, cpu: e.cpuSeconds)) }
+            emit(
+                row(
+                    "(outside backend operations)", calls: "", seconds: total - covered, cpu: totalCPU - coveredCPU))
         }
         if peers { try runPeers(swiftSeconds: median, gflop: flops.total / 1e9) }
     }
@@ -161,5 +171,12 @@ public struct ModelBenchmark: Sendable {
                 "  " + pad(name, 15) + pad(prec, 6)
                     + String(format: "%8.3f  %7.1f  %.2f", t, gflop / t, t / swiftSeconds))
         }
+    }
+}
+
+extension String {
+    /// The string right-aligned in `width` columns.
+    fileprivate func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: " ", count: width - count) + self
     }
 }

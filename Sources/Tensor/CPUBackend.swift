@@ -76,13 +76,20 @@ public struct CPUBackend: TensorBackend {
             body(0..<count)
             return
         }
-        let chunk = (count + workers - 1) / workers
+        // A few pieces per worker, each taken by whichever worker is free: with one piece per
+        // worker, a worker that starts late or runs slower (an SMT sibling, another process on
+        // its core) leaves the others idle at the end of every operation.
+        let pieces = max(workers, min(workers * 4, count / max(minimumChunk, 1)))
+        let chunk = (count + pieces - 1) / pieces
+        let next = PieceCounter()
         withoutActuallyEscaping(body) { escapable in
             let task = UncheckedSendableBox(escapable)
-            DispatchQueue.concurrentPerform(iterations: workers) { i in
-                let lo = i * chunk
-                let hi = min(count, lo + chunk)
-                if lo < hi { task.value(lo..<hi) }
+            DispatchQueue.concurrentPerform(iterations: workers) { _ in
+                while let i = next.take(below: pieces) {
+                    let lo = i * chunk
+                    let hi = min(count, lo + chunk)
+                    if lo < hi { task.value(lo..<hi) }
+                }
             }
         }
     }
@@ -691,4 +698,20 @@ public struct CPUBackend: TensorBackend {
 struct UncheckedSendableBox<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }
+}
+
+/// Hands out piece numbers 0, 1, 2, ... to the workers of `CPUBackend.parallel`.
+private final class PieceCounter: @unchecked Sendable {
+    // Invariant for @unchecked Sendable: `value` is only touched under `lock`.
+    private let lock = NSLock()
+    private var value = 0
+
+    /// The next piece number, or nil once `limit` have been handed out.
+    func take(below limit: Int) -> Int? {
+        lock.withLock {
+            guard value < limit else { return nil }
+            value += 1
+            return value - 1
+        }
+    }
 }

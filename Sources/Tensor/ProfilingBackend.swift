@@ -7,21 +7,38 @@ public final class ProfilingBackend<Base: TensorBackend>: TensorBackend, @unchec
     // immutable and Sendable.
     public let base: Base
     private let lock = NSLock()
-    private var totals: [String: (seconds: Double, calls: Int)] = [:]
+    private var totals: [String: (seconds: Double, cpuSeconds: Double, calls: Int)] = [:]
 
     /// One operation's share.
     public struct Entry: Sendable {
         public var operation: String
+        /// Wall-clock time.
         public var seconds: Double
+        /// CPU time of the whole process (all threads) during the operation: `cpuSeconds /
+        /// seconds` is how many cores it kept busy.
+        public var cpuSeconds: Double
         public var calls: Int
+    }
+
+    /// CPU time of this process so far, all threads, in seconds.
+    public static var processCPUSeconds: Double {
+        var t = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
     }
 
     public init(_ base: Base) { self.base = base }
 
     /// Accumulated time per operation, largest first.
     public var entries: [Entry] {
-        lock.withLock { totals.map { Entry(operation: $0.key, seconds: $0.value.seconds, calls: $0.value.calls) } }
-            .sorted { $0.seconds > $1.seconds }
+        lock.withLock {
+            totals.map {
+                Entry(
+                    operation: $0.key, seconds: $0.value.seconds, cpuSeconds: $0.value.cpuSeconds, calls: $0.value.calls
+                )
+            }
+        }
+        .sorted { $0.seconds > $1.seconds }
     }
 
     /// Forgets what was measured.
@@ -30,11 +47,13 @@ public final class ProfilingBackend<Base: TensorBackend>: TensorBackend, @unchec
     @inline(__always)
     private func timed<R>(_ name: String, _ body: () -> R) -> R {
         let start = DispatchTime.now().uptimeNanoseconds
+        let cpuStart = Self.processCPUSeconds
         let result = body()
+        let cpu = Self.processCPUSeconds - cpuStart
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         lock.withLock {
-            let old = totals[name] ?? (0, 0)
-            totals[name] = (old.seconds + seconds, old.calls + 1)
+            let old = totals[name] ?? (0, 0, 0)
+            totals[name] = (old.seconds + seconds, old.cpuSeconds + cpu, old.calls + 1)
         }
         return result
     }

@@ -104,6 +104,9 @@ private func maxDiff(_ a: FeatureMap, _ b: FeatureMap) -> Float {
     func checkDirectConv(
         fast: CPUBackend, portable: CPUBackend, _ cin: Int, _ cout: Int, _ kernel: Int, _ stride: Int, _ padding: Int
     ) throws {
+        // fp32 rounding of a K-term sum grows like sqrt(K); the two sides block their sums
+        // differently (the reference's BLAS picks its kernel by CPU and matrix size).
+        let tolerance = max(Float(2e-5), 5e-6 * Float(cin * kernel * kernel).squareRoot())
         for (h, wd) in [(11, 21), (6, 9), (17, 8)] {
             let x = randomMap(h, wd, cin, seed: UInt64(cin * 100 + h))
             for bias in [true, false] {
@@ -114,12 +117,13 @@ private func maxDiff(_ a: FeatureMap, _ b: FeatureMap) -> Float {
                 let y = fast.conv2d(x, w)
                 let expected = portable.conv2d(x, w)
                 #expect(y.height == expected.height && y.width == expected.width)
-                #expect(maxDiff(y, expected) < 2e-5, "\(cin)->\(cout) k\(kernel) s\(stride) p\(padding) \(h)x\(wd)")
+                #expect(
+                    maxDiff(y, expected) < tolerance, "\(cin)->\(cout) k\(kernel) s\(stride) p\(padding) \(h)x\(wd)")
                 var accumulated = randomMap(y.height, y.width, cout, seed: 9)
                 var expectedSum = accumulated
                 portable.add(&expectedSum, expected)
                 fast.conv2d(x, w, addingTo: &accumulated)
-                #expect(maxDiff(accumulated, expectedSum) < 2e-5)
+                #expect(maxDiff(accumulated, expectedSum) < tolerance)
             }
         }
     }
