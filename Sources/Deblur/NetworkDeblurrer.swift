@@ -28,12 +28,12 @@ public struct NetworkDeblurrer: Deblurrer {
             throw DeblurError(name, "spike window has \(input.spikes.count) frames, the model takes \(t) (S_in_chs)")
         }
         let g = input.spikes.geometry
-        let spike = Tensor(shape: [1, t, g.height, g.width], data: input.spikes.unpacked().floats())
-        let tfi = Tensor(shape: [1, 1, g.height, g.width], data: try input.trainingTFI())
-        let blur = Tensor(stacking: [input.blur])
-        let out = try model(blur: blur, spike: spike, tfi: tfi, backend: backend)
-        return DeblurResult(
-            sharp: out.sharp.featureMap(batch: 0), spikeRecon: out.spikeRecon.featureMap(batch: 0),
-            quickSharp: out.quickSharp.featureMap(batch: 0))
+        // Channels-last in and out: the spike frames are transposed once (by the backend's
+        // workers), the RGB frame and the outputs not at all.
+        let spike = backend.featureMap(
+            Tensor(shape: [1, t, g.height, g.width], data: input.spikes.unpacked().floats()), batch: 0)
+        let tfi = FeatureMap(chw: try input.trainingTFI(), channels: 1, height: g.height, width: g.width)
+        let out = try model(blur: [input.blur], spike: [spike], tfi: [tfi], backend: backend)
+        return DeblurResult(sharp: out.sharp[0], spikeRecon: out.spikeRecon[0], quickSharp: out.quickSharp[0])
     }
 }

@@ -100,17 +100,59 @@ public struct SpkDeblurNet: Sendable {
     public func callAsFunction(blur: Tensor, spike: Tensor, tfi: Tensor, backend: any TensorBackend = CPUBackend())
         throws(SpkDeblurNetError) -> SpkDeblurNetOutput
     {
-        try checkInputs(blur: blur, spike: spike, tfi: tfi)
-        let batch = blur.shape[0]
-        let (h, w) = (blur.shape[2], blur.shape[3])
+        try checkInputs(blur: blur.shape, spike: spike.shape, tfi: tfi.shape)
         let b = backend
+        let out = try forward(
+            batch: blur.shape[0], height: blur.shape[2], width: blur.shape[3],
+            blur: { b.featureMap(blur, batch: $0) }, spike: { b.featureMap(spike, batch: $0) },
+            tfi: { b.featureMap(tfi, batch: $0) }, b)
+        return SpkDeblurNetOutput(
+            sharp: b.stack(out.sharp), spikeRecon: b.stack(out.spikeRecon), quickSharp: b.stack(out.quickSharp))
+    }
+
+    /// Runs the model on channels-last maps, one per image of the batch (the layout the
+    /// backend computes in, so no conversion at either end).
+    /// - Parameters:
+    ///   - blur: `H x W x 3` RGB in [0, 1], per image.
+    ///   - spike: `H/2 x W/2 x T` binary spikes, `T = S_in_chs`, per image.
+    ///   - tfi: `H/2 x W/2 x 1` (training convention: middleTFI / 0.5), per image.
+    ///   - backend: where to compute.
+    /// - Returns: `sharp` (`H x W x 3`), `spikeRecon` (`H x W x 1`) and `quickSharp`
+    ///   (`H x W x 3`) per image.
+    /// - Throws: ``SpkDeblurNetError/invalidInput(name:problem:)`` for inconsistent shapes.
+    public func callAsFunction(
+        blur: [FeatureMap], spike: [FeatureMap], tfi: [FeatureMap], backend: any TensorBackend = CPUBackend()
+    ) throws(SpkDeblurNetError) -> (sharp: [FeatureMap], spikeRecon: [FeatureMap], quickSharp: [FeatureMap]) {
+        func shape(_ maps: [FeatureMap], _ name: String) throws(SpkDeblurNetError) -> [Int] {
+            guard let first = maps.first else { throw .invalidInput(name: name, problem: "no image") }
+            for m in maps where m.height != first.height || m.width != first.width || m.channels != first.channels {
+                throw .invalidInput(
+                    name: name,
+                    problem:
+                        "images of one batch differ in size (\(m.height)x\(m.width)x\(m.channels), \(first.height)x\(first.width)x\(first.channels))"
+                )
+            }
+            return [maps.count, first.channels, first.height, first.width]
+        }
+        let blurShape = try shape(blur, "blur")
+        try checkInputs(blur: blurShape, spike: try shape(spike, "spike"), tfi: try shape(tfi, "tfi"))
+        return try forward(
+            batch: blur.count, height: blurShape[2], width: blurShape[3], blur: { blur[$0] }, spike: { spike[$0] },
+            tfi: { tfi[$0] }, backend)
+    }
+
+    /// The forward pass on checked inputs; each image's maps are asked for when needed.
+    func forward(
+        batch: Int, height h: Int, width w: Int, blur: (Int) -> FeatureMap, spike: (Int) -> FeatureMap,
+        tfi: (Int) -> FeatureMap, _ b: any TensorBackend
+    ) throws(SpkDeblurNetError) -> (sharp: [FeatureMap], spikeRecon: [FeatureMap], quickSharp: [FeatureMap]) {
         let multiple = 4 * config.D_window_size
         // Phase 1, per image: the D anchor, quick_sharp and the CAMMM difference (whose
         // normalisation spans the whole batch, as in the reference).
         var midBlur: [FeatureMap] = [], quick: [FeatureMap] = [], gray: [FeatureMap] = [], tfiUp: [FeatureMap] = []
         var diffs: [[Float]] = []
         for n in 0..<batch {
-            var x = b.conv2d(blur.featureMap(batch: n), dStem1)
+            var x = b.conv2d(blur(n), dStem1)
             b.gelu(&x)
             x = b.reflectPad(b.conv2d(x, dStem2), toMultipleOf: multiple)
             var chained = x
@@ -121,7 +163,7 @@ public struct SpkDeblurNet: Sendable {
             quick.append(q)
             let g = Self.grayscale(q)
             gray.append(g)
-            let t = b.resizeBilinear(tfi.featureMap(batch: n), height: h, width: w)
+            let t = b.resizeBilinear(tfi(n), height: h, width: w)
             tfiUp.append(t)
             diffs.append(CAMMM.difference(gray: g, tfi: t))
         }
@@ -129,7 +171,7 @@ public struct SpkDeblurNet: Sendable {
         // Phase 2, per image.
         var sharps: [FeatureMap] = [], recons: [FeatureMap] = []
         for n in 0..<batch {
-            let stem = b.reflectPad(b.conv2d(spike.featureMap(batch: n), sStem), toMultipleOf: multiple)
+            let stem = b.reflectPad(b.conv2d(spike(n), sStem), toMultipleOf: multiple)
             guard stem.height == midBlur[n].height, stem.width == midBlur[n].width else {
                 throw .invalidInput(
                     name: "spike",
@@ -158,9 +200,7 @@ public struct SpkDeblurNet: Sendable {
             b.add(&tail, refined)
             sharps.append(b.crop(b.pixelShuffle(b.conv2d(tail, dLastShuffle), factor: 4), height: h, width: w))
         }
-        return SpkDeblurNetOutput(
-            sharp: Tensor(stacking: sharps), spikeRecon: Tensor(stacking: recons),
-            quickSharp: Tensor(stacking: quick))
+        return (sharps, recons, quick)
     }
 
     /// torchvision's `Grayscale`: `0.2989 R + 0.587 G + 0.114 B`.
@@ -179,23 +219,23 @@ public struct SpkDeblurNet: Sendable {
         return out
     }
 
-    func checkInputs(blur: Tensor, spike: Tensor, tfi: Tensor) throws(SpkDeblurNetError) {
-        guard blur.shape.count == 4, blur.shape[1] == config.D_in_chs else {
-            throw .invalidInput(name: "blur", problem: "shape \(blur.shape), expected [B, \(config.D_in_chs), H, W]")
+    func checkInputs(blur: [Int], spike: [Int], tfi: [Int]) throws(SpkDeblurNetError) {
+        guard blur.count == 4, blur[1] == config.D_in_chs else {
+            throw .invalidInput(name: "blur", problem: "shape \(blur), expected [B, \(config.D_in_chs), H, W]")
         }
-        let (n, h, w) = (blur.shape[0], blur.shape[2], blur.shape[3])
+        let (n, h, w) = (blur[0], blur[2], blur[3])
         guard h % 2 == 0, w % 2 == 0 else {
             throw .invalidInput(name: "blur", problem: "size \(h)x\(w) must be even (twice the spike resolution)")
         }
-        guard spike.shape == [n, config.S_in_chs, h / 2, w / 2] else {
+        guard spike == [n, config.S_in_chs, h / 2, w / 2] else {
             throw .invalidInput(
                 name: "spike",
                 problem:
-                    "shape \(spike.shape), expected [\(n), \(config.S_in_chs), \(h / 2), \(w / 2)] (T = S_in_chs, half the RGB size)"
+                    "shape \(spike), expected [\(n), \(config.S_in_chs), \(h / 2), \(w / 2)] (T = S_in_chs, half the RGB size)"
             )
         }
-        guard tfi.shape == [n, 1, h / 2, w / 2] else {
-            throw .invalidInput(name: "tfi", problem: "shape \(tfi.shape), expected [\(n), 1, \(h / 2), \(w / 2)]")
+        guard tfi == [n, 1, h / 2, w / 2] else {
+            throw .invalidInput(name: "tfi", problem: "shape \(tfi), expected [\(n), 1, \(h / 2), \(w / 2)]")
         }
         // Reflect padding of the stem output (ceil(size / 4)) needs the pad to be smaller.
         let m = 4 * config.D_window_size

@@ -602,6 +602,56 @@ public struct CPUBackend: TensorBackend {
         return out
     }
 
+    /// ``Tensor/featureMap(batch:)`` with the pixels shared among the workers.
+    public func featureMap(_ t: Tensor, batch n: Int) -> FeatureMap {
+        precondition(t.shape.count == 4 && (0..<t.shape[0]).contains(n), "featureMap: no image \(n) in \(t.shape)")
+        let (c, h, w) = (t.shape[1], t.shape[2], t.shape[3])
+        let pixels = h * w
+        var out = FeatureMap(uninitializedHeight: h, width: w, channels: c)
+        out.data.withUnsafeMutableBufferPointer { op in
+            t.data.withUnsafeBufferPointer { tp in
+                let (dst, src) = (
+                    UncheckedSendableBox(op.baseAddress!), UncheckedSendableBox(tp.baseAddress! + n * c * pixels)
+                )
+                parallel(pixels, minimumChunk: 1 << 14) { range in
+                    FeatureMap.transpose(
+                        src.value + range.lowerBound, rows: c, columns: range.count, sourceStride: pixels,
+                        into: dst.value + range.lowerBound * c, destinationStride: c)
+                }
+            }
+        }
+        return out
+    }
+
+    /// ``Tensor/init(stacking:)`` with the pixels shared among the workers.
+    public func stack(_ maps: [FeatureMap]) -> Tensor {
+        precondition(!maps.isEmpty, "stack: needs at least one map")
+        let first = maps[0]
+        for m in maps {
+            precondition(
+                m.height == first.height && m.width == first.width && m.channels == first.channels,
+                "stack: sizes differ")
+        }
+        let (c, pixels) = (first.channels, first.pixelCount)
+        let size = c * pixels
+        let data = [Float](unsafeUninitializedCapacity: maps.count * size) { out, initialized in
+            for (n, m) in maps.enumerated() {
+                m.data.withUnsafeBufferPointer { mp in
+                    let (dst, src) = (
+                        UncheckedSendableBox(out.baseAddress! + n * size), UncheckedSendableBox(mp.baseAddress!)
+                    )
+                    parallel(pixels, minimumChunk: 1 << 14) { range in
+                        FeatureMap.transpose(
+                            src.value + range.lowerBound * c, rows: range.count, columns: c, sourceStride: c,
+                            into: dst.value + range.lowerBound, destinationStride: pixels)
+                    }
+                }
+            }
+            initialized = maps.count * size
+        }
+        return Tensor(shape: [maps.count, c, first.height, first.width], data: data)
+    }
+
     /// Channel concatenation, a row of pixels per task, each pixel copied in two runs.
     public func concatChannels(_ a: FeatureMap, _ b: FeatureMap) -> FeatureMap {
         precondition(a.height == b.height && a.width == b.width, "concat: spatial sizes differ")

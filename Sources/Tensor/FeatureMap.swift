@@ -87,8 +87,16 @@ public struct FeatureMap: Sendable, Equatable {
     /// 16 x 16 transposed in registers with AVX-512, else in blocks of 64 x 64 so that both
     /// sides stay in cache.
     static func transpose(_ s: UnsafePointer<Float>, rows: Int, columns: Int, into d: UnsafeMutablePointer<Float>) {
+        transpose(s, rows: rows, columns: columns, sourceStride: columns, into: d, destinationStride: rows)
+    }
+
+    /// `d[j * destinationStride + i] = s[i * sourceStride + j]` for `i < rows`, `j < columns`.
+    static func transpose(
+        _ s: UnsafePointer<Float>, rows: Int, columns: Int, sourceStride: Int, into d: UnsafeMutablePointer<Float>,
+        destinationStride: Int
+    ) {
         if Precision.cpuHasAVX512 {
-            ck_transpose_f32(s, columns, d, rows, rows, columns)
+            ck_transpose_f32(s, sourceStride, d, destinationStride, rows, columns)
             return
         }
         let block = 64
@@ -97,8 +105,8 @@ public struct FeatureMap: Sendable, Equatable {
             for i0 in stride(from: 0, to: rows, by: block) {
                 let i1 = min(i0 + block, rows)
                 for j in j0..<j1 {
-                    let dst = d + j * rows
-                    for i in i0..<i1 { dst[i] = s[i * columns + j] }
+                    let dst = d + j * destinationStride
+                    for i in i0..<i1 { dst[i] = s[i * sourceStride + j] }
                 }
             }
         }

@@ -110,6 +110,10 @@ public final class ProfilingBackend<Base: TensorBackend>: TensorBackend, @unchec
     public func concatChannels(_ a: FeatureMap, _ b: FeatureMap) -> FeatureMap {
         timed("concat channels") { base.concatChannels(a, b) }
     }
+    public func featureMap(_ t: Tensor, batch n: Int) -> FeatureMap {
+        timed("layout: NCHW to channels-last") { base.featureMap(t, batch: n) }
+    }
+    public func stack(_ maps: [FeatureMap]) -> Tensor { timed("layout: channels-last to NCHW") { base.stack(maps) } }
     public func residualMLP(_ x: inout FeatureMap, norm: NormWeights, fc1: LinearWeights, fc2: LinearWeights) {
         timed("MLP (norm, fc1, GELU, fc2, residual)") { base.residualMLP(&x, norm: norm, fc1: fc1, fc2: fc2) }
     }

@@ -71,9 +71,21 @@ public protocol TensorBackend: Sendable {
     func residualSwinBlock(
         _ x: inout FeatureMap, norm1: NormWeights, _ w: WindowAttentionWeights, shift: Int, norm2: NormWeights,
         fc1: LinearWeights, fc2: LinearWeights)
+    /// Image `n` of a `[N, C, H, W]` tensor as a channels-last map (a default implementation
+    /// is given: ``Tensor/featureMap(batch:)``).
+    func featureMap(_ t: Tensor, batch n: Int) -> FeatureMap
+    /// Channels-last maps of one size stacked into `[N, C, H, W]` (a default implementation
+    /// is given: ``Tensor/init(stacking:)``).
+    func stack(_ maps: [FeatureMap]) -> Tensor
 }
 
 extension TensorBackend {
+    /// ``Tensor/featureMap(batch:)``.
+    public func featureMap(_ t: Tensor, batch n: Int) -> FeatureMap { t.featureMap(batch: n) }
+
+    /// ``Tensor/init(stacking:)``.
+    public func stack(_ maps: [FeatureMap]) -> Tensor { Tensor(stacking: maps) }
+
     /// `x += fc2(GELU(fc1(LayerNorm(x))))` through `layerNorm`, `linearGELU` and `linear`.
     public func residualMLP(_ x: inout FeatureMap, norm: NormWeights, fc1: LinearWeights, fc2: LinearWeights) {
         let hidden = linearGELU(layerNorm(x, norm), fc1)

@@ -54,6 +54,20 @@ private func maxDiff(_ a: FeatureMap, _ b: FeatureMap) -> Float {
         #expect(back == m)
     }
 
+    /// The backend's layout conversions (pixels shared among workers, in pieces) give the
+    /// tensor's own, for every thread count, with several pieces per worker and one.
+    @Test(arguments: [(1, 300, 70), (3, 256, 320), (56, 128, 160), (7, 3, 5)])
+    func backendLayoutConversionsMatchTheTensors(channels c: Int, height h: Int, width w: Int) {
+        let maps = (0..<2).map { randomMap(h, w, c, seed: UInt64(c * 10 + $0)) }
+        let tensor = Tensor(stacking: maps)
+        for threads in [1, 2, 3] {
+            let b = CPUBackend(threads: threads)
+            let stacked = b.stack(maps)
+            #expect(stacked == tensor, "\(threads) threads, \(c)x\(h)x\(w)")
+            for n in 0..<2 { #expect(b.featureMap(tensor, batch: n) == maps[n], "\(threads) threads, image \(n)") }
+        }
+    }
+
     @Test func sigmoidPoolAndOneChannelConvMatchPortableCode() {
         let fast = CPUBackend(threads: 2)
         var x = randomMap(70, 300, 1, seed: 31)  // 21,000 values: several chunks per worker
