@@ -36,50 +36,71 @@ CK_AVX512 void ck_gelu_f32(float *x, size_t count) {
 }
 
 
-// LayerNorm of one row held in up to MAXV vectors (c <= 16 * MAXV): two-pass mean and
-// biased variance, then (x - mean) / sqrt(var + eps) * w + b.
+// LayerNorm of rows held in V vectors each (c <= 16 * V): two-pass mean and biased
+// variance, then (x - mean) / sqrt(var + eps) * w + b. V is a compile-time constant, so a
+// row, the weight and the bias stay in registers (with a run-time count the row went
+// through the stack, and the weight and bias were loaded again for every row).
 enum { LN_MAXV = 8 };
 
-CK_AVX512 static inline void layer_norm_row(const float *x, float *y, int c, const float *w, const float *b,
-                                            float eps) {
-    __m512 v[LN_MAXV];
-    const int vectors = (c + 15) / 16;
-    __m512 sum = _mm512_setzero_ps();
-    for (int i = 0; i < vectors; i++) {
-        int left = c - 16 * i;
-        __mmask16 m = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
-        v[i] = _mm512_maskz_loadu_ps(m, x + 16 * i);
-        sum = _mm512_add_ps(sum, v[i]);
+#define LAYER_NORM_ROWS(V)                                                                                  \
+    CK_AVX512 static void layer_norm_rows_##V(const float *x, const int32_t *index, int rows, int c,         \
+                                              const float *w, const float *b, float eps, float *y) {         \
+        __mmask16 m[V];                                                                                     \
+        __m512 vw[V], vb[V];                                                                                \
+        for (int i = 0; i < V; i++) {                                                                       \
+            int left = c - 16 * i;                                                                          \
+            m[i] = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);                          \
+            vw[i] = _mm512_maskz_loadu_ps(m[i], w + 16 * i);                                                \
+            vb[i] = _mm512_maskz_loadu_ps(m[i], b + 16 * i);                                                \
+        }                                                                                                   \
+        for (int r = 0; r < rows; r++) {                                                                    \
+            const float *src = x + (size_t)(index ? index[r] : r) * c;                                      \
+            float *dst = y + (size_t)r * c;                                                                 \
+            __m512 v[V];                                                                                    \
+            __m512 sum = _mm512_setzero_ps();                                                               \
+            for (int i = 0; i < V; i++) {                                                                   \
+                v[i] = _mm512_maskz_loadu_ps(m[i], src + 16 * i);                                           \
+                sum = _mm512_add_ps(sum, v[i]);                                                             \
+            }                                                                                               \
+            const __m512 vm = _mm512_set1_ps(_mm512_reduce_add_ps(sum) / (float)c);                         \
+            __m512 sq = _mm512_setzero_ps();                                                                \
+            for (int i = 0; i < V; i++) {                                                                   \
+                v[i] = _mm512_maskz_sub_ps(m[i], v[i], vm);                                                 \
+                sq = _mm512_fmadd_ps(v[i], v[i], sq);                                                       \
+            }                                                                                               \
+            const float var = _mm512_reduce_add_ps(sq) / (float)c;                                          \
+            const __m512 inv = _mm512_set1_ps(1.0f / sqrtf(var + eps));                                     \
+            for (int i = 0; i < V; i++) {                                                                   \
+                __m512 o = _mm512_fmadd_ps(_mm512_mul_ps(v[i], inv), vw[i], vb[i]);                         \
+                if (m[i] == 0xFFFF)                                                                         \
+                    _mm512_storeu_ps(dst + 16 * i, o);                                                      \
+                else                                                                                        \
+                    _mm512_mask_storeu_ps(dst + 16 * i, m[i], o);                                           \
+            }                                                                                               \
+        }                                                                                                   \
     }
-    const float mean = _mm512_reduce_add_ps(sum) / (float)c;
-    const __m512 vm = _mm512_set1_ps(mean);
-    __m512 sq = _mm512_setzero_ps();
-    for (int i = 0; i < vectors; i++) {
-        int left = c - 16 * i;
-        __mmask16 m = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
-        v[i] = _mm512_maskz_sub_ps(m, v[i], vm);
-        sq = _mm512_fmadd_ps(v[i], v[i], sq);
-    }
-    const float var = _mm512_reduce_add_ps(sq) / (float)c;
-    const __m512 inv = _mm512_set1_ps(1.0f / sqrtf(var + eps));
-    for (int i = 0; i < vectors; i++) {
-        int left = c - 16 * i;
-        __mmask16 m = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
-        __m512 r = _mm512_fmadd_ps(_mm512_mul_ps(v[i], inv), _mm512_maskz_loadu_ps(m, w + 16 * i),
-                                   _mm512_maskz_loadu_ps(m, b + 16 * i));
-        if (m == 0xFFFF)
-            _mm512_storeu_ps(y + 16 * i, r);
-        else
-            _mm512_mask_storeu_ps(y + 16 * i, m, r);
-    }
-}
+
+LAYER_NORM_ROWS(1)
+LAYER_NORM_ROWS(2)
+LAYER_NORM_ROWS(3)
+LAYER_NORM_ROWS(4)
+LAYER_NORM_ROWS(5)
+LAYER_NORM_ROWS(6)
+LAYER_NORM_ROWS(7)
+LAYER_NORM_ROWS(8)
 
 CK_AVX512 int ck_layer_norm_f32(const float *x, const int32_t *index, int rows, int c, const float *weight,
                                 const float *bias, float epsilon, float *y) {
     if (c < 1 || c > 16 * LN_MAXV) return 0;
-    for (int r = 0; r < rows; r++) {
-        const float *src = x + (size_t)(index ? index[r] : r) * c;
-        layer_norm_row(src, y + (size_t)r * c, c, weight, bias, epsilon);
+    switch ((c + 15) / 16) {
+    case 1: layer_norm_rows_1(x, index, rows, c, weight, bias, epsilon, y); break;
+    case 2: layer_norm_rows_2(x, index, rows, c, weight, bias, epsilon, y); break;
+    case 3: layer_norm_rows_3(x, index, rows, c, weight, bias, epsilon, y); break;
+    case 4: layer_norm_rows_4(x, index, rows, c, weight, bias, epsilon, y); break;
+    case 5: layer_norm_rows_5(x, index, rows, c, weight, bias, epsilon, y); break;
+    case 6: layer_norm_rows_6(x, index, rows, c, weight, bias, epsilon, y); break;
+    case 7: layer_norm_rows_7(x, index, rows, c, weight, bias, epsilon, y); break;
+    default: layer_norm_rows_8(x, index, rows, c, weight, bias, epsilon, y); break;
     }
     return 1;
 }
