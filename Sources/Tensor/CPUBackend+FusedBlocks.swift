@@ -62,7 +62,8 @@ extension CPUBackend {
     /// and adds the result back to the tokens, all in L1/L2, instead of five passes over the
     /// whole image. Windows are disjoint sets of tokens, so `x` is updated in place. Heads of
     /// up to 16 channels take the transposed small-head kernel (the composed ops' values to
-    /// fp32 rounding); shapes the AVX-512 attention kernels do not take (windows other than
+    /// fp32 rounding; in bf16 its products are taken on bf16-rounded operands, like the
+    /// GEMMs'); shapes the AVX-512 attention kernels do not take (windows other than
     /// 8x8, heads above 32 channels) use the composed ops.
     public func residualWindowAttention(
         _ x: inout FeatureMap, norm: NormWeights, _ w: WindowAttentionWeights, shift: Int
@@ -134,6 +135,8 @@ extension CPUBackend {
             }
         }
         let scale = Float(1.0 / Double(c / heads).squareRoot())
+        // In bf16, heads of up to 16 channels take products of bf16-rounded operands too.
+        let bf16Attention = precision == .bf16 && Precision.cpuHasBF16
         let windowsY = h / win, windowsX = wd / win
         let epsilon = norm.epsilon
         let refused = UncheckedSendableBox(UnsafeMutablePointer<Int32>.allocate(capacity: 1))
@@ -193,9 +196,17 @@ extension CPUBackend {
                                                 serialGEMM(
                                                     m: n, n: 3 * c, k: c, a: normed, lda: c, b: bq, c: qkv, ldc: 3 * c,
                                                     bias: biasQ, accumulate: false, gelu: false)
-                                                let ok = ck_window_attention_block_f32(
-                                                    qkv, attended, Int32(c), Int32(heads), bm + kind * heads * n * n,
-                                                    bt.map { $0 + kind * heads * n * n }, scale)
+                                                let btKind = bt.map { $0 + kind * heads * n * n }
+                                                var ok: Int32 = 0
+                                                if bf16Attention, let btKind {
+                                                    ok = ck_window_attention_block_bf16(
+                                                        qkv, attended, Int32(c), Int32(heads), btKind, scale)
+                                                }
+                                                if ok == 0 {
+                                                    ok = ck_window_attention_block_f32(
+                                                        qkv, attended, Int32(c), Int32(heads),
+                                                        bm + kind * heads * n * n, btKind, scale)
+                                                }
                                                 if ok == 0 {
                                                     refused.value.pointee = 1
                                                     return
