@@ -102,7 +102,7 @@ CONV_MICRO(1)
 CONV_MICRO(2)
 CONV_MICRO(3)
 
-#define CONV_DRIVER ck_conv_f32
+#define CONV_DRIVER ck_conv_f32_into
 #define CONV_ATTR CK_AVX512
 #define CONV_ELEM float
 #define CONV_OPERAND float
@@ -110,3 +110,9 @@ CONV_MICRO(3)
 #define CONV_PANEL_WIDTH CONV_PANEL
 #define CONV_SEGMENTS MAX_SEGMENTS
 #include "conv_driver.h"
+
+int ck_conv_f32(const float *x, int height, int width, int cin, int kernel, int stride, int padding, const float *packed,
+                int cout, float *out, int out_width, const float *bias, int accumulate, int row_first, int row_count) {
+    return ck_conv_f32_into(x, height, width, cin, kernel, stride, padding, packed, cout, out, out_width, bias, accumulate,
+                        row_first, row_count, 0);
+}

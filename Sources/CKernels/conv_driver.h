@@ -4,7 +4,8 @@
 // kernels panel by panel. The micro kernels differ by precision; this loop does not.
 //
 // Included once per precision, after the micro kernels conv_micro_1/2/3, with these defined:
-//   CONV_DRIVER      the function's name          CONV_ATTR    its target attribute
+//   CONV_DRIVER      the function's name (its last argument: output row oy is written at
+//                    row oy - out_row_first of `out`)   CONV_ATTR    its target attribute
 //   CONV_ELEM        input and packed element     CONV_OPERAND what an operand pointer points to
 //   CONV_UNIT        input elements per operand (1 for fp32, 2 for bf16 pairs)
 //   CONV_PANEL_WIDTH packed panel width           CONV_SEGMENTS most kernel taps (kernel^2)
@@ -12,7 +13,7 @@
 
 CONV_ATTR int CONV_DRIVER(const CONV_ELEM *x, int height, int width, int cin, int kernel, int stride, int padding,
                           const CONV_ELEM *packed, int cout, float *out, int out_width, const float *bias,
-                          int accumulate, int row_first, int row_count) {
+                          int accumulate, int row_first, int row_count, int out_row_first) {
     if (kernel < 1 || kernel * kernel > CONV_SEGMENTS || cin < CONV_UNIT || cin % CONV_UNIT || cout < 1 ||
         stride < 1)
         return 0;
@@ -51,7 +52,7 @@ CONV_ATTR int CONV_DRIVER(const CONV_ELEM *x, int height, int width, int cin, in
                     }
                 }
             }
-            float *dst = out + ((size_t)oy * out_width + ox0) * cout;
+            float *dst = out + ((size_t)(oy - out_row_first) * out_width + ox0) * cout;
             const CONV_ELEM *panel = packed;
             for (int j0 = 0; j0 < cout; j0 += CONV_PANEL_WIDTH) {
                 const int w = cout - j0 >= CONV_PANEL_WIDTH ? CONV_PANEL_WIDTH : (cout - j0 + 15) / 16 * 16;

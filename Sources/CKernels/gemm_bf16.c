@@ -192,7 +192,7 @@ CONV_MICRO_BF16(1)
 CONV_MICRO_BF16(2)
 CONV_MICRO_BF16(3)
 
-#define CONV_DRIVER ck_conv_bf16
+#define CONV_DRIVER ck_conv_bf16_into
 #define CONV_ATTR CK_BF16
 #define CONV_ELEM uint16_t
 #define CONV_OPERAND uint32_t
@@ -200,3 +200,9 @@ CONV_MICRO_BF16(3)
 #define CONV_PANEL_WIDTH PANEL
 #define CONV_SEGMENTS CONV_MAX_SEGMENTS
 #include "conv_driver.h"
+
+int ck_conv_bf16(const uint16_t *x, int height, int width, int cin, int kernel, int stride, int padding, const uint16_t *packed,
+                 int cout, float *out, int out_width, const float *bias, int accumulate, int row_first, int row_count) {
+    return ck_conv_bf16_into(x, height, width, cin, kernel, stride, padding, packed, cout, out, out_width, bias, accumulate,
+                         row_first, row_count, 0);
+}

@@ -231,18 +231,20 @@ struct CAMMM: Sendable {
             let n = (d - minimum) / range
             return (n <= Self.hardThreshold || n == 1) ? 1 : 0
         }
-        let fused = b.conv2d(b.concatChannels(gray, tfi), conv1)
+        let input = b.concatChannels(gray, tfi)
         let hardMap = FeatureMap(height: gray.height, width: gray.width, channels: 1, data: hard)
         // The reference pools, scales and convolves the concatenation [fused, hard] (33
-        // channels at full resolution). Per channel that is the same: the pool of each part,
-        // and conv2(f * s) = sum_c (conv2.w[c] s[c]) f[c] + bias, the channel weights folded
-        // into conv2's, so the 33-channel map is never built.
-        let pooled = b.globalAveragePool(fused) + b.globalAveragePool(hardMap)
+        // channels at full resolution), fused = conv1(input). Per channel that is the same: the
+        // pool of each part, and conv2(f * s) = sum_c (conv2.w[c] s[c]) f[c] + bias, the channel
+        // weights folded into conv2's, so the 33-channel map is never built; nor is `fused`
+        // (32 channels at full resolution): the backend reduces it band by band, once for the
+        // means and once for the folded conv2.
+        let pooled = b.convolvedChannelMeans(input, conv1) + b.globalAveragePool(hardMap)
         let s = b.conv2d(FeatureMap(height: 1, width: 1, channels: 33, data: pooled), sca).data.array
         let folded = ConvWeights(
             outChannels: 1, inChannels: 32, kernel: 1, weight: (0..<32).map { conv2.weight[$0] * s[$0] },
             bias: conv2.bias)
-        var mask = b.conv2d(fused, folded)
+        var mask = b.convolve(input, conv1, then: folded)
         let hardWeight = conv2.weight[32] * s[32]
         b.add(
             &mask, FeatureMap(height: gray.height, width: gray.width, channels: 1, data: hard.map { $0 * hardWeight }))

@@ -59,10 +59,15 @@ public final class ProfilingBackend<Base: TensorBackend>: TensorBackend, @unchec
     }
 
     public func conv2d(_ x: FeatureMap, _ w: ConvWeights) -> FeatureMap {
-        timed(w.kernel == 1 ? "conv 1x1" : (w.groups > 1 ? "conv depthwise" : "conv \(w.kernel)x\(w.kernel)")) {
-            base.conv2d(x, w)
-        }
+        timed("conv \(Self.shape(w))") { base.conv2d(x, w) }
     }
+    /// A convolution's kind and shape for the profile, e.g. `3x3 48->48 /2` (stride 2).
+    static func shape(_ w: ConvWeights) -> String {
+        let stride = w.stride > 1 ? " /\(w.stride)" : ""
+        if w.groups > 1 { return "depthwise \(w.kernel)x\(w.kernel) \(w.inChannels)\(stride)" }
+        return "\(w.kernel)x\(w.kernel) \(w.inChannels)->\(w.outChannels)\(stride)"
+    }
+
     public func linear(_ x: FeatureMap, _ w: LinearWeights) -> FeatureMap { timed("linear") { base.linear(x, w) } }
     public func linear(_ x: FeatureMap, _ w: LinearWeights, addingTo y: inout FeatureMap) {
         timed("linear + residual") { base.linear(x, w, addingTo: &y) }
@@ -71,7 +76,7 @@ public final class ProfilingBackend<Base: TensorBackend>: TensorBackend, @unchec
         timed("linear + GELU") { base.linearGELU(x, w) }
     }
     public func conv2d(_ x: FeatureMap, _ w: ConvWeights, addingTo y: inout FeatureMap) {
-        timed("conv + residual") { base.conv2d(x, w, addingTo: &y) }
+        timed("conv + residual \(Self.shape(w))") { base.conv2d(x, w, addingTo: &y) }
     }
     public func layerNorm(_ x: FeatureMap, _ n: NormWeights) -> FeatureMap {
         timed("layer norm") { base.layerNorm(x, n) }
@@ -109,6 +114,12 @@ public final class ProfilingBackend<Base: TensorBackend>: TensorBackend, @unchec
     }
     public func concatChannels(_ a: FeatureMap, _ b: FeatureMap) -> FeatureMap {
         timed("concat channels") { base.concatChannels(a, b) }
+    }
+    public func convolvedChannelMeans(_ x: FeatureMap, _ w: ConvWeights) -> [Float] {
+        timed("channel means of conv \(Self.shape(w))") { base.convolvedChannelMeans(x, w) }
+    }
+    public func convolve(_ x: FeatureMap, _ first: ConvWeights, then second: ConvWeights) -> FeatureMap {
+        timed("conv \(Self.shape(first)), then \(Self.shape(second))") { base.convolve(x, first, then: second) }
     }
     public func featureMap(_ t: Tensor, batch n: Int) -> FeatureMap {
         timed("layout: NCHW to channels-last") { base.featureMap(t, batch: n) }

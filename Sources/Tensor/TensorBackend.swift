@@ -71,6 +71,12 @@ public protocol TensorBackend: Sendable {
     func residualSwinBlock(
         _ x: inout FeatureMap, norm1: NormWeights, _ w: WindowAttentionWeights, shift: Int, norm2: NormWeights,
         fc1: LinearWeights, fc2: LinearWeights)
+    /// The per-channel means of `conv2d(x, w)` (a default implementation is given; a backend
+    /// may reduce the map band by band instead of building it).
+    func convolvedChannelMeans(_ x: FeatureMap, _ w: ConvWeights) -> [Float]
+    /// `conv2d(conv2d(x, first), second)` for a 1x1 `second` with one output channel (a
+    /// default implementation is given; a backend may skip building the intermediate map).
+    func convolve(_ x: FeatureMap, _ first: ConvWeights, then second: ConvWeights) -> FeatureMap
     /// Image `n` of a `[N, C, H, W]` tensor as a channels-last map (a default implementation
     /// is given: ``Tensor/featureMap(batch:)``).
     func featureMap(_ t: Tensor, batch n: Int) -> FeatureMap
@@ -80,6 +86,16 @@ public protocol TensorBackend: Sendable {
 }
 
 extension TensorBackend {
+    /// `globalAveragePool(conv2d(x, w))`.
+    public func convolvedChannelMeans(_ x: FeatureMap, _ w: ConvWeights) -> [Float] {
+        globalAveragePool(conv2d(x, w))
+    }
+
+    /// The two convolutions.
+    public func convolve(_ x: FeatureMap, _ first: ConvWeights, then second: ConvWeights) -> FeatureMap {
+        conv2d(conv2d(x, first), second)
+    }
+
     /// ``Tensor/featureMap(batch:)``.
     public func featureMap(_ t: Tensor, batch n: Int) -> FeatureMap { t.featureMap(batch: n) }
 

@@ -166,6 +166,37 @@ private func maxDiff(_ a: FeatureMap, _ b: FeatureMap) -> Float {
             bias: randomMap(1, 1, out, seed: seed + 1).data.array)
     }
 
+    /// The banded convolutions (the map reduced band by band, never built) give what the
+    /// composed ops give; the means do not depend on the number of workers.
+    @Test(arguments: precisions)
+    func bandedConvolutionsEqualTheComposedOps(precision: Precision) throws {
+        for b in try backends(precision) {
+            for (h, wd, cin, cout, stride) in [(37, 300, 2, 32, 1), (9, 11, 4, 16, 2), (130, 64, 2, 32, 1)] {
+                let x = randomMap(h, wd, cin, seed: UInt64(h + cin))
+                let first = ConvWeights(
+                    outChannels: cout, inChannels: cin, kernel: 3, stride: stride, padding: 1,
+                    weight: randomMap(1, 1, cout * cin * 9, seed: 21).data.array,
+                    bias: randomMap(1, 1, cout, seed: 22).data.array)
+                let second = ConvWeights(
+                    outChannels: 1, inChannels: cout, kernel: 1, weight: randomMap(1, 1, cout, seed: 23).data.array,
+                    bias: [0.25])
+                let label = "\(h)x\(wd)x\(cin) -> \(cout) /\(stride) \(precision) avx512 \(b.avx512Kernels)"
+                let map = b.conv2d(x, first)
+                let means = b.convolvedChannelMeans(x, first)
+                let pooled = b.globalAveragePool(map)
+                #expect(means.count == cout)
+                #expect(zip(means, pooled).allSatisfy { abs($0 - $1) < 1e-5 }, "\(label)")
+                if b.avx512Kernels {  // the banded path (the composed one pools per worker)
+                    #expect(try CPUBackend(threads: 3, precision: precision).convolvedChannelMeans(x, first) == means)
+                }
+                let composed = b.conv2d(map, second)
+                let banded = b.convolve(x, first, then: second)
+                #expect(banded.height == composed.height && banded.width == composed.width && banded.channels == 1)
+                #expect(maxDiff(banded, composed) == 0, "\(label)")
+            }
+        }
+    }
+
     @Test(arguments: precisions)
     func residualMLPEqualsComposition(precision: Precision) throws {
         for b in try backends(precision) {

@@ -40,6 +40,11 @@ void ck_f32_to_bf16(const float *x, uint16_t *y, size_t count);
 int ck_conv_bf16(const uint16_t *x, int height, int width, int cin, int kernel, int stride, int padding,
                  const uint16_t *packed, int cout, float *out, int out_width, const float *bias, int accumulate,
                  int row_first, int row_count);
+/// `ck_conv_bf16` writing output row `oy` at row `oy - out_row_first` of `out` (a buffer for
+/// a band of rows).
+int ck_conv_bf16_into(const uint16_t *x, int height, int width, int cin, int kernel, int stride, int padding,
+                      const uint16_t *packed, int cout, float *out, int out_width, const float *bias, int accumulate,
+                      int row_first, int row_count, int out_row_first);
 
 /// Number of floats `ck_f32_pack_b` writes for a `k x n` right-hand matrix.
 size_t ck_f32_packed_count(int k, int n);
@@ -106,6 +111,11 @@ void ck_depthwise_conv_f32(const float *x, float *out, int height, int width, in
 int ck_conv_f32(const float *x, int height, int width, int cin, int kernel, int stride, int padding,
                 const float *packed, int cout, float *out, int out_width, const float *bias, int accumulate,
                 int row_first, int row_count);
+/// `ck_conv_f32` writing output row `oy` at row `oy - out_row_first` of `out` (a buffer for
+/// a band of rows).
+int ck_conv_f32_into(const float *x, int height, int width, int cin, int kernel, int stride, int padding,
+                     const float *packed, int cout, float *out, int out_width, const float *bias, int accumulate,
+                     int row_first, int row_count, int out_row_first);
 
 /// LayerNorm over the `c` channels of `rows` rows (biased variance): row `r` of `y`
 /// (contiguous, `[rows, c]`) normalises row `index[r]` of `x` (`[*, c]`), or row `r` when
