@@ -126,7 +126,11 @@ CK_BF16 void ck_gemm_bf16(int m, int n, int k, const float *a, int lda, const ui
         ck_gemm_empty(m, n, c, ldc, bias, accumulate);
         return;
     }
-    uint16_t *buf = (uint16_t *)aligned_alloc(64, ((size_t)MC * kp * 2 + 63) / 64 * 64);
+    // The converted rows: on the stack for the small products of the fused blocks (a call
+    // there takes a microsecond or two, and an allocation per call was a measurable share).
+    uint16_t stack_buf[MC * 256] __attribute__((aligned(64)));
+    uint16_t *buf = kp <= 256 ? stack_buf : (uint16_t *)aligned_alloc(64, ((size_t)MC * kp * 2 + 63) / 64 * 64);
+    if (!buf) abort();  // out of memory: as a failed allocation anywhere else
     for (int i0 = 0; i0 < m; i0 += MC) {
         int mc = m - i0 < MC ? m - i0 : MC;
         convert_rows(a + (size_t)i0 * lda, lda, mc, k, kp, buf);
@@ -148,7 +152,7 @@ CK_BF16 void ck_gemm_bf16(int m, int n, int k, const float *a, int lda, const ui
             panel += (size_t)kp * w;
         }
     }
-    free(buf);
+    if (buf != stack_buf) free(buf);
 }
 
 CK_BF16 void ck_f32_to_bf16(const float *x, uint16_t *y, size_t count) {

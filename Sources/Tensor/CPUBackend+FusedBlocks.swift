@@ -11,6 +11,7 @@ extension CPUBackend {
     /// block of its rows, multiplies it by `fc1` (GELU fused) and `fc2` (residual fused) while
     /// the block and its hidden features stay in L2. The same values as the composed ops.
     public func residualMLP(_ x: inout FeatureMap, norm: NormWeights, fc1: LinearWeights, fc2: LinearWeights) {
+        makeUnique(&x)
         let c = x.channels
         precondition(
             norm.weight.count == c && fc1.inFeatures == c && fc2.inFeatures == fc1.outFeatures && fc2.outFeatures == c,
@@ -122,6 +123,7 @@ extension CPUBackend {
             if let mlp { residualMLP(&x, norm: mlp.norm, fc1: mlp.fc1, fc2: mlp.fc2) }
             return
         }
+        makeUnique(&x)
         let n = win * win
         let biasMask = Self.windowBiasMask(w.position, height: h, width: wd, shift: shift)
         // Heads of up to 16 channels take the transposed kernel, which reads the mask with the

@@ -113,6 +113,7 @@ extension CPUBackend {
     }
 
     public func linear(_ x: FeatureMap, _ w: LinearWeights, addingTo y: inout FeatureMap) {
+        makeUnique(&y)
         precondition(
             x.channels == w.inFeatures, "linear: input has \(x.channels) features, weights expect \(w.inFeatures)")
         precondition(
@@ -137,6 +138,7 @@ extension CPUBackend {
         precondition(
             y.height == (x.height + 2 * p - k) / s + 1 && y.width == (x.width + 2 * p - k) / s + 1
                 && y.channels == w.outChannels, "conv2d: accumulator shape differs")
+        makeUnique(&y)
         convGEMM(x, w, &y, accumulate: true)
     }
 }

@@ -61,6 +61,10 @@ public struct TensorBuffer: Sendable {
         return try body(&buffer)
     }
 
+    /// Whether this value is the only one using its storage (so that changing it copies
+    /// nothing).
+    public mutating func isUniquelyReferenced() -> Bool { isKnownUniquelyReferenced(&storage) }
+
     private mutating func makeUnique() {
         if isKnownUniquelyReferenced(&storage) { return }
         let copy = Storage(count: storage.count)

@@ -166,6 +166,28 @@ private func maxDiff(_ a: FeatureMap, _ b: FeatureMap) -> Float {
             bias: randomMap(1, 1, out, seed: seed + 1).data.array)
     }
 
+    /// In-place ops on a map that shares its storage with another value change only their
+    /// own (the backend copies it first, with its workers).
+    @Test func inPlaceOpsOnASharedMapLeaveTheOtherValueAlone() {
+        let b = CPUBackend(threads: 2)
+        let original = randomMap(300, 260, 24, seed: 41)  // 1.9 M values: several copy pieces
+        var changed = original
+        let kept = changed
+        b.add(&changed, original)
+        #expect(kept == original)
+        #expect(changed.data.array == original.data.array.map { $0 + $0 })
+        var conv = original
+        let w = ConvWeights(
+            outChannels: 24, inChannels: 24, kernel: 3, padding: 1,
+            weight: randomMap(1, 1, 24 * 24 * 9, seed: 42).data.array,
+            bias: nil)
+        b.conv2d(original, w, addingTo: &conv)
+        #expect(kept == original)
+        var separate = b.conv2d(original, w)
+        b.add(&separate, original)
+        #expect(maxDiff(conv, separate) < 1e-4)
+    }
+
     /// The banded convolutions (the map reduced band by band, never built) give what the
     /// composed ops give; the means do not depend on the number of workers.
     @Test(arguments: precisions)
