@@ -76,11 +76,16 @@ public struct PipelineBenchmark: Sendable {
                 2 * height, fps))
         for speed in pacing ? ["max", "1.0"] : ["max"] {
             let port = viewer == "none" ? 0 : try StreamClient.freePort()
+            // A browser is given a second after the stream to post its last report.
+            let hold = viewer == "browser" ? ", hold_s: 1.5" : ""
             let view =
                 viewer == "none"
-                ? "" : "\n  view: {kind: web-view, port: \(port), chroma: \"\(chroma)\", inputs: {frames: deblur}}"
+                ? ""
+                : "\n  view: {kind: web-view, port: \(port), chroma: \"\(chroma)\"\(hold), inputs: {frames: deblur}}"
             let client = viewer == "client" ? StreamClient(port: port) : nil
             client?.start()
+            let browser = viewer == "browser" ? try HeadlessBrowser(url: "http://127.0.0.1:\(port)/", port: port) : nil
+            defer { browser?.stop() }
             let text = """
                 clock: {speed: \(speed)}
                 stages:
@@ -113,6 +118,15 @@ public struct PipelineBenchmark: Sendable {
                         format:
                             "  speed %@: viewer stream client got %d frames; sink to client latency p50 %.1f ms, p99 %.1f ms",
                         speed, parts, at(50), at(99)))
+            }
+            if browser != nil, let view = report.stages.first(where: { $0.name == "view" }) {
+                let c = view.counters
+                emit(
+                    String(
+                        format:
+                            "  speed %@: headless Chromium (real time) showed %d frames; sink to drawn in the page p50 %.1f ms, p99 %.1f ms (%d samples)",
+                        speed, c["page-frames-shown"] ?? 0, Double(c["page-latency-p50-us"] ?? 0) / 1000,
+                        Double(c["page-latency-p99-us"] ?? 0) / 1000, c["page-latency-samples"] ?? 0))
             }
             if let p = report.pacingLatenessMs, p.count > 0 {
                 emit(
@@ -228,6 +242,69 @@ final class StreamClient: @unchecked Sendable {
         return lock.withLock {
             if fd >= 0 { close(fd) }
             return (parts, latencies)
+        }
+    }
+}
+
+/// Headless Chromium (Debian's `chromium`) showing a page in real time (no virtual time, so
+/// the page's clock is the machine's), started on its own thread once the pipeline's server
+/// accepts connections (a page loaded before that would be an error page).
+final class HeadlessBrowser: @unchecked Sendable {
+    // Invariant for @unchecked Sendable: `process` and `stopping` are only touched under `lock`.
+    private let lock = NSLock()
+    private var process: Process?
+    private var stopping = false
+    private let done = DispatchSemaphore(value: 0)
+
+    init(url: String, port: Int) throws {
+        guard
+            let binary = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first(where: {
+                FileManager.default.isExecutableFile(atPath: $0)
+            })
+        else { throw BenchmarkError("bench pipeline --viewer browser: chromium is not installed (tools/setup --test)") }
+        let profile = FileManager.default.temporaryDirectory.appendingPathComponent("spkdeblur-chromium-\(UUID())")
+        Thread { [self] in
+            defer { done.signal() }
+            // Wait for the server (up to 30 s).
+            for _ in 0..<3000 {
+                if lock.withLock({ stopping }) { return }
+                let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+                var address = sockaddr_in()
+                address.sin_family = sa_family_t(AF_INET)
+                address.sin_port = in_port_t(UInt16(port).bigEndian)
+                address.sin_addr.s_addr = inet_addr("127.0.0.1")
+                let rc = withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                    }
+                }
+                close(fd)
+                if rc == 0 { break }
+                usleep(10_000)
+            }
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: binary)
+            p.arguments = [
+                "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1280,900", "--no-first-run",
+                "--user-data-dir=\(profile.path)", url,
+            ]
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            lock.withLock {
+                guard !stopping, (try? p.run()) != nil else { return }
+                process = p
+            }
+        }.start()
+    }
+
+    /// Ends the browser (and its wait for the server).
+    func stop() {
+        lock.withLock { stopping = true }
+        done.wait()
+        done.signal()
+        if let running = lock.withLock({ process }), running.isRunning {
+            running.terminate()
+            running.waitUntilExit()
         }
     }
 }

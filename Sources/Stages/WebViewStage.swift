@@ -90,6 +90,20 @@ struct WebViewStage: Stage {
         while ContinuousClock.now < until, !context.shutdown.isRequested {
             try? await Task.sleep(for: .milliseconds(50))
         }
+        // What the pages reported (each posts its display latency about once a second: the
+        // time from the sink receiving a frame to the page having drawn it, its own clock
+        // against the frame's `X-Received-Ms`).
+        let page = viewer.clientStatistics()
+        let sorted = page.latencies.sorted()
+        func microseconds(_ q: Double) -> Int {
+            guard let last = sorted.indices.last else { return 0 }
+            let v = sorted[min(last, Int(q * Double(sorted.count)))] * 1000
+            return v.isFinite ? Int(max(0, min(v, 3.6e9))) : 0
+        }
+        context.metrics.count("page-frames-shown", by: page.shown)
+        context.metrics.count("page-latency-samples", by: sorted.count)
+        context.metrics.count("page-latency-p50-us", by: microseconds(0.5))
+        context.metrics.count("page-latency-p99-us", by: microseconds(0.99))
         await viewer.stop()
     }
 

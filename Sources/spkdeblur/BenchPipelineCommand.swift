@@ -17,7 +17,7 @@ struct BenchPipelineCommand: AsyncParsableCommand {
     @Option(help: "Also replay at speed 1.0 to measure pacing error.") var pacing = true
     @Option(
         help:
-            "Browser viewer: none, idle (a web-view stage, no client) or client (plus a client reading its MJPEG stream, which measures sink-to-client latency)."
+            "Browser viewer: none, idle (a web-view stage, no client), client (plus a client reading its MJPEG stream, which measures sink-to-client latency) or browser (headless Chromium showing the page in real time, which measures sink-to-drawn latency in the page)."
     )
     var viewer: String = "none"
     @Option(help: "The viewer's JPEG colour sampling: 420 or 444.") var chroma: String = "420"
@@ -36,8 +36,8 @@ struct BenchPipelineCommand: AsyncParsableCommand {
                 "--seconds x --rate must stay within 1e8 spike frames (8 GB packed) and 1e5 RGB frames")
         }
         guard chroma == "420" || chroma == "444" else { throw ValidationError("--chroma must be 420 or 444") }
-        guard ["none", "idle", "client"].contains(viewer) else {
-            throw ValidationError("--viewer must be none, idle or client, not '\(viewer)'")
+        guard ["none", "idle", "client", "browser"].contains(viewer) else {
+            throw ValidationError("--viewer must be none, idle, client or browser, not '\(viewer)'")
         }
     }
 

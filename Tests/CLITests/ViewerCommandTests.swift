@@ -208,6 +208,28 @@ private func stalledConnection(_ url: String) throws -> Int32 {
         #expect(check.out.contains("ok"))
     }
 
+    /// `bench pipeline --viewer browser`: headless Chromium shows the page in real time and
+    /// the page's own report of its display latency reaches the web-view stage's metrics.
+    @Test(.enabled(if: chromium != nil, "chromium is not installed (tools/setup --test installs it)"))
+    func benchPipelineReportsTheLatencyMeasuredInThePage() throws {
+        let result = try run([
+            "bench", "pipeline", "--seconds", "2", "--height", "48", "--width", "64", "--viewer", "browser",
+        ])
+        #expect(result.status == 0, "\(result.err)")
+        let line = try #require(
+            result.out.split(separator: "\n").first { $0.contains("speed 1.0: headless Chromium") }, "\(result.out)")
+        // "... showed N frames; sink to drawn in the page p50 X ms, p99 Y ms (S samples)"
+        let words = line.split(separator: " ").map(String.init)
+        let shown = try #require(words.firstIndex(of: "showed").flatMap { Int(words[$0 + 1]) }, "\(line)")
+        let p50 = try #require(words.firstIndex(of: "p50").flatMap { Double(words[$0 + 1]) }, "\(line)")
+        let samples = try #require(
+            words.last { Int($0.trimmingCharacters(in: ["("])) != nil }.flatMap {
+                Int($0.trimmingCharacters(in: ["("]))
+            }, "\(line)")
+        #expect(shown > 0 && samples > 0, "\(line)")
+        #expect(p50 > 0 && p50 < 10_000, "\(line)")
+    }
+
     @Test(.enabled(if: chromium != nil, "chromium is not installed (tools/setup --test installs it)"))
     func headlessChromiumShowsThePipelinesFramesAndTheCounterAdvances() throws {
         try #require(pythonHas("numpy", "h5py", "PIL"), "needs numpy, h5py and pillow")
