@@ -170,6 +170,24 @@ final class StreamClient: @unchecked Sendable {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
+    /// A socket connected to `127.0.0.1:port`, or -1.
+    static func connectLoopback(port: Int) -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return -1 }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        if rc == 0 { return fd }
+        close(fd)
+        return -1
+    }
+
     func start() {
         Thread { [self] in
             read()
@@ -182,19 +200,8 @@ final class StreamClient: @unchecked Sendable {
         // The server starts with the pipeline: retry for a few seconds.
         for _ in 0..<500 {
             if lock.withLock({ stopping }) { return }
-            socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let rc = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    connect(socketFD, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
-            if rc == 0 { break }
-            close(socketFD)
-            socketFD = -1
+            socketFD = Self.connectLoopback(port: port)
+            if socketFD >= 0 { break }
             usleep(10_000)
         }
         guard socketFD >= 0 else { return }
@@ -268,18 +275,11 @@ final class HeadlessBrowser: @unchecked Sendable {
             // Wait for the server (up to 30 s).
             for _ in 0..<3000 {
                 if lock.withLock({ stopping }) { return }
-                let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-                var address = sockaddr_in()
-                address.sin_family = sa_family_t(AF_INET)
-                address.sin_port = in_port_t(UInt16(port).bigEndian)
-                address.sin_addr.s_addr = inet_addr("127.0.0.1")
-                let rc = withUnsafePointer(to: &address) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                        connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                    }
+                let fd = StreamClient.connectLoopback(port: port)
+                if fd >= 0 {
+                    close(fd)
+                    break
                 }
-                close(fd)
-                if rc == 0 { break }
                 usleep(10_000)
             }
             let p = Process()

@@ -111,16 +111,7 @@ ATTEND_HEAD(2)
                                            const float *bias_t, float scale, float *qT, float *ST,          \
                                            float *oT) {                                                     \
         const int row3 = 3 * c;                                                                             \
-        const __mmask16 md = lanes(d);                                                                      \
-        const __m512 vscale = _mm512_set1_ps(scale);                                                        \
-        for (int tb = 0; tb < 4; tb++) {                                                                    \
-            __m512 r[16];                                                                                   \
-            for (int t = 0; t < 16; t++)                                                                    \
-                r[t] = _mm512_mul_ps(_mm512_maskz_loadu_ps(md, rows + (size_t)(16 * tb + t) * row3 + head * d), \
-                                     vscale);                                                               \
-            transpose16(r);                                                                                 \
-            for (int e = 0; e < d; e++) _mm512_storeu_ps(qT + e * 64 + 16 * tb, r[e]);                      \
-        }                                                                                                   \
+        ck_load_head_transposed(rows, row3, head * d, d, _mm512_set1_ps(scale), qT);                        \
         __m512 mx[4];                                                                                       \
         for (int v = 0; v < 4; v++) mx[v] = _mm512_set1_ps(-3.0e38f);                                       \
         for (int j0 = 0; j0 < 64; j0 += 4) {                                                                \
@@ -156,20 +147,7 @@ ATTEND_HEAD(2)
             __m512 inv = _mm512_div_ps(_mm512_set1_ps(1.0f), sum);                                          \
             for (int e = 0; e < E; e++) _mm512_storeu_ps(oT + e * 64 + 16 * v, _mm512_mul_ps(o[e], inv));   \
         }                                                                                                   \
-        for (int tb = 0; tb < 4; tb++) {                                                                    \
-            __m512 r[16];                                                                                   \
-            for (int e = 0; e < 16; e++)                                                                    \
-                r[e] = e < d ? _mm512_loadu_ps(oT + e * 64 + 16 * tb) : _mm512_setzero_ps();                \
-            transpose16(r);                                                                                 \
-            for (int t = 0; t < 16; t++) {                                                                  \
-                float *dst = out + (size_t)(16 * tb + t) * c + head * d;                                    \
-                /* A whole vector may spill into later heads' columns of the row, written after. */        \
-                if (head * d + 16 <= c)                                                                     \
-                    _mm512_storeu_ps(dst, r[t]);                                                            \
-                else                                                                                        \
-                    _mm512_mask_storeu_ps(dst, md, r[t]);                                                   \
-            }                                                                                               \
-        }                                                                                                   \
+        ck_store_head_transposed(oT, out, c, d, head);                                                      \
     }
 
 ATTEND_SMALL(8)

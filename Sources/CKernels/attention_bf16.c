@@ -23,23 +23,6 @@ static const short ck_interleave_index[32] __attribute__((aligned(64))) = {
     8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31,
 };
 
-// exp(x) for the probabilities, which are rounded to bf16 (relative step 2^-8) before use:
-// ck_exp_ps with the Taylor polynomial of 2^f cut at degree 5 (relative error 2.4e-6 at
-// |f| = 1/2). The row sums of the softmax use these values too.
-CK_BF16_ATTN static inline __m512 exp_for_bf16(__m512 x) {
-    __m512 t = _mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f));
-    t = _mm512_max_ps(t, _mm512_set1_ps(-200.0f));
-    __m512 n = _mm512_roundscale_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 f = _mm512_sub_ps(t, n);
-    __m512 p = _mm512_set1_ps(1.3333558146428441e-03f);
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(9.6181291076284770e-03f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(5.5504108664821576e-02f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(2.4022650695910071e-01f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(6.9314718055994531e-01f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f));
-    return _mm512_scalef_ps(p, n);
-}
-
 CK_BF16_ATTN static inline __m512i pair_lanes(__m512 lo, __m512 hi, __m512i index) {
     return _mm512_permutexvar_epi16(index, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
 }
@@ -58,14 +41,9 @@ CK_BF16_ATTN static inline __m512i pair_lanes(__m512 lo, __m512 hi, __m512i inde
         uint16_t vTb[16 * 64] __attribute__((aligned(64)));   /* [channel][key] */                         \
         float ST[64 * 64] __attribute__((aligned(64)));                                                     \
         /* Q^T scaled (fp32), then its channel pairs interleaved in bf16. */                                \
-        for (int tb = 0; tb < 4; tb++) {                                                                    \
-            __m512 r[16];                                                                                   \
-            for (int t = 0; t < 16; t++)                                                                    \
-                r[t] = _mm512_mul_ps(_mm512_maskz_loadu_ps(md, rows + (size_t)(16 * tb + t) * row3 + head * d), \
-                                     vscale);                                                               \
-            transpose16(r);                                                                                 \
-            for (int e = 0; e < 16; e++) _mm512_store_ps(qT + e * 64 + 16 * tb, r[e]);                      \
-        }                                                                                                   \
+        ck_load_head_transposed(rows, row3, head * d, d, vscale, qT);                                       \
+        if (d & 1) /* the odd channel's pair partner */                                                     \
+            for (int v = 0; v < 4; v++) _mm512_store_ps(qT + d * 64 + 16 * v, _mm512_setzero_ps());         \
         for (int p = 0; p < pairs; p++)                                                                     \
             for (int v = 0; v < 4; v++)                                                                     \
                 _mm512_store_si512((void *)(q2 + p * 64 + 16 * v),                                          \
@@ -111,8 +89,8 @@ CK_BF16_ATTN static inline __m512i pair_lanes(__m512 lo, __m512 hi, __m512i inde
             __m512 o[E], sum = _mm512_setzero_ps();                                                         \
             for (int e = 0; e < E; e++) o[e] = _mm512_setzero_ps();                                         \
             for (int jp = 0; jp < 32; jp++) {                                                               \
-                __m512 pa = exp_for_bf16(_mm512_sub_ps(_mm512_load_ps(ST + (2 * jp) * 64 + 16 * v), mx[v]));   \
-                __m512 pb = exp_for_bf16(_mm512_sub_ps(_mm512_load_ps(ST + (2 * jp + 1) * 64 + 16 * v), mx[v])); \
+                __m512 pa = ck_exp_ps_for_bf16(_mm512_sub_ps(_mm512_load_ps(ST + (2 * jp) * 64 + 16 * v), mx[v]));   \
+                __m512 pb = ck_exp_ps_for_bf16(_mm512_sub_ps(_mm512_load_ps(ST + (2 * jp + 1) * 64 + 16 * v), mx[v])); \
                 sum = _mm512_add_ps(sum, _mm512_add_ps(pa, pb));                                            \
                 __m512bh pp = (__m512bh)pair_lanes(pa, pb, interleave);                                     \
                 for (int e = 0; e < E; e++)                                                                 \
@@ -122,20 +100,7 @@ CK_BF16_ATTN static inline __m512i pair_lanes(__m512 lo, __m512 hi, __m512i inde
             for (int e = 0; e < E; e++) _mm512_store_ps(qT + e * 64 + 16 * v, _mm512_mul_ps(o[e], inv));    \
         }                                                                                                   \
         /* O^T (now in qT) transposed back into the head's columns of the output rows. */                   \
-        for (int tb = 0; tb < 4; tb++) {                                                                    \
-            __m512 r[16];                                                                                   \
-            for (int e = 0; e < 16; e++)                                                                    \
-                r[e] = e < d ? _mm512_load_ps(qT + e * 64 + 16 * tb) : _mm512_setzero_ps();                 \
-            transpose16(r);                                                                                 \
-            for (int t = 0; t < 16; t++) {                                                                  \
-                float *dst = out + (size_t)(16 * tb + t) * c + head * d;                                    \
-                /* A whole vector may spill into later heads' columns of the row, written after. */        \
-                if (head * d + 16 <= c)                                                                     \
-                    _mm512_storeu_ps(dst, r[t]);                                                            \
-                else                                                                                        \
-                    _mm512_mask_storeu_ps(dst, md, r[t]);                                                   \
-            }                                                                                               \
-        }                                                                                                   \
+        ck_store_head_transposed(qT, out, c, d, head);                                                      \
     }
 
 ATTEND_SMALL_BF16(8)

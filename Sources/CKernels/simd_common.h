@@ -23,23 +23,39 @@ static inline int ck_cpu_avx512_base(unsigned *leaf7_max_subleaf) {
     return ((b >> 16) & 1) && ((b >> 17) & 1) && ((b >> 30) & 1) && ((b >> 31) & 1);  // F, DQ, BW, VL
 }
 
-// exp(x) for x <= ~88: 2^(x log2 e) = 2^n * 2^f, |f| <= 1/2, 2^f by its degree-7 Taylor
-// polynomial (relative error ~5e-9 before rounding), 2^n applied by vscalefps (which
-// underflows to 0 for very negative n).
-CK_AVX512 static inline __m512 ck_exp_ps(__m512 x) {
+// exp(x) for x <= ~88: 2^(x log2 e) = 2^n * 2^f, |f| <= 1/2, 2^f by its Taylor polynomial,
+// 2^n applied by vscalefps (which underflows to 0 for very negative n). `ck_exp_reduce`
+// returns f and sets n.
+CK_AVX512 static inline __m512 ck_exp_reduce(__m512 x, __m512 *n) {
     __m512 t = _mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f));
     t = _mm512_max_ps(t, _mm512_set1_ps(-200.0f));
-    __m512 n = _mm512_roundscale_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 f = _mm512_sub_ps(t, n);
-    __m512 p = _mm512_set1_ps(1.5252733804059838e-05f);
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.5403530393381606e-04f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.3333558146428441e-03f));
+    *n = _mm512_roundscale_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    return _mm512_sub_ps(t, *n);
+}
+
+// Horner steps of 2^f's Taylor polynomial from degree 5 down (ln2^k / k!).
+CK_AVX512 static inline __m512 ck_exp_poly5(__m512 p, __m512 f) {
     p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(9.6181291076284770e-03f));
     p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(5.5504108664821576e-02f));
     p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(2.4022650695910071e-01f));
     p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(6.9314718055994531e-01f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f));
-    return _mm512_scalef_ps(p, n);
+    return _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f));
+}
+
+// Degree 7 (relative error ~5e-9 before rounding).
+CK_AVX512 static inline __m512 ck_exp_ps(__m512 x) {
+    __m512 n, f = ck_exp_reduce(x, &n);
+    __m512 p = _mm512_set1_ps(1.5252733804059838e-05f);
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.5403530393381606e-04f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.3333558146428441e-03f));
+    return _mm512_scalef_ps(ck_exp_poly5(p, f), n);
+}
+
+// Degree 5 (relative error 2.4e-6 at |f| = 1/2): for values rounded to bf16 (relative step
+// 2^-8) before use.
+CK_AVX512 static inline __m512 ck_exp_ps_for_bf16(__m512 x) {
+    __m512 n, f = ck_exp_reduce(x, &n);
+    return _mm512_scalef_ps(ck_exp_poly5(_mm512_set1_ps(1.3333558146428441e-03f), f), n);
 }
 
 // In-place transpose of 16 rows of 16 floats: four butterfly stages, each swapping the
@@ -66,6 +82,40 @@ CK_AVX512 static inline void transpose16(__m512 r[16]) {
             __m512 a = r[i], b = r[i + h];
             r[i] = _mm512_permutex2var_ps(a, ilo, b);
             r[i + h] = _mm512_permutex2var_ps(a, ihi, b);
+        }
+    }
+}
+
+// The 64 rows' `d` (<= 16) values at column `column` of rows `row_stride` floats apart,
+// times `scale`, transposed: `dst[e * 64 + t]` for e < d (rows e >= d of each 16-row block
+// are zero in the registers and not stored).
+CK_AVX512 static inline void ck_load_head_transposed(const float *rows, int row_stride, int column, int d,
+                                                     __m512 scale, float *dst) {
+    const __mmask16 md = (__mmask16)(d >= 16 ? 0xFFFF : (1u << d) - 1);
+    for (int tb = 0; tb < 4; tb++) {
+        __m512 r[16];
+        for (int t = 0; t < 16; t++)
+            r[t] = _mm512_mul_ps(_mm512_maskz_loadu_ps(md, rows + (size_t)(16 * tb + t) * row_stride + column), scale);
+        transpose16(r);
+        for (int e = 0; e < d; e++) _mm512_storeu_ps(dst + e * 64 + 16 * tb, r[e]);
+    }
+}
+
+// The inverse for a head's output: `oT[e * 64 + t]` (e < d <= 16) into columns
+// `head * d ..< head * d + d` of 64 rows of `c` floats. A whole vector may spill into later
+// heads' columns of a row, which are written after; the last head's store is masked.
+CK_AVX512 static inline void ck_store_head_transposed(const float *oT, float *out, int c, int d, int head) {
+    const __mmask16 md = (__mmask16)(d >= 16 ? 0xFFFF : (1u << d) - 1);
+    for (int tb = 0; tb < 4; tb++) {
+        __m512 r[16];
+        for (int e = 0; e < 16; e++) r[e] = e < d ? _mm512_loadu_ps(oT + e * 64 + 16 * tb) : _mm512_setzero_ps();
+        transpose16(r);
+        for (int t = 0; t < 16; t++) {
+            float *dst = out + (size_t)(16 * tb + t) * c + head * d;
+            if (head * d + 16 <= c)
+                _mm512_storeu_ps(dst, r[t]);
+            else
+                _mm512_mask_storeu_ps(dst, md, r[t]);
         }
     }
 }

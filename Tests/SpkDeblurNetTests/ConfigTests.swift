@@ -20,12 +20,18 @@ import Testing
     #expect(abs(f720.total / 1e9 - 1703) < 17)
 }
 
-@Test func randomWeightsBuildAModel() throws {
+/// A small config (12 / 8 channels, two groups each, T = 4).
+private func smallRandomConfig() -> SpkDeblurNetConfig {
     var config = SpkDeblurNetConfig.published
     config.D_embed_dim = 12; config.S_embed_dim = 8; config.D_depths = [2, 2]; config.D_num_heads = [2, 2]
     config.S_depths = [2, 2]; config.S_num_heads = [2, 2]; config.D_anchor_num_layers = 1;
     config.S_anchor_num_layers = 1
     config.S_in_chs = 4
+    return config
+}
+
+@Test func randomWeightsBuildAModel() throws {
+    let config = smallRandomConfig()
     let weights = SpkDeblurNet.randomWeights(config: config, seed: 1)
     let model = try SpkDeblurNet(config: config, weights: weights)
     #expect(model.config == config)
@@ -33,11 +39,7 @@ import Testing
 }
 
 @Test func channelsLastEntryComputesWhatTheTensorEntryDoes() throws {
-    var config = SpkDeblurNetConfig.published
-    config.D_embed_dim = 12; config.S_embed_dim = 8; config.D_depths = [2, 2]; config.D_num_heads = [2, 2]
-    config.S_depths = [2, 2]; config.S_num_heads = [2, 2]; config.D_anchor_num_layers = 1;
-    config.S_anchor_num_layers = 1
-    config.S_in_chs = 4
+    let config = smallRandomConfig()
     let model = try SpkDeblurNet(config: config, weights: SpkDeblurNet.randomWeights(config: config, seed: 3))
     let (h, w) = (128, 160)
     var rng = SystemRandomNumberGenerator()
