@@ -97,6 +97,9 @@ struct RemoteDeblurStage: Stage {
         var items: [UInt64: (item: FusedExposure, input: DeblurInput)] = [:]
         var done: [UInt64: DeblurResult] = [:]
         var nextID: UInt64 = 0, nextOut: UInt64 = 0
+        // The stage's own share of the coordinator's cost: encoding jobs, converting results
+        // (thread CPU time, nanoseconds; the socket thread measures its own).
+        var stageCPU = 0
 
         func accept(_ event: CoordinatorEvent) throws {
             switch event {
@@ -107,8 +110,9 @@ struct RemoteDeblurStage: Stage {
                     throw StageError(
                         "\(context.name): a worker returned \(sharp.height)x\(sharp.width) for frame \(item.rgb.id)")
                 }
-                done[id] = DeblurResult(
-                    sharp: sharp.featureMap, spikeRecon: recon?.featureMap, quickSharp: quick?.featureMap)
+                done[id] = ThreadCPUTime.measure(into: &stageCPU) {
+                    DeblurResult(sharp: sharp.featureMap, spikeRecon: recon?.featureMap, quickSharp: quick?.featureMap)
+                }
             case .runLocally(let id):
                 guard let input = items[id]?.input else { return }
                 done[id] = try local.deblurrer.deblur(input)
@@ -137,12 +141,11 @@ struct RemoteDeblurStage: Stage {
             nextID += 1
             let input = DeblurInput(blur: item.rgb.image.featureMap, spikes: item.window.spikes, tfi: item.window.tfi)
             items[id] = (item, input)
-            coordinator.submit(
-                id: id,
-                parts: WorkMessage.job(
-                    id: id, blur: FloatPlanes(input.blur), spikes: input.spikes, tfi: input.tfi ?? []
-                )
-                .encoded())
+            let parts = ThreadCPUTime.measure(into: &stageCPU) {
+                WorkMessage.job(id: id, blur: FloatPlanes(input.blur), spikes: input.spikes, tfi: input.tfi ?? [])
+                    .encoded()
+            }
+            coordinator.submit(id: id, parts: parts)
             // The reorder window bounds memory: wait for results while it is full.
             while items.count >= window, let event = await coordinator.events.next() {
                 try accept(event)
@@ -157,6 +160,13 @@ struct RemoteDeblurStage: Stage {
         }
         let report = coordinator.report
         for (name, n) in report.counters { context.metrics.count(name, by: n) }
+        // The coordinator's own cost per frame: the socket thread's CPU time and the stage's
+        // encoding and conversion (docs/performance.md, "Worker farm").
+        let socketUs = coordinator.socketThreadCPUNanoseconds / 1000, stageUs = stageCPU / 1000
+        context.metrics.count("coordinator-frames", by: Int(nextOut))
+        context.metrics.count("coordinator-cpu-us", by: socketUs + stageUs)
+        context.metrics.count("coordinator-socket-cpu-us", by: socketUs)
+        context.metrics.count("coordinator-stage-cpu-us", by: stageUs)
         for (number, w) in report.workers {
             let sorted = w.latencies.sorted()
             func ms(_ q: Double) -> Int {

@@ -63,6 +63,8 @@ final class WorkCoordinator: @unchecked Sendable {
     private var connected = 0
     private var counters: [String: Int] = [:]
     private var perWorker: [Int: WorkerStats] = [:]
+    /// CPU time the socket thread has used since it started (nanoseconds).
+    private var threadCPU = 0
 
     let events = ThreadBridge<CoordinatorEvent>(capacity: 1 << 20, blocking: false)
     let configuration: Configuration
@@ -116,6 +118,10 @@ final class WorkCoordinator: @unchecked Sendable {
         return (c, lock.withLock { perWorker })
     }
 
+    /// CPU time the socket thread has used so far (receiving, decoding, dispatching, sending),
+    /// in nanoseconds; updated once per loop tick.
+    var socketThreadCPUNanoseconds: Int { lock.withLock { threadCPU } }
+
     /// Ends the socket thread and waits for it.
     func stop() {
         lock.withLock { stopping = true }
@@ -138,6 +144,11 @@ final class WorkCoordinator: @unchecked Sendable {
         var numbers = 0
         var lastBeat = ContinuousClock.now
         let clock = ContinuousClock()
+        let cpuStart = ThreadCPUTime.nanoseconds()
+        defer {
+            let used = ThreadCPUTime.nanoseconds() - cpuStart
+            lock.withLock { threadCPU = used }
+        }
 
         func dropWorker(_ id: [UInt8], cause: String) {
             guard let w = workers.removeValue(forKey: id) else { return }
@@ -155,7 +166,13 @@ final class WorkCoordinator: @unchecked Sendable {
         }
 
         while true {
-            if lock.withLock({ stopping }) { return }
+            let used = ThreadCPUTime.nanoseconds() - cpuStart
+            if lock.withLock({
+                threadCPU = used
+                return stopping
+            }) {
+                return
+            }
             // Receive everything waiting (the first wait is the loop's tick).
             var timeout: Duration = .milliseconds(2)
             while case .message(let message)? = try? socket.receive(timeout: timeout) {
@@ -265,8 +282,10 @@ final class WorkCoordinator: @unchecked Sendable {
             if workers.isEmpty, let after = configuration.fallbackAfter {
                 for id in queue where jobs[id].map({ now - $0.queuedAt > after }) ?? false {
                     jobs[id] = nil
-                    events.put(.runLocally(id: id))
+                    // Counted before the stage hears of it: the stage reads the counters as
+                    // soon as its last frame is out.
                     count("local-fallback")
+                    events.put(.runLocally(id: id))
                 }
                 queue.removeAll { jobs[$0] == nil }
             }
