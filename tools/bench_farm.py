@@ -15,7 +15,9 @@ each); their ideal is N x the measured rate with one worker.
 receiving, decoding, dispatching and sending, and the stage's encoding of jobs and
 converting of results: the stage's `coordinator-cpu-us` / `coordinator-frames` counters);
 "pipeline CPU ms/frame" is the whole pipeline process (user + system), coordinator
-included; workers are other processes and in neither. frames/s is over the run's own wall
+included; workers are other processes and in neither. "libzmq I/O thread" is the pipeline's
+libzmq background threads (the kernel's TCP copies of the coordinator's messages), sampled
+from /proc: part of the pipeline process, not of the coordinator figure. frames/s is over the run's own wall
 time (the metrics' `wallSeconds`: from the stages' start to the last frame written, so
 without the process's start-up).
 """
@@ -35,7 +37,7 @@ stages:
   rgb: {{kind: rgb-folder, path: {data}/GOPRO_Large/test/SIM0000_07_00/blur_gamma, exposure_spike_frames: 56}}
   windows: {{kind: exposure-window, frames: 56, inputs: {{spikes: spikes, exposures: rgb}}}}
   sync: {{kind: rgb-sync, inputs: {{windows: windows, rgb: rgb}}}}
-  deblur: {{kind: remote-deblur, model: {model}, endpoint: "{ep}", fallback: wait, credit: {credit}, window: 256, inputs: {{fused: sync}}}}
+  deblur: {{kind: remote-deblur, model: {model}, endpoint: "{ep}", fallback: wait, credit: {credit}, window: {window}, inputs: {{fused: sync}}}}
   sink: {{kind: hdf5-sink, path: {out}, swmr: false, compression: none, inputs: {{frames: deblur}}}}
 """
 
@@ -47,6 +49,31 @@ def make_recording(binary, root, frames, width, height):
                    check=True, capture_output=True)
 
 
+def zmq_io_seconds(proc):
+    """CPU seconds of the pipeline's libzmq I/O threads (`ZMQbg/IO/*`: the coordinator's TCP
+    sends and receives), sampled from /proc every 20 ms while the run lasts (the last
+    sample before exit; 10 ms ticks)."""
+    last = {}
+    while proc.poll() is None:
+        try:
+            children = open(f"/proc/{proc.pid}/task/{proc.pid}/children").read().split()
+        except OSError:
+            children = []
+        for pid in children:
+            try:
+                for tid in os.listdir(f"/proc/{pid}/task"):
+                    with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                        stat = f.read()
+                    name = stat[stat.index("(") + 1:stat.rindex(")")]
+                    if name.startswith("ZMQbg/IO"):
+                        fields = stat[stat.rindex(")") + 2:].split()
+                        last[tid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            except (OSError, ValueError):
+                pass
+        time.sleep(0.02)
+    return sum(last.values())
+
+
 def one_run(a, binary, d, data, n, service_ms, port):
     """One pipeline run with n workers; returns (frames/s, coordinator ms/frame, pipeline ms/frame)."""
     ep = f"tcp://127.0.0.1:{port}"
@@ -55,15 +82,18 @@ def one_run(a, binary, d, data, n, service_ms, port):
     metrics = os.path.join(d, "m.json")
     with open(yaml, "w") as f:
         f.write(PIPELINE.format(data=data, h=a.height // 2, w=a.width // 2, ep=ep, out=out, model=a.model,
-                                credit=a.credit))
+                                credit=a.credit, window=a.window or max(32, 2 * n * a.credit)))
     command = [binary, "worker", "--connect", ep, "--model", a.model, "--threads", "1"]
     if a.model == "passthrough":
         command += ["--service-ms", str(service_ms)]
     workers = [subprocess.Popen(command, stderr=subprocess.DEVNULL) for _ in range(n)]
     try:
         time.sleep(0.3 + 0.02 * n)
-        r = subprocess.run(["/usr/bin/time", "-f", "%U %S", binary, "run", yaml, "--quiet", "--metrics-json", metrics],
-                           capture_output=True, text=True)
+        proc = subprocess.Popen(["/usr/bin/time", "-f", "%U %S", binary, "run", yaml, "--quiet", "--metrics-json",
+                                 metrics], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        io = zmq_io_seconds(proc)
+        out_text, err_text = proc.communicate()
+        r = subprocess.CompletedProcess(proc.args, proc.returncode, out_text, err_text)
     finally:
         for w in workers:
             w.kill()
@@ -81,7 +111,7 @@ def one_run(a, binary, d, data, n, service_ms, port):
     coordinator = c["coordinator-cpu-us"] / 1000 / frames
     socket = c["coordinator-socket-cpu-us"] / 1000 / frames
     os.remove(out)
-    return a.frames / m["wallSeconds"], coordinator, socket, 1000 * (user + system) / a.frames
+    return a.frames / m["wallSeconds"], coordinator, socket, 1000 * io / frames, 1000 * (user + system) / a.frames
 
 
 def main():
@@ -92,6 +122,7 @@ def main():
     p.add_argument("--model", default="passthrough", choices=["passthrough", "spkdeblurnet", "classical"],
                    help="what the workers run (real models ignore --service-ms)")
     p.add_argument("--credit", type=int, default=2)
+    p.add_argument("--window", type=int, help="the stage's reorder window (default: 2 x workers x credit, at least 32)")
     p.add_argument("--frames", type=int, default=96)
     p.add_argument("--size", help="RGB size WIDTHxHEIGHT (spikes are half), e.g. 800x500; sets --width/--height")
     p.add_argument("--width", type=int, default=256, help="RGB width (spikes are half)")
@@ -126,19 +157,19 @@ def main():
                 what = f"{service:.0f} ms" if a.model == "passthrough" else a.model
                 print(f"\nworkers of {what} per frame")
                 print("| workers | frames/s | ideal | ratio | coordinator CPU ms/frame | of it socket thread "
-                      "| pipeline CPU ms/frame |")
-                print("| --- | --- | --- | --- | --- | --- | --- |")
+                      "| libzmq I/O thread ms/frame | pipeline CPU ms/frame |")
+                print("| --- | --- | --- | --- | --- | --- | --- | --- |")
                 one = None
                 for n in counts:
                     runs = results[(service, n, b)]
-                    fps, coord, sock, pipe = (statistics.median(r[i] for r in runs) for i in range(4))
+                    fps, coord, sock, io, pipe = (statistics.median(r[i] for r in runs) for i in range(5))
                     if a.model != "passthrough":
                         one = one or (fps if n == 1 else None)
                         ideal = n * one if one else None
                     else:
                         ideal = n * 1000.0 / service if service > 0 else None
                     cells = [f"{ideal:.1f}", f"{fps / ideal:.2f}"] if ideal else ["-", "-"]
-                    print(f"| {n} | {fps:.1f} | {' | '.join(cells)} | {coord:.2f} | {sock:.2f} | {pipe:.2f} |")
+                    print(f"| {n} | {fps:.1f} | {' | '.join(cells)} | {coord:.2f} | {sock:.2f} | {io:.2f} | {pipe:.2f} |")
 
 
 if __name__ == "__main__":

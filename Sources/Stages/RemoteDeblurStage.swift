@@ -103,15 +103,17 @@ struct RemoteDeblurStage: Stage {
 
         func accept(_ event: CoordinatorEvent) throws {
             switch event {
-            case .done(let id, let sharp, let recon, let quick):
-                guard let (item, input) = items[id] else { return }
-                let blur = input.blur
+            case .done(let result):
+                guard let (item, input) = items[result.id] else { return }
+                let blur = input.blur, sharp = result.sharp
                 guard sharp.height == blur.height, sharp.width == blur.width, sharp.channels == 3 else {
                     throw StageError(
                         "\(context.name): a worker returned \(sharp.height)x\(sharp.width) for frame \(item.rgb.id)")
                 }
-                done[id] = ThreadCPUTime.measure(into: &stageCPU) {
-                    DeblurResult(sharp: sharp.featureMap, spikeRecon: recon?.featureMap, quickSharp: quick?.featureMap)
+                done[result.id] = ThreadCPUTime.measure(into: &stageCPU) {
+                    DeblurResult(
+                        sharp: sharp.featureMap, spikeRecon: result.spikeRecon?.featureMap,
+                        quickSharp: result.quickSharp?.featureMap)
                 }
             case .runLocally(let id):
                 guard let input = items[id]?.input else { return }
@@ -142,8 +144,8 @@ struct RemoteDeblurStage: Stage {
             let input = DeblurInput(blur: item.rgb.image.featureMap, spikes: item.window.spikes, tfi: item.window.tfi)
             items[id] = (item, input)
             let parts = ThreadCPUTime.measure(into: &stageCPU) {
-                WorkMessage.job(id: id, blur: FloatPlanes(input.blur), spikes: input.spikes, tfi: input.tfi ?? [])
-                    .encoded()
+                WorkMessage.jobParts(
+                    id: id, blur: EncodedPlanes(input.blur), spikes: input.spikes, tfi: input.tfi ?? [])
             }
             coordinator.submit(id: id, parts: parts)
             // The reorder window bounds memory: wait for results while it is full.
@@ -189,4 +191,22 @@ extension FloatPlanes {
 
     /// A feature map with these values.
     var featureMap: FeatureMap { FeatureMap(height: height, width: width, channels: channels, data: values) }
+}
+
+extension PlanesView {
+    /// A feature map holding the values, copied once from the received part.
+    var featureMap: FeatureMap {
+        var data = TensorBuffer(uninitialized: count)
+        data.withUnsafeMutableBufferPointer { copyValues(into: $0) }
+        return FeatureMap(height: height, width: width, channels: channels, data: data)
+    }
+}
+
+extension EncodedPlanes {
+    /// The map encoded straight from its storage (one copy of the values, no `[Float]`).
+    init(_ map: FeatureMap) {
+        self = map.data.withUnsafeBufferPointer {
+            EncodedPlanes(channels: map.channels, height: map.height, width: map.width, values: $0)
+        }
+    }
 }

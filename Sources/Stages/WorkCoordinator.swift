@@ -5,7 +5,9 @@ import ZeroMQ
 /// What the coordinator hands back to the `remote-deblur` stage.
 enum CoordinatorEvent: Sendable {
     /// Job `id` finished on a worker.
-    case done(id: UInt64, sharp: FloatPlanes, spikeRecon: FloatPlanes?, quickSharp: FloatPlanes?)
+    /// The outputs stay in the received parts (checked) until the stage copies them into its
+    /// feature maps.
+    case done(ResultView)
     /// Job `id` waited with no worker connected for the fallback delay: run it locally.
     case runLocally(id: UInt64)
 }
@@ -76,6 +78,7 @@ final class WorkCoordinator: @unchecked Sendable {
 
     /// Binds and starts the socket thread.
     init(_ configuration: Configuration) throws {
+        FreedMemory.keep
         self.configuration = configuration
         let context = try ZeroMQ.Context()
         self.context = context
@@ -165,6 +168,27 @@ final class WorkCoordinator: @unchecked Sendable {
             lock.withLock { connected = workers.count }
         }
 
+        func accept(_ result: ResultView, from: [UInt8]) {
+            let id = result.id, now = clock.now
+            workers[from]?.lastSeen = now
+            workers[from]?.inFlight.remove(id)
+            guard let job = jobs.removeValue(forKey: id) else {
+                count("duplicates-discarded")
+                return
+            }
+            queue.removeAll { $0 == id }
+            if let other = job.worker, other != from { workers[other]?.inFlight.remove(id) }
+            if let w = workers[from] {
+                let took = job.sentAt.map { now - $0 } ?? .zero
+                lock.withLock {
+                    perWorker[w.number, default: WorkerStats()].frames += 1
+                    perWorker[w.number, default: WorkerStats()].busy += took
+                    perWorker[w.number, default: WorkerStats()].latencies.append(took)
+                }
+            }
+            events.put(.done(result))
+        }
+
         while true {
             let used = ThreadCPUTime.nanoseconds() - cpuStart
             if lock.withLock({
@@ -182,7 +206,13 @@ final class WorkCoordinator: @unchecked Sendable {
                 let from = parts[0]
                 let decoded: WorkMessage
                 do {
-                    decoded = try WorkMessage(parts: Array(parts.dropFirst()))
+                    let body = Array(parts.dropFirst())
+                    // A result's planes are checked here and copied once, by the stage.
+                    if let result = try WorkMessage.resultView(parts: body) {
+                        accept(result, from: from)
+                        continue
+                    }
+                    decoded = try WorkMessage(parts: body)
                 } catch {
                     if workers[from] != nil {
                         _ = try? socket.send(
@@ -219,24 +249,8 @@ final class WorkCoordinator: @unchecked Sendable {
                     workers[from]?.lastSeen = now
                 case .heartbeat:
                     workers[from]?.lastSeen = now
-                case .result(let id, let sharp, let recon, let quick):
-                    workers[from]?.lastSeen = now
-                    workers[from]?.inFlight.remove(id)
-                    guard let job = jobs.removeValue(forKey: id) else {
-                        count("duplicates-discarded")
-                        continue
-                    }
-                    queue.removeAll { $0 == id }
-                    if let other = job.worker, other != from { workers[other]?.inFlight.remove(id) }
-                    if let w = workers[from] {
-                        let took = job.sentAt.map { now - $0 } ?? .zero
-                        lock.withLock {
-                            perWorker[w.number, default: WorkerStats()].frames += 1
-                            perWorker[w.number, default: WorkerStats()].busy += took
-                            perWorker[w.number, default: WorkerStats()].latencies.append(took)
-                        }
-                    }
-                    events.put(.done(id: id, sharp: sharp, spikeRecon: recon, quickSharp: quick))
+                case .result:
+                    continue  // handled above, through its view
                 case .failed(let id, _):
                     workers[from]?.lastSeen = now
                     workers[from]?.inFlight.remove(id)
