@@ -18,7 +18,8 @@ public final class DeblurWorker: @unchecked Sendable {
     // touched while `condition` is locked; the socket is only used by the socket thread.
     private let condition = NSCondition()
     private var jobs: [(UInt64, DeblurInput)] = []
-    private var results: [WorkMessage] = []
+    /// Encoded messages to send (results are encoded on the compute thread).
+    private var results: [[[UInt8]]] = []
     private var stopping = false
     private var processed = 0
 
@@ -60,6 +61,7 @@ public final class DeblurWorker: @unchecked Sendable {
     /// With `curve` (the server's public key and this worker's secret key, Z85), the
     /// connection is CurveZMQ-encrypted and the server decides whether it knows this worker.
     public func run(connect endpoint: String, curve: (serverKey: String, secretKey: String)? = nil) throws {
+        FreedMemory.keep
         let context = try ZeroMQ.Context()
         let socket = try Socket(context, type: .dealer)
         try socket.setLinger(.milliseconds(1000))
@@ -94,12 +96,12 @@ public final class DeblurWorker: @unchecked Sendable {
                     break
                 }
             }
-            let out = condition.withLock { () -> [WorkMessage] in
+            let out = condition.withLock { () -> [[[UInt8]]] in
                 defer { results.removeAll() }
                 return results
             }
-            for r in out {
-                _ = try socket.send(parts: r.encoded())
+            for parts in out {
+                _ = try socket.send(parts: parts)
                 lastSent = .now
             }
             // `ready` doubles as the heartbeat, so a coordinator that lost us takes us back.
@@ -121,14 +123,14 @@ public final class DeblurWorker: @unchecked Sendable {
             let (id, input) = jobs.removeFirst()
             condition.unlock()
             let start = ContinuousClock.now
-            let message: WorkMessage
+            let message: [[UInt8]]
             do {
                 let r = try model.deblurrer.deblur(input)
-                message = .result(
-                    id: id, sharp: FloatPlanes(r.sharp), spikeRecon: r.spikeRecon.map(FloatPlanes.init),
-                    quickSharp: r.quickSharp.map(FloatPlanes.init))
+                message = WorkMessage.resultParts(
+                    id: id, sharp: EncodedPlanes(r.sharp), spikeRecon: r.spikeRecon.map(EncodedPlanes.init),
+                    quickSharp: r.quickSharp.map(EncodedPlanes.init))
             } catch {
-                message = .failed(id: id, reason: "\(error)")
+                message = WorkMessage.failed(id: id, reason: "\(error)").encoded()
             }
             let rest = serviceTime - (ContinuousClock.now - start)
             if rest > .zero {

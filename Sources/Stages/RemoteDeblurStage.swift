@@ -97,18 +97,24 @@ struct RemoteDeblurStage: Stage {
         var items: [UInt64: (item: FusedExposure, input: DeblurInput)] = [:]
         var done: [UInt64: DeblurResult] = [:]
         var nextID: UInt64 = 0, nextOut: UInt64 = 0
+        // The stage's own share of the coordinator's cost: encoding jobs, converting results
+        // (thread CPU time, nanoseconds; the socket thread measures its own).
+        var stageCPU = 0
 
         func accept(_ event: CoordinatorEvent) throws {
             switch event {
-            case .done(let id, let sharp, let recon, let quick):
-                guard let (item, input) = items[id] else { return }
-                let blur = input.blur
+            case .done(let result):
+                guard let (item, input) = items[result.id] else { return }
+                let blur = input.blur, sharp = result.sharp
                 guard sharp.height == blur.height, sharp.width == blur.width, sharp.channels == 3 else {
                     throw StageError(
                         "\(context.name): a worker returned \(sharp.height)x\(sharp.width) for frame \(item.rgb.id)")
                 }
-                done[id] = DeblurResult(
-                    sharp: sharp.featureMap, spikeRecon: recon?.featureMap, quickSharp: quick?.featureMap)
+                done[result.id] = ThreadCPUTime.measure(into: &stageCPU) {
+                    DeblurResult(
+                        sharp: sharp.featureMap, spikeRecon: result.spikeRecon?.featureMap,
+                        quickSharp: result.quickSharp?.featureMap)
+                }
             case .runLocally(let id):
                 guard let input = items[id]?.input else { return }
                 done[id] = try local.deblurrer.deblur(input)
@@ -137,12 +143,11 @@ struct RemoteDeblurStage: Stage {
             nextID += 1
             let input = DeblurInput(blur: item.rgb.image.featureMap, spikes: item.window.spikes, tfi: item.window.tfi)
             items[id] = (item, input)
-            coordinator.submit(
-                id: id,
-                parts: WorkMessage.job(
-                    id: id, blur: FloatPlanes(input.blur), spikes: input.spikes, tfi: input.tfi ?? []
-                )
-                .encoded())
+            let parts = ThreadCPUTime.measure(into: &stageCPU) {
+                WorkMessage.jobParts(
+                    id: id, blur: EncodedPlanes(input.blur), spikes: input.spikes, tfi: input.tfi ?? [])
+            }
+            coordinator.submit(id: id, parts: parts)
             // The reorder window bounds memory: wait for results while it is full.
             while items.count >= window, let event = await coordinator.events.next() {
                 try accept(event)
@@ -157,6 +162,13 @@ struct RemoteDeblurStage: Stage {
         }
         let report = coordinator.report
         for (name, n) in report.counters { context.metrics.count(name, by: n) }
+        // The coordinator's own cost per frame: the socket thread's CPU time and the stage's
+        // encoding and conversion (docs/performance.md, "Worker farm").
+        let socketUs = coordinator.socketThreadCPUNanoseconds / 1000, stageUs = stageCPU / 1000
+        context.metrics.count("coordinator-frames", by: Int(nextOut))
+        context.metrics.count("coordinator-cpu-us", by: socketUs + stageUs)
+        context.metrics.count("coordinator-socket-cpu-us", by: socketUs)
+        context.metrics.count("coordinator-stage-cpu-us", by: stageUs)
         for (number, w) in report.workers {
             let sorted = w.latencies.sorted()
             func ms(_ q: Double) -> Int {
@@ -179,4 +191,22 @@ extension FloatPlanes {
 
     /// A feature map with these values.
     var featureMap: FeatureMap { FeatureMap(height: height, width: width, channels: channels, data: values) }
+}
+
+extension PlanesView {
+    /// A feature map holding the values, copied once from the received part.
+    var featureMap: FeatureMap {
+        var data = TensorBuffer(uninitialized: count)
+        data.withUnsafeMutableBufferPointer { copyValues(into: $0) }
+        return FeatureMap(height: height, width: width, channels: channels, data: data)
+    }
+}
+
+extension EncodedPlanes {
+    /// The map encoded straight from its storage (one copy of the values, no `[Float]`).
+    init(_ map: FeatureMap) {
+        self = map.data.withUnsafeBufferPointer {
+            EncodedPlanes(channels: map.channels, height: map.height, width: map.width, values: $0)
+        }
+    }
 }

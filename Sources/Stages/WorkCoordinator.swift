@@ -5,7 +5,9 @@ import ZeroMQ
 /// What the coordinator hands back to the `remote-deblur` stage.
 enum CoordinatorEvent: Sendable {
     /// Job `id` finished on a worker.
-    case done(id: UInt64, sharp: FloatPlanes, spikeRecon: FloatPlanes?, quickSharp: FloatPlanes?)
+    /// The outputs stay in the received parts (checked) until the stage copies them into its
+    /// feature maps.
+    case done(ResultView)
     /// Job `id` waited with no worker connected for the fallback delay: run it locally.
     case runLocally(id: UInt64)
 }
@@ -63,6 +65,8 @@ final class WorkCoordinator: @unchecked Sendable {
     private var connected = 0
     private var counters: [String: Int] = [:]
     private var perWorker: [Int: WorkerStats] = [:]
+    /// CPU time the socket thread has used since it started (nanoseconds).
+    private var threadCPU = 0
 
     let events = ThreadBridge<CoordinatorEvent>(capacity: 1 << 20, blocking: false)
     let configuration: Configuration
@@ -74,6 +78,7 @@ final class WorkCoordinator: @unchecked Sendable {
 
     /// Binds and starts the socket thread.
     init(_ configuration: Configuration) throws {
+        FreedMemory.keep
         self.configuration = configuration
         let context = try ZeroMQ.Context()
         self.context = context
@@ -116,6 +121,10 @@ final class WorkCoordinator: @unchecked Sendable {
         return (c, lock.withLock { perWorker })
     }
 
+    /// CPU time the socket thread has used so far (receiving, decoding, dispatching, sending),
+    /// in nanoseconds; updated once per loop tick.
+    var socketThreadCPUNanoseconds: Int { lock.withLock { threadCPU } }
+
     /// Ends the socket thread and waits for it.
     func stop() {
         lock.withLock { stopping = true }
@@ -138,6 +147,11 @@ final class WorkCoordinator: @unchecked Sendable {
         var numbers = 0
         var lastBeat = ContinuousClock.now
         let clock = ContinuousClock()
+        let cpuStart = ThreadCPUTime.nanoseconds()
+        defer {
+            let used = ThreadCPUTime.nanoseconds() - cpuStart
+            lock.withLock { threadCPU = used }
+        }
 
         func dropWorker(_ id: [UInt8], cause: String) {
             guard let w = workers.removeValue(forKey: id) else { return }
@@ -154,8 +168,35 @@ final class WorkCoordinator: @unchecked Sendable {
             lock.withLock { connected = workers.count }
         }
 
+        func accept(_ result: ResultView, from: [UInt8]) {
+            let id = result.id, now = clock.now
+            workers[from]?.lastSeen = now
+            workers[from]?.inFlight.remove(id)
+            guard let job = jobs.removeValue(forKey: id) else {
+                count("duplicates-discarded")
+                return
+            }
+            queue.removeAll { $0 == id }
+            if let other = job.worker, other != from { workers[other]?.inFlight.remove(id) }
+            if let w = workers[from] {
+                let took = job.sentAt.map { now - $0 } ?? .zero
+                lock.withLock {
+                    perWorker[w.number, default: WorkerStats()].frames += 1
+                    perWorker[w.number, default: WorkerStats()].busy += took
+                    perWorker[w.number, default: WorkerStats()].latencies.append(took)
+                }
+            }
+            events.put(.done(result))
+        }
+
         while true {
-            if lock.withLock({ stopping }) { return }
+            let used = ThreadCPUTime.nanoseconds() - cpuStart
+            if lock.withLock({
+                threadCPU = used
+                return stopping
+            }) {
+                return
+            }
             // Receive everything waiting (the first wait is the loop's tick).
             var timeout: Duration = .milliseconds(2)
             while case .message(let message)? = try? socket.receive(timeout: timeout) {
@@ -165,7 +206,13 @@ final class WorkCoordinator: @unchecked Sendable {
                 let from = parts[0]
                 let decoded: WorkMessage
                 do {
-                    decoded = try WorkMessage(parts: Array(parts.dropFirst()))
+                    let body = Array(parts.dropFirst())
+                    // A result's planes are checked here and copied once, by the stage.
+                    if let result = try WorkMessage.resultView(parts: body) {
+                        accept(result, from: from)
+                        continue
+                    }
+                    decoded = try WorkMessage(parts: body)
                 } catch {
                     if workers[from] != nil {
                         _ = try? socket.send(
@@ -202,24 +249,8 @@ final class WorkCoordinator: @unchecked Sendable {
                     workers[from]?.lastSeen = now
                 case .heartbeat:
                     workers[from]?.lastSeen = now
-                case .result(let id, let sharp, let recon, let quick):
-                    workers[from]?.lastSeen = now
-                    workers[from]?.inFlight.remove(id)
-                    guard let job = jobs.removeValue(forKey: id) else {
-                        count("duplicates-discarded")
-                        continue
-                    }
-                    queue.removeAll { $0 == id }
-                    if let other = job.worker, other != from { workers[other]?.inFlight.remove(id) }
-                    if let w = workers[from] {
-                        let took = job.sentAt.map { now - $0 } ?? .zero
-                        lock.withLock {
-                            perWorker[w.number, default: WorkerStats()].frames += 1
-                            perWorker[w.number, default: WorkerStats()].busy += took
-                            perWorker[w.number, default: WorkerStats()].latencies.append(took)
-                        }
-                    }
-                    events.put(.done(id: id, sharp: sharp, spikeRecon: recon, quickSharp: quick))
+                case .result:
+                    continue  // handled above, through its view
                 case .failed(let id, _):
                     workers[from]?.lastSeen = now
                     workers[from]?.inFlight.remove(id)
@@ -265,8 +296,10 @@ final class WorkCoordinator: @unchecked Sendable {
             if workers.isEmpty, let after = configuration.fallbackAfter {
                 for id in queue where jobs[id].map({ now - $0.queuedAt > after }) ?? false {
                     jobs[id] = nil
-                    events.put(.runLocally(id: id))
+                    // Counted before the stage hears of it: the stage reads the counters as
+                    // soon as its last frame is out.
                     count("local-fallback")
+                    events.put(.runLocally(id: id))
                 }
                 queue.removeAll { jobs[$0] == nil }
             }

@@ -62,3 +62,60 @@ func checkEnvelope(
     }
     return reader
 }
+
+/// Float32 values as the protocols carry them: little-endian, back to back. On little-endian
+/// hosts that is memory order, so values move with one copy; other hosts swap each value.
+enum FloatBytes {
+    /// Writes `values` as little-endian float32 at `destination`, which has room for
+    /// `4 * values.count` bytes.
+    static func store(_ values: UnsafeBufferPointer<Float>, to destination: UnsafeMutableRawPointer) {
+        guard let base = values.baseAddress, !values.isEmpty else { return }
+        #if _endian(little)
+            destination.copyMemory(from: base, byteCount: 4 * values.count)
+        #else
+            for i in 0..<values.count {
+                destination.storeBytes(of: base[i].bitPattern.littleEndian, toByteOffset: 4 * i, as: UInt32.self)
+            }
+        #endif
+    }
+
+    /// Reads `values.count` little-endian float32 from `source`, which holds at least
+    /// `4 * values.count` bytes (checked by the caller).
+    static func load(from source: UnsafeRawPointer, into values: UnsafeMutableBufferPointer<Float>) {
+        guard let base = values.baseAddress, !values.isEmpty else { return }
+        #if _endian(little)
+            UnsafeMutableRawPointer(base).copyMemory(from: source, byteCount: 4 * values.count)
+        #else
+            for i in 0..<values.count {
+                base[i] = Float(
+                    bitPattern: UInt32(littleEndian: source.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+            }
+        #endif
+    }
+
+    /// `header` followed by `values` as little-endian float32, in one array allocated once.
+    static func encode(header: [UInt8], values: UnsafeBufferPointer<Float>) -> [UInt8] {
+        let count = header.count + 4 * values.count
+        return [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            guard let base = buffer.baseAddress else { return }
+            header.withUnsafeBufferPointer { h in
+                if let from = h.baseAddress { base.initialize(from: from, count: h.count) }
+            }
+            store(values, to: UnsafeMutableRawPointer(base + header.count))
+            initialized = count
+        }
+    }
+
+    /// `count` floats read from `bytes` at `offset`; the caller has checked that
+    /// `offset + 4 * count <= bytes.count`.
+    static func decode(_ bytes: [UInt8], offset: Int, count: Int) -> [Float] {
+        precondition(
+            offset >= 0 && count >= 0 && offset + 4 * count <= bytes.count, "float read past its checked length")
+        return [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            bytes.withUnsafeBytes { raw in
+                if let source = raw.baseAddress { load(from: source + offset, into: buffer) }
+            }
+            initialized = count
+        }
+    }
+}

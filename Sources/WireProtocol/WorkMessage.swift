@@ -23,41 +23,96 @@ public struct FloatPlanes: Sendable, Equatable {
     /// The largest value count accepted when decoding (400 M floats, 1.6 GB).
     public static let maximumValues = 400_000_000
 
-    func encoded() -> [UInt8] {
-        var w = ByteWriter(capacity: 12 + 4 * values.count)
-        w.write(UInt32(channels))
-        w.write(UInt32(height))
-        w.write(UInt32(width))
-        for v in values { w.write(v.bitPattern) }
-        return w.bytes
-    }
+    func encoded() -> [UInt8] { EncodedPlanes(self).bytes }
 
     static func decode(_ part: [UInt8], field: String) throws(WireProtocolError) -> FloatPlanes {
+        let view = try PlanesView(part, field: field)
+        return FloatPlanes(
+            channels: view.channels, height: view.height, width: view.width,
+            values: FloatBytes.decode(part, offset: 12, count: view.count))
+    }
+}
+
+/// A received planes part whose shape and length have been checked, with its values still
+/// in the message's bytes: ``copyValues(into:)`` moves them once, straight into the caller's
+/// storage (a feature map's), without an intermediate `[Float]`.
+public struct PlanesView: Sendable {
+    public let channels: Int
+    public let height: Int
+    public let width: Int
+    /// The part: the 12-byte shape, then `count` little-endian float32.
+    let part: [UInt8]
+
+    /// `channels * height * width`.
+    public var count: Int { channels * height * width }
+
+    /// Checks the shape (1...16 channels, sides 1...``FloatPlanes/maximumSide``, at most
+    /// ``FloatPlanes/maximumValues`` values) and that the part holds exactly those values.
+    init(_ part: [UInt8], field: String) throws(WireProtocolError) {
         guard part.count >= 12 else {
             throw .malformed(
                 .shortHeader, detail: "WRK1 \(field) is \(part.count) bytes, expected a 12-byte shape first")
         }
         var r = ByteReader(part)
         let c = Int(r.read(UInt32.self)), h = Int(r.read(UInt32.self)), w = Int(r.read(UInt32.self))
-        guard (1...16).contains(c), (1...maximumSide).contains(h), (1...maximumSide).contains(w),
-            c * h * w <= maximumValues
+        guard (1...16).contains(c), (1...FloatPlanes.maximumSide).contains(h),
+            (1...FloatPlanes.maximumSide).contains(w), c * h * w <= FloatPlanes.maximumValues
         else {
             throw .malformed(.invalidGeometry, detail: "WRK1 \(field) shape \(c)x\(h)x\(w) is out of range")
         }
-        let n = c * h * w
-        guard part.count == 12 + 4 * n else {
+        guard part.count == 12 + 4 * c * h * w else {
             throw .malformed(
                 .payloadLengthMismatch, detail: "WRK1 \(field) is \(part.count) bytes, expected 12 + 4 x \(c)x\(h)x\(w)"
             )
         }
-        var values = [Float](repeating: 0, count: n)
+        (channels, height, width, self.part) = (c, h, w, part)
+    }
+
+    /// Copies the values into `destination`, which must hold exactly ``count`` floats.
+    public func copyValues(into destination: UnsafeMutableBufferPointer<Float>) {
+        precondition(destination.count == count, "PlanesView: \(destination.count) floats for \(count) values")
         part.withUnsafeBytes { raw in
-            for i in 0..<n {
-                values[i] = Float(
-                    bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 12 + 4 * i, as: UInt32.self)))
-            }
+            if let source = raw.baseAddress { FloatBytes.load(from: source + 12, into: destination) }
         }
-        return FloatPlanes(channels: c, height: h, width: w, values: values)
+    }
+
+    /// The planes as a value (one copy).
+    public var planes: FloatPlanes {
+        FloatPlanes(
+            channels: channels, height: height, width: width, values: FloatBytes.decode(part, offset: 12, count: count))
+    }
+}
+
+/// A `result` message checked but not copied (see ``WorkMessage/resultView(parts:)``).
+public struct ResultView: Sendable {
+    public let id: UInt64
+    public let sharp: PlanesView
+    public let spikeRecon: PlanesView?
+    public let quickSharp: PlanesView?
+}
+
+/// A planes part ready to send (shape, then the values as little-endian float32), encoded
+/// once straight from the caller's storage: no intermediate `[Float]`, one copy of the values.
+public struct EncodedPlanes: Sendable {
+    /// The part's bytes, as ``FloatPlanes`` are laid out on the wire.
+    public let bytes: [UInt8]
+
+    /// Encodes `values` (`channels * height * width` of them, `[height, width, channels]`
+    /// order). A shape that does not fit the wire's u32 fields, or does not match the count,
+    /// is sent as it is and refused by the receiver, which checks every size.
+    public init(channels: Int, height: Int, width: Int, values: UnsafeBufferPointer<Float>) {
+        var w = ByteWriter(capacity: 12)
+        w.write(UInt32(clamping: channels))
+        w.write(UInt32(clamping: height))
+        w.write(UInt32(clamping: width))
+        bytes = FloatBytes.encode(header: w.bytes, values: values)
+    }
+
+    /// Encodes `planes`.
+    public init(_ planes: FloatPlanes) {
+        self = planes.values.withUnsafeBufferPointer {
+            EncodedPlanes(channels: planes.channels, height: planes.height, width: planes.width, values: $0)
+        }
     }
 }
 
@@ -129,6 +184,28 @@ public enum WorkMessage: Sendable, Equatable {
         return w.bytes
     }
 
+    /// The parts of a `job` message whose blur planes are already encoded (e.g. straight from a
+    /// feature map's storage): what `.job(...).encoded()` gives, with each value copied once.
+    public static func jobParts(
+        id: UInt64, blur: EncodedPlanes, spikes: PackedSpikeFrames, tfi: [Float]
+    ) -> [[UInt8]] {
+        var s = ByteWriter(capacity: 12 + spikes.bytes.count)
+        s.write(UInt32(clamping: spikes.count))
+        s.write(UInt32(clamping: spikes.geometry.height))
+        s.write(UInt32(clamping: spikes.geometry.width))
+        s.write(raw: spikes.bytes)
+        let t = tfi.withUnsafeBufferPointer { FloatBytes.encode(header: [], values: $0) }
+        return [header(.job, id: id), blur.bytes, s.bytes, t]
+    }
+
+    /// The parts of a `result` message whose planes are already encoded: what
+    /// `.result(...).encoded()` gives, with each value copied once.
+    public static func resultParts(
+        id: UInt64, sharp: EncodedPlanes, spikeRecon: EncodedPlanes?, quickSharp: EncodedPlanes?
+    ) -> [[UInt8]] {
+        [header(.result, id: id), sharp.bytes, spikeRecon?.bytes ?? [], quickSharp?.bytes ?? []]
+    }
+
     /// The parts to send.
     public func encoded() -> [[UInt8]] {
         switch self {
@@ -139,15 +216,11 @@ public enum WorkMessage: Sendable, Equatable {
         case .heartbeat:
             return [Self.header(.heartbeat)]
         case .job(let id, let blur, let spikes, let tfi):
-            var s = ByteWriter(capacity: 12)
-            s.write(UInt32(spikes.count))
-            s.write(UInt32(spikes.geometry.height))
-            s.write(UInt32(spikes.geometry.width))
-            var t = ByteWriter(capacity: 4 * tfi.count)
-            for v in tfi { t.write(v.bitPattern) }
-            return [Self.header(.job, id: id), blur.encoded(), s.bytes + spikes.bytes, t.bytes]
+            return Self.jobParts(id: id, blur: EncodedPlanes(blur), spikes: spikes, tfi: tfi)
         case .result(let id, let sharp, let recon, let quick):
-            return [Self.header(.result, id: id), sharp.encoded(), recon?.encoded() ?? [], quick?.encoded() ?? []]
+            return Self.resultParts(
+                id: id, sharp: EncodedPlanes(sharp), spikeRecon: recon.map(EncodedPlanes.init),
+                quickSharp: quick.map(EncodedPlanes.init))
         case .failed(let id, let reason):
             return [Self.header(.failed, id: id), Array(reason.utf8.prefix(1000))]
         case .refused(let reason):
@@ -155,8 +228,28 @@ public enum WorkMessage: Sendable, Equatable {
         }
     }
 
-    /// Decodes and checks a message (every size is checked before it is used).
-    public init(parts: [[UInt8]]) throws(WireProtocolError) {
+    /// A `result` message checked (header, part count, every shape and length, as
+    /// ``init(parts:)`` checks it) with its planes left in the parts, so that a receiver copies
+    /// each value once, into its own storage; nil for a well-formed message of another kind
+    /// (decode that with ``init(parts:)``).
+    public static func resultView(parts: [[UInt8]]) throws(WireProtocolError) -> ResultView? {
+        let (kind, id) = try header(of: parts)
+        guard kind == .result else { return nil }
+        return try checkedResult(parts, id: id)
+    }
+
+    private static func checkedResult(_ parts: [[UInt8]], id: UInt64) throws(WireProtocolError) -> ResultView {
+        guard parts.count == 4 else {
+            throw .malformed(.wrongPartCount, detail: "WRK1 result message has \(parts.count) parts, expected 4")
+        }
+        return ResultView(
+            id: id, sharp: try PlanesView(parts[1], field: "result sharp"),
+            spikeRecon: parts[2].isEmpty ? nil : try PlanesView(parts[2], field: "result spike_recon"),
+            quickSharp: parts[3].isEmpty ? nil : try PlanesView(parts[3], field: "result quick_sharp"))
+    }
+
+    /// Checks the 16-byte header part: length, magic, version, kind.
+    private static func header(of parts: [[UInt8]]) throws(WireProtocolError) -> (Kind, UInt64) {
         guard let first = parts.first, first.count >= 16 else {
             throw .malformed(.shortHeader, detail: "WRK1 header missing or shorter than 16 bytes")
         }
@@ -175,6 +268,12 @@ public enum WorkMessage: Sendable, Equatable {
         guard let kind = Kind(rawValue: code) else {
             throw .malformed(.badMagic, detail: "WRK1 message kind \(code) is not defined (1...6)")
         }
+        return (kind, id)
+    }
+
+    /// Decodes and checks a message (every size is checked before it is used).
+    public init(parts: [[UInt8]]) throws(WireProtocolError) {
+        let (kind, id) = try Self.header(of: parts)
         func expect(_ n: Int) throws(WireProtocolError) {
             guard parts.count == n else {
                 throw .malformed(
@@ -223,20 +322,11 @@ public enum WorkMessage: Sendable, Equatable {
                 throw .malformed(
                     .payloadLengthMismatch, detail: "WRK1 job TFI is \(parts[3].count) bytes, expected 4 x \(h)x\(w)")
             }
-            var tfi = [Float](repeating: 0, count: h * w)
-            parts[3].withUnsafeBytes { raw in
-                for i in 0..<(h * w) {
-                    tfi[i] = Float(
-                        bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
-                }
-            }
-            self = .job(id: id, blur: blur, spikes: frames, tfi: tfi)
+            self = .job(id: id, blur: blur, spikes: frames, tfi: FloatBytes.decode(parts[3], offset: 0, count: h * w))
         case .result:
-            try expect(4)
-            let sharp = try FloatPlanes.decode(parts[1], field: "result sharp")
-            let recon = parts[2].isEmpty ? nil : try FloatPlanes.decode(parts[2], field: "result spike_recon")
-            let quick = parts[3].isEmpty ? nil : try FloatPlanes.decode(parts[3], field: "result quick_sharp")
-            self = .result(id: id, sharp: sharp, spikeRecon: recon, quickSharp: quick)
+            let r = try Self.checkedResult(parts, id: id)
+            self = .result(
+                id: id, sharp: r.sharp.planes, spikeRecon: r.spikeRecon?.planes, quickSharp: r.quickSharp?.planes)
         case .failed:
             try expect(2)
             self = .failed(id: id, reason: String(decoding: parts[1].prefix(1000), as: UTF8.self))

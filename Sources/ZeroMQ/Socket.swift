@@ -216,7 +216,10 @@ public final class Socket {
         for (i, part) in message.parts.enumerated() {
             let partFlags = i == last ? flags : flags | ZMQ_SNDMORE
             while true {
-                let rc = part.withUnsafeBytes { zmq_send(open, $0.baseAddress, $0.count, partFlags) }
+                let rc =
+                    part.count >= Self.zeroCopyBytes
+                    ? Self.sendWithoutCopy(part, open, partFlags)
+                    : part.withUnsafeBytes { zmq_send(open, $0.baseAddress, $0.count, partFlags) }
                 if rc >= 0 { break }
                 let errno = zmq_errno()
                 if errno == CZeroMQ_EINTR() { continue }
@@ -228,6 +231,31 @@ public final class Socket {
             }
         }
         return .sent
+    }
+
+    /// Parts at least this long are handed to libzmq without a copy (``sendWithoutCopy``);
+    /// shorter ones are copied, which is cheaper than the bookkeeping.
+    static let zeroCopyBytes = 64 * 1024
+
+    /// Sends one part by lending libzmq the array's storage (`zmq_msg_init_data`) instead of
+    /// letting `zmq_send` copy it: a box keeps the array alive until libzmq's I/O thread has
+    /// written it and calls the free function. The array is immutable in the box, so its
+    /// contiguous storage stays where it is. Returns what `zmq_msg_send` returns; a message
+    /// libzmq did not take is closed here, which releases the box.
+    private static func sendWithoutCopy(_ part: [UInt8], _ socket: UnsafeMutableRawPointer, _ flags: Int32) -> Int32 {
+        let box = Unmanaged.passRetained(LentBytes(part))
+        let base = box.takeUnretainedValue().bytes.withUnsafeBytes { UnsafeMutableRawPointer(mutating: $0.baseAddress) }
+        var msg = zmq_msg_t()
+        let release: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) -> Void = { _, hint in
+            if let hint { Unmanaged<LentBytes>.fromOpaque(hint).release() }
+        }
+        guard zmq_msg_init_data(&msg, base, part.count, release, box.toOpaque()) == 0 else {
+            box.release()
+            return -1
+        }
+        let rc = zmq_msg_send(&msg, socket, flags)
+        if rc < 0 { zmq_msg_close(&msg) }
+        return rc
     }
 
     /// Sends a multipart message given as its parts.
@@ -297,4 +325,10 @@ public final class Socket {
             throw ZeroMQError(operation: "zmq_poll", errno: errno)
         }
     }
+}
+
+/// An array lent to libzmq for a zero-copy send; released by libzmq's free callback.
+private final class LentBytes {
+    let bytes: [UInt8]
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
 }

@@ -106,7 +106,12 @@ struct FarmTests {
         #expect(f.status == 0, "\(f.err)")
         let check = try compare(
             local, farm, metrics: metrics,
-            extra: "assert c.get('worker1-frames', 0) > 0 and c.get('worker2-frames', 0) > 0, c")
+            extra: """
+                assert c.get('worker1-frames', 0) > 0 and c.get('worker2-frames', 0) > 0, c
+                assert c.get('coordinator-frames') == 12, c
+                assert c.get('coordinator-socket-cpu-us', 0) > 0 and c.get('coordinator-stage-cpu-us', 0) > 0, c
+                assert c['coordinator-cpu-us'] == c['coordinator-socket-cpu-us'] + c['coordinator-stage-cpu-us'], c
+                """)
         #expect(check.status == 0, "\(check.err)")
     }
 

@@ -52,4 +52,76 @@ import Testing
         result[6] = 4  // kind: result
         #expect(throws: WireProtocolError.self) { try WorkMessage(parts: [result, bad, [], []]) }
     }
+
+    /// 3 x 500 x 800 values with every kind of bit pattern (NaN payloads included), so that a
+    /// comparison of bit patterns catches any value changed on the way.
+    static func bigPlanes(channels: Int = 3) -> FloatPlanes {
+        let n = channels * 500 * 800
+        return FloatPlanes(
+            channels: channels, height: 500, width: 800,
+            values: (0..<n).map { Float(bitPattern: UInt32(truncatingIfNeeded: $0 &* 2_654_435_761)) })
+    }
+
+    @Test func a500x800ResultRoundTripsBitForBit() throws {
+        let sharp = Self.bigPlanes(), recon = Self.bigPlanes(channels: 1)
+        let parts = WorkMessage.result(id: 5, sharp: sharp, spikeRecon: recon, quickSharp: nil).encoded()
+        // The wire layout itself: shape, then little-endian float32 in order.
+        #expect(parts[1].count == 12 + 4 * 1_200_000)
+        #expect(Array(parts[1][0..<12]) == [3, 0, 0, 0, 244, 1, 0, 0, 32, 3, 0, 0])
+        let k = 123_457
+        let bits = sharp.values[k].bitPattern
+        #expect(
+            Array(parts[1][(12 + 4 * k)..<(16 + 4 * k)])
+                == [UInt8(bits & 0xff), UInt8(bits >> 8 & 0xff), UInt8(bits >> 16 & 0xff), UInt8(bits >> 24)])
+        // Encoding straight from storage gives the same bytes.
+        let direct = sharp.values.withUnsafeBufferPointer {
+            WorkMessage.resultParts(
+                id: 5, sharp: EncodedPlanes(channels: 3, height: 500, width: 800, values: $0),
+                spikeRecon: EncodedPlanes(recon), quickSharp: nil)
+        }
+        #expect(direct == parts)
+        guard case .result(5, let got, let gotRecon?, nil) = try WorkMessage(parts: parts) else {
+            Issue.record("not a result with a spike reconstruction")
+            return
+        }
+        #expect(got.values.map(\.bitPattern) == sharp.values.map(\.bitPattern))
+        #expect(gotRecon.values.map(\.bitPattern) == recon.values.map(\.bitPattern))
+        // The view checks the same and copies the same values into the caller's storage.
+        let view = try #require(try WorkMessage.resultView(parts: parts))
+        #expect(view.id == 5 && view.quickSharp == nil && view.spikeRecon?.count == 400_000)
+        var copied = [Float](repeating: 0, count: view.sharp.count)
+        copied.withUnsafeMutableBufferPointer { view.sharp.copyValues(into: $0) }
+        #expect(copied.map(\.bitPattern) == sharp.values.map(\.bitPattern))
+    }
+
+    @Test func a500x800JobRoundTrips() throws {
+        let g = try SpikeGeometry(height: 250, width: 400)
+        let spikes = try PackedSpikeFrames(
+            geometry: g, bytes: (0..<(56 * g.bytesPerFrame)).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+        let tfi = (0..<100_000).map { Float($0) / 3 }
+        // No NaN here: the message is compared with ==.
+        let blur = FloatPlanes(
+            channels: 3, height: 500, width: 800, values: (0..<1_200_000).map { Float($0 % 4099) / 7 - 100 })
+        let job = WorkMessage.job(id: 11, blur: blur, spikes: spikes, tfi: tfi)
+        let parts = job.encoded()
+        #expect(parts.map(\.count) == [16, 12 + 4_800_000, 12 + 56 * 12_500, 400_000])
+        #expect(try WorkMessage(parts: parts) == job)
+        #expect(try WorkMessage.resultView(parts: parts) == nil)
+    }
+
+    @Test func aResultShorterThanItsShapeIsRefusedNamingTheField() throws {
+        var parts = WorkMessage.result(id: 2, sharp: Self.bigPlanes(), spikeRecon: nil, quickSharp: nil).encoded()
+        parts[1].removeLast()
+        for decode in [{ _ = try WorkMessage(parts: parts) }, { _ = try WorkMessage.resultView(parts: parts) }] {
+            let error = #expect(throws: WireProtocolError.self) { try decode() }
+            #expect(
+                error.map { "\($0)".contains("result sharp is 4800011 bytes, expected 12 + 4 x 3x500x800") } == true)
+        }
+        // A shape whose value count is beyond the limit is refused before anything is read.
+        var huge = [UInt8]()
+        for v: UInt32 in [16, 65_536, 65_536] { withUnsafeBytes(of: v.littleEndian) { huge += $0 } }
+        parts[1] = huge
+        let error = #expect(throws: WireProtocolError.self) { try WorkMessage.resultView(parts: parts) }
+        #expect(error.map { "\($0)".contains("result sharp shape 16x65536x65536 is out of range") } == true)
+    }
 }

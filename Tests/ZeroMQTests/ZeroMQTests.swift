@@ -54,6 +54,28 @@ func tempDirectory() throws -> URL {
         #expect(push.isClosed && pull.isClosed)
     }
 
+    /// Parts of at least `Socket.zeroCopyBytes` are lent to libzmq rather than copied: they
+    /// arrive intact, many in a row (each freed by libzmq's callback once written), and the
+    /// sender's arrays are unchanged.
+    @Test func bigPartsAreSentWithoutACopyAndArriveIntact() throws {
+        let context = try Context()
+        let pull = try Socket(context, type: .pull)
+        try pull.bind("tcp://127.0.0.1:*")
+        let push = try Socket(context, type: .push)
+        try push.connect(try pull.lastEndpoint())
+        let big = (0..<(5 * Socket.zeroCopyBytes)).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ $0 >> 9) }
+        let exact = [UInt8](repeating: 7, count: Socket.zeroCopyBytes)
+        for i in 0..<50 {
+            let message = Message([UInt8(i)], big, exact, [])
+            #expect(try push.send(message) == .sent)
+            let got = try pull.receive(timeout: .seconds(5))
+            #expect(Bool(got == .message(message)))
+        }
+        #expect(big.count == 5 * Socket.zeroCopyBytes && big[12_345] == UInt8(truncatingIfNeeded: 12_345 &* 13 &+ 24))
+        push.close()
+        pull.close()
+    }
+
     @Test func receiveTimesOutAsAValue() throws {
         let context = try Context()
         let pull = try Socket(context, type: .pull)
