@@ -28,10 +28,11 @@ public struct NetworkDeblurrer: Deblurrer {
             throw DeblurError(name, "spike window has \(input.spikes.count) frames, the model takes \(t) (S_in_chs)")
         }
         let g = input.spikes.geometry
-        // Channels-last in and out: the spike frames are transposed once (by the backend's
-        // workers), the RGB frame and the outputs not at all.
-        let spike = backend.featureMap(
-            Tensor(shape: [1, t, g.height, g.width], data: input.spikes.unpacked().floats()), batch: 0)
+        // Channels-last in and out: the spike frames are decoded straight into that layout, the
+        // RGB frame and the outputs are not converted at all.
+        var spikeValues = TensorBuffer(uninitialized: g.pixelCount * t)
+        spikeValues.withUnsafeMutableBufferPointer { input.spikes.unpackChannelsLast(into: $0.baseAddress!) }
+        let spike = FeatureMap(height: g.height, width: g.width, channels: t, data: spikeValues)
         let tfi = FeatureMap(chw: try input.trainingTFI(), channels: 1, height: g.height, width: g.width)
         let out = try model(blur: [input.blur], spike: [spike], tfi: [tfi], backend: backend)
         return DeblurResult(sharp: out.sharp[0], spikeRecon: out.spikeRecon[0], quickSharp: out.quickSharp[0])

@@ -66,6 +66,29 @@ public struct PackedSpikeFrames: Sendable, Equatable {
         DatCodec.decode(packed: bytes[...], geometry: geometry)
     }
 
+    /// Decodes every frame into floats laid out channels-last, `height * width * count` of
+    /// them at `destination`: `destination[(r * W + c) * count + t]` is 1 where frame `t` has a
+    /// spike at decoded row `r`, column `c` (the model's input layout, without a frame-major
+    /// copy to transpose).
+    public func unpackChannelsLast(into destination: UnsafeMutablePointer<Float>) {
+        let (h, w, t) = (geometry.height, geometry.width, count)
+        let frameBytes = geometry.bytesPerFrame
+        bytes.withUnsafeBufferPointer { src in
+            guard let packed = src.baseAddress else { return }
+            for r in 0..<h {
+                let rowBits = (h - 1 - r) * w  // stored upside down
+                let rowOut = destination + r * w * t
+                for f in 0..<t {
+                    let frame = packed + f * frameBytes
+                    for c in 0..<w {
+                        let bit = rowBits + c
+                        rowOut[c * t + f] = Float((frame[bit >> 3] >> UInt8(bit & 7)) & 1)
+                    }
+                }
+            }
+        }
+    }
+
     mutating func replaceBytes(_ newBytes: [UInt8]) {
         bytes = newBytes
     }

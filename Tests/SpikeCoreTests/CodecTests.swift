@@ -10,6 +10,30 @@ import Testing
         geometry = try SpikeGeometry(height: 36, width: 52)
     }
 
+    /// The channels-last decoding (the model's input) holds the same spikes as the frame-major
+    /// one, for rows that are and are not whole bytes.
+    @Test(arguments: [(36, 52), (12, 22), (8, 8), (4, 6)])
+    func channelsLastDecodingMatchesTheFrames(height: Int, width: Int) throws {
+        let g = try SpikeGeometry(height: height, width: width)
+        var state: UInt64 = 0x1234_5678 &+ UInt64(height * width)
+        let bytes = (0..<(g.bytesPerFrame * 7)).map { _ -> UInt8 in
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return UInt8(truncatingIfNeeded: state >> 33)
+        }
+        let frames = try PackedSpikeFrames(geometry: g, bytes: bytes)
+        let volume = frames.unpacked()
+        var out = [Float](repeating: -1, count: height * width * 7)
+        out.withUnsafeMutableBufferPointer { frames.unpackChannelsLast(into: $0.baseAddress!) }
+        var mismatches = 0
+        for y in 0..<height {
+            for x in 0..<width {
+                for t in 0..<7 where out[(y * width + x) * 7 + t] != Float(volume[t, y, x]) { mismatches += 1 }
+            }
+        }
+        #expect(mismatches == 0)
+        #expect(out.contains(1) && out.contains(0))
+    }
+
     @Test func fixtureDecodesExactlyLikeTheReference() throws {
         let file = try DatFile(path: try Fixtures.url("spikes_a.dat").path, geometry: geometry)
         #expect(file.frameCount == 40)
