@@ -222,6 +222,10 @@ final class WriterCore: @unchecked Sendable {
                 stored[dataset] = ds.storageSize()
                 raw[dataset] = written * options.height * options.width * dataset.channels * options.pixelType.size
             }
+            // Closed here, not when the last reference goes: HDF5 keeps the file (and its lock)
+            // open while any dataset of it is, and a reader opening the file right after
+            // `finish` found it still locked.
+            for (_, ds) in images { try ds.close() }
             images.removeAll()
             for ds in perFrame.values { try ds.close() }
             try file.close()
