@@ -33,7 +33,7 @@ public struct NetworkDeblurrer: Deblurrer {
         var spikeValues = TensorBuffer(uninitialized: g.pixelCount * t)
         spikeValues.withUnsafeMutableBufferPointer { input.spikes.unpackChannelsLast(into: $0.baseAddress!) }
         let spike = FeatureMap(height: g.height, width: g.width, channels: t, data: spikeValues)
-        let tfi = FeatureMap(chw: try input.trainingTFI(), channels: 1, height: g.height, width: g.width)
+        let tfi = FeatureMap(height: g.height, width: g.width, channels: 1, data: try input.trainingTFI())
         let out = try model(blur: [input.blur], spike: [spike], tfi: [tfi], backend: backend)
         return DeblurResult(sharp: out.sharp[0], spikeRecon: out.spikeRecon[0], quickSharp: out.quickSharp[0])
     }

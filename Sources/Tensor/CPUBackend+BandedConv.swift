@@ -18,7 +18,7 @@ extension CPUBackend {
     ) -> Bool {
         let (k, s, p, cin, cout) = (w.kernel, w.stride, w.padding, w.inChannels, w.outChannels)
         guard avx512Kernels, w.groups == 1, k <= 8, precision == .fp32 || cin % 2 == 0 else { return false }
-        let ho = (x.height + 2 * p - k) / s + 1, wo = (x.width + 2 * p - k) / s + 1
+        let (ho, wo) = w.outputSize(height: x.height, width: x.width)
         let band = Self.bandRows(width: wo, channels: cout)
         let bands = (ho + band - 1) / band
         let (inH, inW) = (x.height, x.width)
@@ -85,8 +85,7 @@ extension CPUBackend {
     /// result does not depend on the number of workers.
     public func convolvedChannelMeans(_ x: FeatureMap, _ w: ConvWeights) -> [Float] {
         let cout = w.outChannels
-        let ho = (x.height + 2 * w.padding - w.kernel) / w.stride + 1
-        let wo = (x.width + 2 * w.padding - w.kernel) / w.stride + 1
+        let (ho, wo) = w.outputSize(height: x.height, width: x.width)
         let band = Self.bandRows(width: wo, channels: cout)
         let bands = (ho + band - 1) / band
         var partial = [Double](repeating: 0, count: bands * cout)
@@ -108,8 +107,7 @@ extension CPUBackend {
             second.kernel == 1 && second.stride == 1 && second.padding == 0 && second.groups == 1
                 && second.outChannels == 1 && second.inChannels == first.outChannels,
             "convolve(_:_:then:): the second convolution must be 1x1 from \(first.outChannels) channels to 1")
-        let ho = (x.height + 2 * first.padding - first.kernel) / first.stride + 1
-        let wo = (x.width + 2 * first.padding - first.kernel) / first.stride + 1
+        let (ho, wo) = first.outputSize(height: x.height, width: x.width)
         let cin = second.inChannels
         var out = FeatureMap(uninitializedHeight: ho, width: wo, channels: 1)
         var done = false

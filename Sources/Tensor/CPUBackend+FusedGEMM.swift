@@ -134,10 +134,9 @@ extension CPUBackend {
             add(&y, conv2d(x, w))
             return
         }
-        let (k, s, p) = (w.kernel, w.stride, w.padding)
+        let (ho, wo) = w.outputSize(height: x.height, width: x.width)
         precondition(
-            y.height == (x.height + 2 * p - k) / s + 1 && y.width == (x.width + 2 * p - k) / s + 1
-                && y.channels == w.outChannels, "conv2d: accumulator shape differs")
+            y.height == ho && y.width == wo && y.channels == w.outChannels, "conv2d: accumulator shape differs")
         makeUnique(&y)
         convGEMM(x, w, &y, accumulate: true)
     }

@@ -124,9 +124,7 @@ public struct CPUBackend: TensorBackend {
     public func conv2d(_ x: FeatureMap, _ w: ConvWeights) -> FeatureMap {
         precondition(
             x.channels == w.inChannels, "conv2d: input has \(x.channels) channels, weights expect \(w.inChannels)")
-        let (k, s, p) = (w.kernel, w.stride, w.padding)
-        let ho = (x.height + 2 * p - k) / s + 1
-        let wo = (x.width + 2 * p - k) / s + 1
+        let (ho, wo) = w.outputSize(height: x.height, width: x.width)
         var out = FeatureMap(uninitializedHeight: ho, width: wo, channels: w.outChannels)
         if w.groups == 1 {
             convGEMM(x, w, &out)

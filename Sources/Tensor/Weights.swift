@@ -16,6 +16,11 @@ public struct ConvWeights: Sendable {
     public let weight: [Float]
     /// `[outChannels]`, or nil.
     public let bias: [Float]?
+
+    /// The output size for a `height x width` input: `(size + 2 padding - kernel) / stride + 1`.
+    public func outputSize(height: Int, width: Int) -> (height: Int, width: Int) {
+        ((height + 2 * padding - kernel) / stride + 1, (width + 2 * padding - kernel) / stride + 1)
+    }
     /// The weight re-laid for the GEMM: `[kernel, kernel, inChannels, outChannels]` (groups == 1).
     let gemmWeight: [Float]
     /// `gemmWeight` packed for the bf16 and fp32 GEMMs of CKernels, on first use.
