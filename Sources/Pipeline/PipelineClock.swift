@@ -14,8 +14,15 @@ public struct SystemPipelineClock: PipelineClock {
     /// Creates a clock whose origin is now.
     public init() {}
     public func now() -> Duration { ContinuousClock.now - origin }
+    /// On a ``SourceThread`` (a paced source), the wait is that thread's own timed wait;
+    /// elsewhere, the concurrency runtime's sleep.
     public func sleep(until deadline: Duration) async throws {
-        try await ContinuousClock().sleep(until: origin + deadline, tolerance: .microseconds(50))
+        if let thread = SourceThread.current {
+            await thread.sleep(for: deadline - now())
+            try Task.checkCancellation()
+        } else {
+            try await ContinuousClock().sleep(until: origin + deadline, tolerance: .microseconds(50))
+        }
     }
 }
 
@@ -108,9 +115,46 @@ public final class Pacer: @unchecked Sendable {
             anchor = a
             return a
         }
-        let due = start + .nanoseconds(Int64(Double(t - media) / speed))
+        // Media times come from files: their difference may not fit an Int64, and a slow
+        // speed stretches it further; both are computed without trapping.
+        let (delta, overflow) = t.subtractingReportingOverflow(media)
+        let span = overflow ? Double(t) - Double(media) : Double(delta)
+        let due = start + .nanoseconds(MediaTime.clamped(span / speed))
         if clock.now() < due { try await clock.sleep(until: due) }
         let late = clock.now() - due
         lateness.record(late)
+    }
+}
+
+/// Media times: nanoseconds on the spike clock, as files and messages carry them. The
+/// runtime accepts those within ``range`` (about ±146 years), so that the difference of any
+/// two fits in an `Int64`.
+public enum MediaTime {
+    /// Accepted media times, nanoseconds.
+    public static let range: ClosedRange<Int64> = -(1 << 62)...(1 << 62)
+    /// ``range`` as a parameter range.
+    public static let intRange: ClosedRange<Int> = -(1 << 62)...(1 << 62)
+
+    /// `ns` rounded toward zero and clamped to ``range``; NaN is 0.
+    public static func clamped(_ ns: Double) -> Int64 {
+        guard !ns.isNaN else { return 0 }
+        if ns <= Double(range.lowerBound) { return range.lowerBound }
+        if ns >= Double(range.upperBound) { return range.upperBound }
+        return Int64(ns)
+    }
+
+    /// `origin + seconds`, in nanoseconds, or nil when the result is not finite or falls
+    /// outside ``range``.
+    public static func offset(_ origin: Int64, seconds: Double) -> Int64? {
+        offset(origin, nanoseconds: seconds * 1e9)
+    }
+
+    /// `origin + nanoseconds` (rounded toward zero), or nil when the result is not finite or
+    /// falls outside ``range``.
+    public static func offset(_ origin: Int64, nanoseconds: Double) -> Int64? {
+        let ns = nanoseconds.rounded(.towardZero)
+        guard ns.isFinite, abs(ns) <= Double(range.upperBound) else { return nil }
+        let (sum, overflow) = origin.addingReportingOverflow(Int64(ns))
+        return !overflow && range.contains(sum) ? sum : nil
     }
 }

@@ -29,7 +29,8 @@ struct RGBFolderSource: Stage {
                 "fps", .double(0.001...100_000), default: .double(30), "frame rate when no timestamps are given"),
             ParameterSpec("exposure_ms", .double(0.001...100_000), optional: true, "exposure time (default: 1000/fps)"),
             ParameterSpec(
-                "start_ns", .int(Int.min...Int.max), default: .int(0), "spike-clock time of the first exposure start"),
+                "start_ns", .int(MediaTime.intRange), default: .int(0),
+                "spike-clock time of the first exposure start"),
         ],
         inputs: [], outputs: [PortSpec("frames", Ports.rgb)],
         make: { p, env in
@@ -50,19 +51,37 @@ struct RGBFolderSource: Stage {
                 }
             } else if let n = p.int("exposure_spike_frames") {
                 let rate = p.double("rate_hz") ?? 20_000
-                stamps = (0..<files.count).map { i in
-                    (start + Int64(Double(i * n) / rate * 1e9), start + Int64(Double((i + 1) * n) / rate * 1e9))
+                stamps = try (0..<files.count).map { i in
+                    try (
+                        Self.stamp(start, Double(i) * Double(n) / rate, "exposure_spike_frames"),
+                        Self.stamp(start, Double(i + 1) * Double(n) / rate, "exposure_spike_frames")
+                    )
                 }
             } else {
                 let fps = p.double("fps") ?? 30
                 let exposure = (p.double("exposure_ms") ?? 1000 / fps) * 1e6
-                stamps = (0..<files.count).map { i in
-                    let s = start + Int64(Double(i) / fps * 1e9)
-                    return (s, s + Int64(exposure))
+                stamps = try (0..<files.count).map { i in
+                    let s = try Self.stamp(start, Double(i) / fps, "fps")
+                    return (s, try Self.stamp(s, nanoseconds: exposure, "exposure_ms"))
                 }
             }
             return RGBFolderSource(files: files, timestamps: stamps, clock: env.clock)
         })
+
+    /// `origin` plus `seconds` on the spike clock, or a one-line error naming the parameter
+    /// whose value carries the time past the accepted media times.
+    static func stamp(_ origin: Int64, _ seconds: Double, _ parameter: String) throws -> Int64 {
+        try stamp(origin, nanoseconds: seconds * 1e9, parameter)
+    }
+
+    static func stamp(_ origin: Int64, nanoseconds: Double, _ parameter: String) throws -> Int64 {
+        guard let t = MediaTime.offset(origin, nanoseconds: nanoseconds) else {
+            throw StageError(
+                "\(parameter): exposure times from \(origin) ns + \(nanoseconds) ns fall outside the accepted "
+                    + "media times (±2^62 ns)")
+        }
+        return t
+    }
 
     static func readCSV(_ path: String) throws -> [(Int64, Int64)] {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
@@ -74,6 +93,9 @@ struct RGBFolderSource: Stage {
             if n == 0 && Int64(fields.first ?? "") == nil { continue }  // header
             guard fields.count >= 3, let s = Int64(fields[1]), let e = Int64(fields[2]), e >= s else {
                 throw StageError("\(path):\(n + 1): expected frame,start_ns,end_ns with end >= start")
+            }
+            guard MediaTime.range.contains(s), MediaTime.range.contains(e) else {
+                throw StageError("\(path):\(n + 1): start_ns/end_ns outside the accepted media times (±2^62 ns)")
             }
             out.append((s, e))
         }

@@ -19,7 +19,7 @@ struct SpikeFileSource: Stage {
             ParameterSpec("height", .int(1...100_000), "sensor height (rows)"),
             ParameterSpec("width", .int(1...100_000), "sensor width (columns)"),
             ParameterSpec("rate_hz", .double(1...10_000_000), default: .double(20_000), "spike frames per second"),
-            ParameterSpec("start_ns", .int(Int.min...Int.max), default: .int(0), "spike-clock time of frame 0"),
+            ParameterSpec("start_ns", .int(MediaTime.intRange), default: .int(0), "spike-clock time of frame 0"),
             ParameterSpec("batch", .int(1...100_000), default: .int(100), "frames per emitted batch"),
         ],
         inputs: [], outputs: [PortSpec("frames", Ports.spikes)],
@@ -56,7 +56,10 @@ struct SpikeFileSource: Stage {
                 let lo = max(global + i, firstWanted), hi = min(global + i + n, lastWanted)
                 if lo < hi {
                     // Release the batch when its last frame has been recorded.
-                    try await context.pacer.wait(untilMedia: startNs + Int64(Double(hi) / rateHz * 1e9))
+                    // Past the accepted media times (a start_ns near the edge and a long file), the
+                    // release waits at the edge: the pacer's clamp.
+                    let due = MediaTime.offset(startNs, seconds: Double(hi) / rateHz) ?? MediaTime.range.upperBound
+                    try await context.pacer.wait(untilMedia: due)
                     let frames = try dat.read((lo - global)..<(hi - global))
                     await context.send(
                         "frames",

@@ -68,6 +68,40 @@ private func run(_ text: String) async throws -> PipelineMetrics.Report {
         }
     }
 
+    /// Exposure times past what the runtime accepts are refused when the stage is built, by
+    /// file and line or by parameter, instead of trapping in the arithmetic that follows.
+    @Test(arguments: [
+        ("csv", "0,0,9223372036854775807", "ts.csv:2: start_ns/end_ns outside the accepted media times"),
+        ("csv", "0,-9223372036854775808,0", "ts.csv:2: start_ns/end_ns outside the accepted media times"),
+        ("fps", "4611686018427387904", "exposure times from 4611686018427387904 ns"),
+        ("fps", "9223372036854775807", "start_ns"),
+        ("spike", "4611686018427387904", "exposure times from 4611686018427387904 ns"),
+    ])
+    func exposureTimesAtTheEdgesAreRefusedByName(source: String, value: String, expected: String) throws {
+        let rec = try SyntheticRecording(exposures: 2)
+        defer { rec.remove() }
+        let csv = rec.root.appendingPathComponent("ts.csv")
+        try "frame,start_ns,end_ns\n\(value)\n1,10,20\n".write(to: csv, atomically: true, encoding: .utf8)
+        let rgb: String
+        switch source {
+        case "csv": rgb = "{kind: rgb-folder, path: \(rec.imageDirectory.path), timestamps: \(csv.path)}"
+        case "fps": rgb = "{kind: rgb-folder, path: \(rec.imageDirectory.path), fps: 30, start_ns: \(value)}"
+        default:
+            rgb = "{kind: rgb-folder, path: \(rec.imageDirectory.path), exposure_spike_frames: 16, start_ns: \(value)}"
+        }
+        let text = rec.pipeline(output: rec.root.appendingPathComponent("x.h5").path).split(separator: "\n")
+            .map { $0.hasPrefix("  rgb:") ? "  rgb: \(rgb)" : String($0) }.joined(separator: "\n")
+        do {
+            let graph = try PipelineDescription(registry: StandardStages.registry()).parse(text: text, file: "t.yaml")
+            _ = try PipelineRunner(graph: graph)
+            Issue.record("accepted \(source) \(value)")
+        } catch {
+            let message = "\(error)"
+            #expect(message.contains(expected), "\(message)")
+            #expect(!message.contains("\n"), "\(message)")
+        }
+    }
+
     @Test func missingRecordingIsNamed() async throws {
         let text = """
             stages:
