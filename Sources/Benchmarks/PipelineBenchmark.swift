@@ -98,7 +98,11 @@ public struct PipelineBenchmark: Sendable {
                 """ + view
             let graph = try PipelineDescription(registry: StandardStages.registry()).parse(
                 text: text, file: "bench.yaml")
+            // Beside a paced run, a bare thread's wake-ups on a similar cadence: the machine's floor.
+            let probe = speed == "max" ? nil : WakeupProbe(period: .milliseconds(4))
+            probe?.start()
             let report = try await PipelineRunner(graph: graph).run()
+            let floor = probe?.stop()
             let done = report.stages.first { $0.name == "sink" }?.itemsIn ?? 0
             let t = report.wallSeconds
             emit(
@@ -133,6 +137,13 @@ public struct PipelineBenchmark: Sendable {
                     String(
                         format: "  speed %@: replay clock pacing error p50 %.3f ms, p99 %.3f ms (%d releases)", speed,
                         p.p50, p.p99, p.count))
+            }
+            if let floor, floor.count > 0 {
+                emit(
+                    String(
+                        format:
+                            "  speed %@: the machine's floor, a bare thread's timed wake-ups in the same run: late p50 %.3f ms, p99 %.3f ms (%d wake-ups)",
+                        speed, floor.p50, floor.p99, floor.count))
             }
         }
     }

@@ -14,15 +14,8 @@ public struct SystemPipelineClock: PipelineClock {
     /// Creates a clock whose origin is now.
     public init() {}
     public func now() -> Duration { ContinuousClock.now - origin }
-    /// On a ``SourceThread`` (a paced source), the wait is that thread's own timed wait;
-    /// elsewhere, the concurrency runtime's sleep.
     public func sleep(until deadline: Duration) async throws {
-        if let thread = SourceThread.current {
-            await thread.sleep(for: deadline - now())
-            try Task.checkCancellation()
-        } else {
-            try await ContinuousClock().sleep(until: origin + deadline, tolerance: .microseconds(50))
-        }
+        try await ContinuousClock().sleep(until: origin + deadline, tolerance: .microseconds(50))
     }
 }
 

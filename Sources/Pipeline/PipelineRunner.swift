@@ -18,8 +18,6 @@ public final class PipelineRunner: Sendable {
     /// Metrics of this run.
     public let metrics: PipelineMetrics
     let stages: [(PipelineGraph.StageNode, any Stage)]
-    /// Paced sources beyond this many run on the cooperative pool.
-    static let maxSourceThreads = 16
     let channels: [Int: BoundedChannel<any Sendable>]
 
     /// Builds every stage (factories may throw, naming the stage).
@@ -66,16 +64,6 @@ public final class PipelineRunner: Sendable {
             inputsOf[e.toStage, default: [:]][e.toPort] = c
             outputsOf[e.fromStage, default: [:]][e.fromPort, default: []].append(c)
         }
-        // In a paced replay each source (a stage without inputs) runs on a thread of its own,
-        // so its releases do not wait for a free thread of the cooperative pool. A handful:
-        // past that many sources, the rest share the pool.
-        var sourceThreads: [String: SourceThread] = [:]
-        if graph.clock.speed != nil {
-            for (node, _) in stages where node.kind.inputs.isEmpty && sourceThreads.count < Self.maxSourceThreads {
-                sourceThreads[node.name] = SourceThread(name: String("src-\(node.name)".prefix(15)))
-            }
-        }
-        defer { for t in sourceThreads.values { t.stop() } }
         await withTaskGroup(of: Void.self) { group in
             for (node, stage) in stages {
                 let inputs = inputsOf[node.name] ?? [:]
@@ -85,16 +73,9 @@ public final class PipelineRunner: Sendable {
                     metrics: metrics.stage(node.name) ?? StageMetrics(name: node.name), pipelineMetrics: metrics,
                     inputs: inputs, outputs: outputs)
                 let shutdown = shutdown
-                let thread = sourceThreads[node.name]
                 group.addTask {
                     do {
-                        if let thread {
-                            try await SourceThread.$current.withValue(thread) {
-                                try await withTaskExecutorPreference(thread) { try await stage.run(context) }
-                            }
-                        } else {
-                            try await stage.run(context)
-                        }
+                        try await stage.run(context)
                     } catch {
                         failure.record(stage: node.name, error)
                         shutdown.request("stage '\(node.name)' failed")
