@@ -2,6 +2,8 @@
 # Continues (or starts) the embedded model's CPU training run for a time budget, at low
 # priority. Installs what it needs, makes the data when it is missing (out/train-data), and
 # resumes from tools/train/runs/RUN/state.pt. Commit runs/RUN/{state.pt,log.csv,...} after.
+# A run folder may hold train.args: that run's schedule and crop arguments (one line), in place
+# of the first phase's.
 #   tools/train/continue.sh [HOURS] [RUN]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -25,8 +27,10 @@ if [ ! -f out/train-data/sim/.complete ]; then
     --out out/train-data --sequences 1000
   touch out/train-data/sim/.complete
 fi
+SCHEDULE=(--steps 60000 --batch 8 --crop 128 --lr 4e-4 --lr-min 1e-6)
+if [ -f "$DIR/train.args" ]; then read -r -a SCHEDULE < "$DIR/train.args"; fi
 exec nice -n 19 python3 tools/train/train.py --data out/train-data/sim --eval-data out/train-data/heldout \
   --config "$DIR/model.json" --state "$DIR" --resume --hours "$HOURS" \
-  --steps 60000 --batch 8 --crop 128 --lr 4e-4 --lr-min 1e-6 --bf16 --compile --threads 2 --workers 0 \
+  "${SCHEDULE[@]}" --bf16 --compile --threads 2 --workers 0 \
   --eval-count 24 --eval-every 1000 --log-every 50 --save-minutes 10 \
   --out "out/$RUN.pth" --export-safetensors "$DIR/weights.safetensors"

@@ -173,6 +173,37 @@ def test_resumed_run_equals_an_uninterrupted_one(tmp_path):
         train.main(common + ["--state", parts, "--resume", "--out", str(tmp_path / "c.pth")])
 
 
+def test_a_second_phase_starts_from_a_runs_state(tmp_path):
+    """--init with another run's state.pt takes its weights (and only them: a new optimizer
+    and schedule); weights that do not fit the config are one line."""
+    torch = pytest.importorskip("torch")
+
+    import train
+
+    torch.set_num_threads(1)
+    data = str(tmp_path / "data")
+    _make_tree(data, np.random.default_rng(4))
+    cfg = os.path.join(NET_FIX, "tiny.json")
+    common = ["--data", data, "--config", cfg, "--batch", "2", "--crop", "128", "--eval-count", "0",
+              "--log-every", "1"]
+    first = str(tmp_path / "first")
+    train.main(common + ["--steps", "2", "--lr", "3e-4", "--state", first, "--out", str(tmp_path / "a.pth")])
+    second = str(tmp_path / "second")
+    train.main(common + ["--steps", "1", "--lr", "1e-9", "--lr-min", "1e-9", "--init",
+                         os.path.join(first, "state.pt"), "--state", second, "--out", str(tmp_path / "b.pth")])
+    a = torch.load(os.path.join(first, "state.pt"), weights_only=True)
+    b = torch.load(os.path.join(second, "state.pt"), weights_only=True)
+    assert b["step"] == 1 and b["steps"] == 1 and b["scheduler"]["last_epoch"] == 1
+    # A learning rate of 1e-9 barely moves the weights it started from.
+    for k, v in a["model"].items():
+        assert torch.allclose(v.float(), b["model"][k].float(), atol=1e-5), k
+    wrong = str(tmp_path / "wrong.pth")
+    torch.save({"nope": torch.zeros(1)}, wrong)
+    with pytest.raises(SystemExit, match="do not fit the config"):
+        train.main(common + ["--steps", "1", "--init", wrong, "--state", str(tmp_path / "third"),
+                             "--out", str(tmp_path / "c.pth")])
+
+
 def test_plot_log_draws_both_panels(tmp_path):
     import plot_log
     from PIL import Image

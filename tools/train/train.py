@@ -41,7 +41,8 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", required=True, help="root holding GOPRO_Large/ and GOPRO_Large_spike_seq/")
     p.add_argument("--config", help="JSON file with constructor keywords (a {'config': {...}} wrapper is accepted)")
-    p.add_argument("--init", help="start from this checkpoint (.pth state_dict)")
+    p.add_argument("--init", help="start from these weights: a .pth state_dict, or another run's state.pt "
+                                  "(its weights only: a new optimizer and schedule)")
     p.add_argument("--steps", type=int, default=100000)
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--crop", type=int, default=256, help="RGB crop size (spike crop is half)")
@@ -224,8 +225,16 @@ def main(argv=None):
         raise SystemExit(f"error: {args.config or 'default config'}: {e}")
     frames = model.config["S_in_chs"]
     if args.init and resumed is None:
-        state = torch.load(args.init, map_location="cpu", weights_only=True)
-        model.load_state_dict(strip_module_prefix(state), strict=True)
+        try:
+            state = torch.load(args.init, map_location="cpu", weights_only=True)
+        except Exception as e:
+            raise SystemExit(f"error: {args.init}: cannot read the initial weights ({e})")
+        if isinstance(state, dict) and isinstance(state.get("model"), dict) and "optimizer" in state:
+            state = state["model"]  # a resumable state.pt: its weights
+        try:
+            model.load_state_dict(strip_module_prefix(state), strict=True)
+        except (RuntimeError, AttributeError) as e:
+            raise SystemExit(f"error: {args.init}: the weights do not fit the config ({str(e).splitlines()[0]})")
     device = torch.device(args.device)
     model.to(device).train()
     # The discarded S anchor layers get no gradient and change no output: skip them.
