@@ -133,18 +133,23 @@ def test_train_few_steps_and_reload(tmp_path, capsys):
         assert np.array_equal(tensors[k], v.numpy()), k
 
 
-def test_resumed_run_equals_an_uninterrupted_one(tmp_path):
-    """A run stopped by its time budget and resumed from --state ends with the same weights,
-    optimizer step and schedule as one that ran straight through, and logs every step once."""
+def _tiny_run(tmp_path, seed):
+    """torch, the train module, a small data tree and the tiny config, for a few-step run."""
     torch = pytest.importorskip("torch")
-    import csv
-
     import train
 
     torch.set_num_threads(1)
     data = str(tmp_path / "data")
-    _make_tree(data, np.random.default_rng(3))
-    cfg = os.path.join(NET_FIX, "tiny.json")
+    _make_tree(data, np.random.default_rng(seed))
+    return torch, train, data, os.path.join(NET_FIX, "tiny.json")
+
+
+def test_resumed_run_equals_an_uninterrupted_one(tmp_path):
+    """A run stopped by its time budget and resumed from --state ends with the same weights,
+    optimizer step and schedule as one that ran straight through, and logs every step once."""
+    import csv
+
+    torch, train, data, cfg = _tiny_run(tmp_path, 3)
     common = ["--data", data, "--config", cfg, "--steps", "4", "--batch", "2", "--crop", "128",
               "--lr", "3e-4", "--eval-count", "1", "--log-every", "1"]
     straight = str(tmp_path / "straight")
@@ -176,14 +181,7 @@ def test_resumed_run_equals_an_uninterrupted_one(tmp_path):
 def test_a_second_phase_starts_from_a_runs_state(tmp_path):
     """--init with another run's state.pt takes its weights (and only them: a new optimizer
     and schedule); weights that do not fit the config are one line."""
-    torch = pytest.importorskip("torch")
-
-    import train
-
-    torch.set_num_threads(1)
-    data = str(tmp_path / "data")
-    _make_tree(data, np.random.default_rng(4))
-    cfg = os.path.join(NET_FIX, "tiny.json")
+    torch, train, data, cfg = _tiny_run(tmp_path, 4)
     common = ["--data", data, "--config", cfg, "--batch", "2", "--crop", "128", "--eval-count", "0",
               "--log-every", "1"]
     first = str(tmp_path / "first")
