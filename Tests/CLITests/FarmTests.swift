@@ -93,7 +93,7 @@ struct FarmTests {
         let c = try FarmCase()
         defer { c.remove() }
         let (local, farm, metrics) = (c.local, c.farm, c.metrics)
-        let endpoint = "tcp://127.0.0.1:\(Int.random(in: 50_000...54_000))"
+        let endpoint = "tcp://127.0.0.1:\(Int.random(in: 18_000...19_490))"
         let workers = try [
             startWorker(endpoint, ["--service-ms", "30"]), startWorker(endpoint, ["--service-ms", "30"]),
         ]
@@ -118,7 +118,7 @@ struct FarmTests {
     @Test func aWorkerKilledMidRunLosesNothing() throws {
         let c = try FarmCase()
         defer { c.remove() }
-        let endpoint = "tcp://127.0.0.1:\(Int.random(in: 54_001...58_000))"
+        let endpoint = "tcp://127.0.0.1:\(Int.random(in: 19_500...20_990))"
         // A slow worker that is killed while it holds frames, and a steady one.
         let doomed = try startWorker(endpoint, ["--service-ms", "3000", "--credit", "2"])
         let steady = try startWorker(endpoint, ["--service-ms", "40"])
@@ -154,7 +154,7 @@ struct FarmTests {
         let c = try FarmCase()
         defer { c.remove() }
         let (local, farm, metrics) = (c.local, c.farm, c.metrics)
-        let endpoint = "tcp://127.0.0.1:\(Int.random(in: 58_001...62_000))"
+        let endpoint = "tcp://127.0.0.1:\(Int.random(in: 29_010...29_990))"
         let farmYAML = try c.farmFile(
             "kind: remote-deblur, model: classical, endpoint: \"\(endpoint)\", fallback: wait")
         // The wrong worker first; the good one only once the refusal is logged, so the run
@@ -201,7 +201,7 @@ struct FarmTests {
         let c = try FarmCase()
         defer { c.remove() }
         let (local, farm, metrics) = (c.local, c.farm, c.metrics)
-        let endpoint = "tcp://127.0.0.1:\(Int.random(in: 62_001...64_000))"
+        let endpoint = "tcp://127.0.0.1:\(Int.random(in: 30_000...30_990))"
         let farmYAML = try c.farmFile(
             "kind: remote-deblur, model: classical, endpoint: \"\(endpoint)\", fallback_ms: 50")
         let f = try run([
@@ -228,7 +228,7 @@ struct FarmTests {
             try FileManager.default.attributesOfItem(atPath: keys.appendingPathComponent("good.key").path)[
                 .posixPermissions] as? Int
         #expect(mode == 0o600)
-        let endpoint = "tcp://127.0.0.1:\(Int.random(in: 49_000...49_900))"
+        let endpoint = "tcp://127.0.0.1:\(Int.random(in: 31_000...31_790))"
         func worker(_ name: String) throws -> Process {
             try startWorker(
                 endpoint,
@@ -278,7 +278,7 @@ struct FarmTests {
     func aWorkerReturningMalformedResultsIsDroppedAndItsFramesRedone() throws {
         let c = try FarmCase()
         defer { c.remove() }
-        let endpoint = "tcp://127.0.0.1:\(Int.random(in: 49_901...49_999))"
+        let endpoint = "tcp://127.0.0.1:\(Int.random(in: 31_800...32_700))"
         // A worker written from docs/protocol.md alone that answers every job with garbage.
         let liar = Process()
         liar.executableURL = URL(fileURLWithPath: "/usr/bin/env")

@@ -36,7 +36,9 @@ private func runFault(
 ) throws -> FaultRun {
     let dir = try existing ?? temporaryDirectory("cli-fault")
     defer { if existing == nil { try? FileManager.default.removeItem(at: dir) } }
-    let base = Int.random(in: 30_000...39_000)
+    // Test ports stay below 32768, outside Linux's ephemeral range (32768-60999), so that an
+    // outgoing connection of a concurrent test cannot be holding one; each test has its range.
+    let base = Int.random(in: 10_000...13_990)
     let spikes = "tcp://127.0.0.1:\(base)", rgb = "tcp://127.0.0.1:\(base + 1)"
     let out = dir.appendingPathComponent("live.h5"), metrics = dir.appendingPathComponent("m.json")
     let file = dir.appendingPathComponent("faults.yaml")
@@ -181,7 +183,7 @@ struct LiveFaultTests {
         }
         try FileManager.default.copyItem(
             at: keys.appendingPathComponent("camera.pub"), to: clients.appendingPathComponent("camera.pub"))
-        let base = Int.random(in: 40_000...44_000)
+        let base = Int.random(in: 14_000...15_990)
         let (spikes, rgb) = ("tcp://127.0.0.1:\(base)", "tcp://127.0.0.1:\(base + 1)")
         let out = dir.appendingPathComponent("x.h5"), metrics = dir.appendingPathComponent("m.json")
         let file = dir.appendingPathComponent("p.yaml")
@@ -234,7 +236,7 @@ struct LiveFaultTests {
     @Test func ctrlCBeforeTheFirstFrameLeavesAValidEmptyFile() throws {
         let dir = try temporaryDirectory("cli-fault")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let base = Int.random(in: 40_000...49_000)
+        let base = Int.random(in: 16_000...17_990)
         let out = dir.appendingPathComponent("empty.h5")
         let file = dir.appendingPathComponent("faults.yaml")
         try faultPipeline(spikes: "tcp://127.0.0.1:\(base)", rgb: "tcp://127.0.0.1:\(base + 1)", output: out.path)
@@ -242,13 +244,15 @@ struct LiveFaultTests {
         let process = Process()
         process.executableURL = try spkdeblurBinary()
         process.arguments = ["run", file.path, "--quiet"]
+        let stderr = Pipe()
         process.standardOutput = Pipe()
-        process.standardError = Pipe()
+        process.standardError = stderr
         try process.run()
         Thread.sleep(forTimeInterval: 1.0)
         kill(process.processIdentifier, SIGINT)
         process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        let message = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 0, "\(message)")
         let check = try python(
             """
             import sys, h5py
