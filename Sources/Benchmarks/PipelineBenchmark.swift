@@ -102,7 +102,7 @@ public struct PipelineBenchmark: Sendable {
             let probe = speed == "max" ? nil : WakeupProbe(period: .milliseconds(4))
             probe?.start()
             let report = try await PipelineRunner(graph: graph).run()
-            let floor = probe?.stop()
+            probe?.stop()
             let done = report.stages.first { $0.name == "sink" }?.itemsIn ?? 0
             let t = report.wallSeconds
             emit(
@@ -138,12 +138,12 @@ public struct PipelineBenchmark: Sendable {
                         format: "  speed %@: replay clock pacing error p50 %.3f ms, p99 %.3f ms (%d releases)", speed,
                         p.p50, p.p99, p.count))
             }
-            if let floor, floor.count > 0 {
+            if let floor = probe?.lateness, floor.count > 0 {
                 emit(
                     String(
                         format:
                             "  speed %@: the machine's floor, a bare thread's timed wake-ups in the same run: late p50 %.3f ms, p99 %.3f ms (%d wake-ups)",
-                        speed, floor.p50, floor.p99, floor.count))
+                        speed, floor.percentileMilliseconds(50), floor.percentileMilliseconds(99), floor.count))
             }
         }
     }

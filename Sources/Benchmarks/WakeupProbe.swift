@@ -1,4 +1,5 @@
 import Foundation
+import Pipeline
 
 #if canImport(Glibc)
     import Glibc
@@ -9,13 +10,14 @@ import Foundation
 /// wake-up is. Run beside a paced pipeline, it sees the same load, so the pipeline's pacing
 /// error can be read against what no user-space code on this machine does better than.
 final class WakeupProbe: @unchecked Sendable {
-    // Invariant for @unchecked Sendable: `lateness` and `stopping` are only touched under
-    // `lock`; the probe thread alone sleeps.
+    // Invariant for @unchecked Sendable: `stopping` is only touched under `lock`; the probe
+    // thread alone sleeps; `lateness` locks itself.
     private let lock = NSLock()
-    private var lateness: [Double] = []
     private var stopping = false
     private let done = DispatchSemaphore(value: 0)
     private let period: UInt64
+    /// How late each wake-up was, recorded as the pacer records its releases.
+    let lateness = LatencyRecorder()
 
     init(period: Duration) {
         let (s, a) = period.components
@@ -28,10 +30,9 @@ final class WakeupProbe: @unchecked Sendable {
             while !lock.withLock({ stopping }) {
                 var ts = timespec(tv_sec: Int(next / 1_000_000_000), tv_nsec: Int(next % 1_000_000_000))
                 while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nil) == EINTR {}
-                let late = Double(Self.now() &- next) / 1e6
-                lock.withLock { lateness.append(late) }
-                next &+= period
                 let now = Self.now()
+                lateness.record(.nanoseconds(Int64(now - next)))
+                next &+= period
                 if next < now { next = now &+ period }  // fell behind: no burst of catch-up wakes
             }
             done.signal()
@@ -40,14 +41,10 @@ final class WakeupProbe: @unchecked Sendable {
         thread.start()
     }
 
-    /// Stops the probe; the lateness of its wake-ups, milliseconds (p50, p99, count).
-    func stop() -> (p50: Double, p99: Double, count: Int) {
+    /// Stops the probe and waits for its thread to end.
+    func stop() {
         lock.withLock { stopping = true }
         done.wait()
-        let sorted = lock.withLock { lateness.sorted() }
-        guard !sorted.isEmpty else { return (0, 0, 0) }
-        let at = { (p: Double) in sorted[min(sorted.count - 1, Int(p / 100 * Double(sorted.count)))] }
-        return (at(50), at(99), sorted.count)
     }
 
     static func now() -> UInt64 {

@@ -126,7 +126,7 @@ public enum MediaTime {
     /// Accepted media times, nanoseconds.
     public static let range: ClosedRange<Int64> = -(1 << 62)...(1 << 62)
     /// ``range`` as a parameter range.
-    public static let intRange: ClosedRange<Int> = -(1 << 62)...(1 << 62)
+    public static let intRange = Int(range.lowerBound)...Int(range.upperBound)
 
     /// `ns` rounded toward zero and clamped to ``range``; NaN is 0.
     public static func clamped(_ ns: Double) -> Int64 {

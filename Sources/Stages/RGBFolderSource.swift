@@ -53,28 +53,24 @@ struct RGBFolderSource: Stage {
                 let rate = p.double("rate_hz") ?? 20_000
                 stamps = try (0..<files.count).map { i in
                     try (
-                        Self.stamp(start, Double(i) * Double(n) / rate, "exposure_spike_frames"),
-                        Self.stamp(start, Double(i + 1) * Double(n) / rate, "exposure_spike_frames")
+                        Self.stamp(start, Double(i) * Double(n) / rate * 1e9, "exposure_spike_frames"),
+                        Self.stamp(start, Double(i + 1) * Double(n) / rate * 1e9, "exposure_spike_frames")
                     )
                 }
             } else {
                 let fps = p.double("fps") ?? 30
                 let exposure = (p.double("exposure_ms") ?? 1000 / fps) * 1e6
                 stamps = try (0..<files.count).map { i in
-                    let s = try Self.stamp(start, Double(i) / fps, "fps")
-                    return (s, try Self.stamp(s, nanoseconds: exposure, "exposure_ms"))
+                    let s = try Self.stamp(start, Double(i) / fps * 1e9, "fps")
+                    return (s, try Self.stamp(s, exposure, "exposure_ms"))
                 }
             }
             return RGBFolderSource(files: files, timestamps: stamps, clock: env.clock)
         })
 
-    /// `origin` plus `seconds` on the spike clock, or a one-line error naming the parameter
+    /// `origin` plus `nanoseconds` on the spike clock, or a one-line error naming the parameter
     /// whose value carries the time past the accepted media times.
-    static func stamp(_ origin: Int64, _ seconds: Double, _ parameter: String) throws -> Int64 {
-        try stamp(origin, nanoseconds: seconds * 1e9, parameter)
-    }
-
-    static func stamp(_ origin: Int64, nanoseconds: Double, _ parameter: String) throws -> Int64 {
+    static func stamp(_ origin: Int64, _ nanoseconds: Double, _ parameter: String) throws -> Int64 {
         guard let t = MediaTime.offset(origin, nanoseconds: nanoseconds) else {
             throw StageError(
                 "\(parameter): exposure times from \(origin) ns + \(nanoseconds) ns fall outside the accepted "
