@@ -143,7 +143,9 @@ def main():
         print(f"{a.frames} frames {a.width}x{a.height}, workers: {a.model}, credit {a.credit}, "
               f"medians of {a.repeat}; load average at start {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
         results = {}
-        port = 47000
+        # Below Linux's ephemeral range (32768-60999), where a worker's own outgoing
+        # connection could be holding the port.
+        port = 7000
         for service in services:
             for n in counts:
                 for rep in range(a.repeat):

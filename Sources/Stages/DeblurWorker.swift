@@ -14,7 +14,7 @@ public final class DeblurWorker: @unchecked Sendable {
         public var description: String
     }
 
-    // Invariant for @unchecked Sendable: `jobs`, `results`, `stopping` and `processed` are only
+    // Invariant for @unchecked Sendable: `jobs`, `results`, `stopping`, `processed` and `wakeup` are only
     // touched while `condition` is locked; the socket is only used by the socket thread.
     private let condition = NSCondition()
     private var jobs: [(UInt64, DeblurInput)] = []
@@ -22,6 +22,8 @@ public final class DeblurWorker: @unchecked Sendable {
     private var results: [[[UInt8]]] = []
     private var stopping = false
     private var processed = 0
+    /// Wakes the socket thread when a result is ready or the worker stops (set by ``run``).
+    private var wakeup: Wakeup?
 
     private let model: ResolvedModel
     private let identity: WorkerIdentity
@@ -52,6 +54,7 @@ public final class DeblurWorker: @unchecked Sendable {
         condition.withLock {
             stopping = true
             condition.broadcast()
+            wakeup?.signal()
         }
     }
 
@@ -71,6 +74,8 @@ public final class DeblurWorker: @unchecked Sendable {
                 secretKey: curve.secretKey)
         }
         try socket.connect(endpoint)
+        let wakeup = try Wakeup()
+        condition.withLock { self.wakeup = wakeup }
         let compute = Thread { [self] in computeLoop() }
         compute.name = "worker-compute"
         compute.start()
@@ -81,8 +86,12 @@ public final class DeblurWorker: @unchecked Sendable {
         let ready = WorkMessage.ready(identity, credit: credit).encoded()
         _ = try socket.send(parts: ready)
         var lastSent = ContinuousClock.now
+        // Sleep until a job arrives, a result is ready or the worker stops (the wake-up), or
+        // a heartbeat is due.
+        let tick = max(.milliseconds(1), min(.milliseconds(50), heartbeat / 4))
         while !condition.withLock({ stopping }) {
-            if case .message(let message) = try socket.receive(timeout: .milliseconds(5)) {
+            _ = try socket.waitForInput(orWakeup: wakeup, timeout: tick)
+            while case .message(let message) = try socket.receive(timeout: .zero) {
                 switch try? WorkMessage(parts: message.parts) {
                 case .job(let id, let blur, let spikes, let tfi)?:
                     let input = DeblurInput(blur: blur.featureMap, spikes: spikes, tfi: tfi.isEmpty ? nil : tfi)
@@ -140,6 +149,7 @@ public final class DeblurWorker: @unchecked Sendable {
             condition.withLock {
                 results.append(message)
                 processed += 1
+                wakeup?.signal()
             }
         }
     }

@@ -3,6 +3,7 @@ import Foundation
 import Pipeline
 import Tensor
 import WireProtocol
+import ZeroMQ
 
 /// `remote-deblur`: deblurs on a farm of `spkdeblur worker` processes over ZeroMQ (work
 /// protocol: docs/protocol.md), with the same outputs as the `deblur` stage, in order.
@@ -141,11 +142,15 @@ struct RemoteDeblurStage: Stage {
             }
             let id = nextID
             nextID += 1
-            let input = DeblurInput(blur: item.rgb.image.featureMap, spikes: item.window.spikes, tfi: item.window.tfi)
+            // The blur map gets room for its wire shape in front, so the job lends it to libzmq
+            // as it is (no copy of its 4.8 MB).
+            let input = DeblurInput(
+                blur: item.rgb.image.featureMap(headroomBytes: 12), spikes: item.window.spikes, tfi: item.window.tfi)
             items[id] = (item, input)
             let parts = ThreadCPUTime.measure(into: &stageCPU) {
                 WorkMessage.jobParts(
-                    id: id, blur: EncodedPlanes(input.blur), spikes: input.spikes, tfi: input.tfi ?? [])
+                    id: id, blur: OutgoingPart(input.blur), spikes: input.spikes, tfi: input.tfi ?? [],
+                    bytes: OutgoingPart.bytes)
             }
             coordinator.submit(id: id, parts: parts)
             // The reorder window bounds memory: wait for results while it is full.
@@ -194,11 +199,32 @@ extension FloatPlanes {
 }
 
 extension PlanesView {
-    /// A feature map holding the values, copied once from the received part.
+    /// A feature map holding the values: over the received buffer itself where the values can
+    /// be read in place, else copied once from the part.
     var featureMap: FeatureMap {
+        if let (values, owner) = valuesInPlace, let base = values.baseAddress {
+            let data = TensorBuffer(adopting: UnsafeMutablePointer(mutating: base), count: values.count, owner: owner)
+            return FeatureMap(height: height, width: width, channels: channels, data: data)
+        }
         var data = TensorBuffer(uninitialized: count)
         data.withUnsafeMutableBufferPointer { copyValues(into: $0) }
         return FeatureMap(height: height, width: width, channels: channels, data: data)
+    }
+}
+
+extension OutgoingPart {
+    /// The map as a planes part: its storage lent as it is, with the shape written in the room
+    /// in front of the values (``TensorBuffer/init(uninitialized:headroomBytes:)``); encoded
+    /// (one copy) when the storage has no such room.
+    init(_ map: FeatureMap) {
+        let shape = EncodedPlanes.shape(channels: map.channels, height: map.height, width: map.width)
+        #if _endian(little)
+            if let (region, owner) = map.data.lentBytes(prefix: shape) {
+                self = .lent(region, owner: owner)
+                return
+            }
+        #endif
+        self = .bytes(EncodedPlanes(map).bytes)
     }
 }
 

@@ -51,7 +51,7 @@ final class WorkCoordinator: @unchecked Sendable {
     }
 
     private struct Job {
-        var parts: [[UInt8]]
+        var parts: [OutgoingPart]
         var queuedAt: ContinuousClock.Instant
         var worker: [UInt8]?
         var sentAt: ContinuousClock.Instant?
@@ -60,7 +60,7 @@ final class WorkCoordinator: @unchecked Sendable {
     // Invariant for @unchecked Sendable: `submitted`, `stopping`, `workerCount` and the
     // counters are only touched under `lock`; everything else is owned by the socket thread.
     private let lock = NSLock()
-    private var submitted: [(UInt64, [[UInt8]])] = []
+    private var submitted: [(UInt64, [OutgoingPart])] = []
     private var stopping = false
     private var connected = 0
     private var counters: [String: Int] = [:]
@@ -75,6 +75,8 @@ final class WorkCoordinator: @unchecked Sendable {
     private let context: ZeroMQ.Context
     private let finished = DispatchSemaphore(value: 0)
     private let zap: ZAPHandler?
+    /// Wakes the socket thread when the stage submits a job or stops it.
+    private let wakeup: Wakeup
 
     /// Binds and starts the socket thread.
     init(_ configuration: Configuration) throws {
@@ -92,6 +94,7 @@ final class WorkCoordinator: @unchecked Sendable {
         } else {
             zap = nil
         }
+        wakeup = try Wakeup()
         let socket = try Socket(context, type: .router)
         try socket.setLinger(.zero)
         if let curve = configuration.curve { try socket.setCurveServer(secretKey: curve.secretKey) }
@@ -108,8 +111,11 @@ final class WorkCoordinator: @unchecked Sendable {
         thread.start()
     }
 
-    /// Queues a job (its encoded parts); returns at once.
-    func submit(id: UInt64, parts: [[UInt8]]) { lock.withLock { submitted.append((id, parts)) } }
+    /// Queues a job (its encoded parts, which may lend the stage's memory); returns at once.
+    func submit(id: UInt64, parts: [OutgoingPart]) {
+        lock.withLock { submitted.append((id, parts)) }
+        wakeup.signal()
+    }
 
     /// Workers connected and accepted now.
     var workerCount: Int { lock.withLock { connected } }
@@ -128,6 +134,7 @@ final class WorkCoordinator: @unchecked Sendable {
     /// Ends the socket thread and waits for it.
     func stop() {
         lock.withLock { stopping = true }
+        wakeup.signal()
         finished.wait()
         finished.signal()
         zap?.stop()
@@ -138,6 +145,15 @@ final class WorkCoordinator: @unchecked Sendable {
 
     private func log(_ line: String) {
         FileHandle.standardError.write(Data("\(configuration.name): \(line)\n".utf8))
+    }
+
+    /// How long the socket thread sleeps when nothing happens: a quarter of the shortest timer
+    /// it keeps (heartbeats, deadlines, and the local fallback while jobs wait with no worker),
+    /// at most 50 ms and at least 1 ms. Messages and submitted jobs wake it at once.
+    private func tick(waitingForFallback: Bool) -> Duration {
+        var shortest = min(configuration.heartbeat, configuration.deadline)
+        if waitingForFallback, let after = configuration.fallbackAfter { shortest = min(shortest, after) }
+        return max(.milliseconds(1), min(.milliseconds(50), shortest / 4))
     }
 
     private func loop(_ socket: Socket) {
@@ -197,22 +213,23 @@ final class WorkCoordinator: @unchecked Sendable {
             }) {
                 return
             }
-            // Receive everything waiting (the first wait is the loop's tick).
-            var timeout: Duration = .milliseconds(2)
-            while case .message(let message)? = try? socket.receive(timeout: timeout) {
-                timeout = .zero
-                let parts = message.parts
+            // Sleep until a message arrives, the stage submits a job or stops the loop (the
+            // wake-up), or the timers are due; then receive everything waiting.
+            let waitingForFallback = workers.isEmpty && !queue.isEmpty
+            _ = try? socket.waitForInput(orWakeup: wakeup, timeout: tick(waitingForFallback: waitingForFallback))
+            while case .parts(let parts)? = try? socket.receiveParts(timeout: .zero) {
                 guard parts.count >= 2 else { continue }
-                let from = parts[0]
+                let from = parts[0].bytes
                 let decoded: WorkMessage
                 do {
-                    let body = Array(parts.dropFirst())
-                    // A result's planes are checked here and copied once, by the stage.
-                    if let result = try WorkMessage.resultView(parts: body) {
+                    let body = parts.dropFirst()
+                    // A result's planes are checked here and stay in libzmq's buffers, which
+                    // the stage's feature maps then adopt (no copy).
+                    if let result = try WorkMessage.resultView(parts: body.map { $0 as any WireBytes }) {
                         accept(result, from: from)
                         continue
                     }
-                    decoded = try WorkMessage(parts: body)
+                    decoded = try WorkMessage(parts: body.map(\.bytes))
                 } catch {
                     if workers[from] != nil {
                         _ = try? socket.send(
@@ -268,7 +285,7 @@ final class WorkCoordinator: @unchecked Sendable {
                 }
             }
             // New jobs from the stage.
-            let fresh = lock.withLock { () -> [(UInt64, [[UInt8]])] in
+            let fresh = lock.withLock { () -> [(UInt64, [OutgoingPart])] in
                 defer { submitted.removeAll() }
                 return submitted
             }
@@ -315,7 +332,7 @@ final class WorkCoordinator: @unchecked Sendable {
                 else { break }
                 queue.removeFirst()
                 guard let job = jobs[id] else { continue }
-                let sent = (try? socket.send(parts: [routing] + job.parts, timeout: .milliseconds(100))) ?? .wouldBlock
+                let sent = (try? socket.send([.bytes(routing)] + job.parts, timeout: .milliseconds(100))) ?? .wouldBlock
                 guard case .sent = sent else {
                     queue.insert(id, at: 0)
                     dropWorker(routing, cause: "lost-workers")
@@ -334,3 +351,6 @@ final class WorkCoordinator: @unchecked Sendable {
         }
     }
 }
+
+/// Received parts are checked and read where libzmq put them.
+extension ReceivedPart: WireBytes {}

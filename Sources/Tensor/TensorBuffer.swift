@@ -13,13 +13,24 @@ public struct TensorBuffer: Sendable {
     final class Storage: @unchecked Sendable {
         let base: UnsafeMutablePointer<Float>
         let count: Int
-        /// Floats allocated at `base` (at least `count`).
+        /// Floats allocated at `allocation` (at least `headroom + count`).
         let capacity: Int
-        init(count: Int) {
+        /// Floats reserved before `base` (for a header written in front of the values).
+        let headroom: Int
+        /// The pool's block (`base - headroom`); nil for adopted memory.
+        let allocation: UnsafeMutablePointer<Float>?
+        /// Keeps adopted memory alive.
+        let owner: (AnyObject & Sendable)?
+        init(count: Int, headroom: Int = 0) {
             self.count = count
-            (base, capacity) = BufferPool.shared.take(count)
+            self.headroom = headroom
+            let (block, capacity) = BufferPool.shared.take(headroom + count)
+            (allocation, self.capacity, base, owner) = (block, capacity, block + headroom, nil)
         }
-        deinit { BufferPool.shared.give(base, capacity: capacity) }
+        init(adopting base: UnsafeMutablePointer<Float>, count: Int, owner: AnyObject & Sendable) {
+            (self.base, self.count, capacity, headroom, allocation, self.owner) = (base, count, count, 0, nil, owner)
+        }
+        deinit { if let allocation { BufferPool.shared.give(allocation, capacity: capacity) } }
     }
 
     private var storage: Storage
@@ -28,6 +39,36 @@ public struct TensorBuffer: Sendable {
     /// it is read (a Float has no invalid bit pattern).
     public init(uninitialized count: Int) {
         storage = Storage(count: count)
+    }
+
+    /// `count` values left unspecified, with room for a header of up to `headroomBytes` (at
+    /// most 64) right before them: ``lentBytes(prefix:)`` then hands out header and values as one
+    /// contiguous region (a wire message part sent without a copy). The values stay 64-byte
+    /// aligned.
+    public init(uninitialized count: Int, headroomBytes: Int) {
+        precondition((0...64).contains(headroomBytes), "TensorBuffer: headroom \(headroomBytes) bytes is not 0...64")
+        storage = Storage(count: count, headroom: headroomBytes == 0 ? 0 : 16)
+    }
+
+    /// A buffer over `count` floats at `base` that someone else allocated (e.g. a received
+    /// message's bytes), kept alive by holding `owner`: no copy. The memory must not be used
+    /// by anyone else while `owner` lives; changing the buffer writes to it in place when this
+    /// value is its only user, as for any buffer.
+    public init(adopting base: UnsafeMutablePointer<Float>, count: Int, owner: AnyObject & Sendable) {
+        storage = Storage(adopting: base, count: count, owner: owner)
+    }
+
+    /// `header` written into the headroom right before the values (see
+    /// ``init(uninitialized:headroomBytes:)``), and the region of header and values with the
+    /// storage that keeps it alive; nil when the storage has less headroom than `header`
+    /// (e.g. after a copy on write). The header lies outside the values, so writing it changes
+    /// nothing a reader of this buffer sees; the region must only be read, for as long as
+    /// `owner` is held.
+    public func lentBytes(prefix header: [UInt8]) -> (region: UnsafeRawBufferPointer, owner: AnyObject & Sendable)? {
+        guard header.count <= storage.headroom * 4 else { return nil }
+        let start = UnsafeMutableRawPointer(storage.base) - header.count
+        header.withUnsafeBytes { if let h = $0.baseAddress { start.copyMemory(from: h, byteCount: $0.count) } }
+        return (UnsafeRawBufferPointer(start: start, count: header.count + storage.count * 4), storage)
     }
 
     /// `count` copies of `value`.

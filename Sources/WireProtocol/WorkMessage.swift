@@ -1,5 +1,23 @@
 import SpikeCore
 
+/// The bytes of one received message part, wherever they are held: an array, or the buffer a
+/// transport received them into (a ZeroMQ message kept open), so that a receiver checks and
+/// uses big parts where they are.
+public protocol WireBytes: Sendable {
+    /// Bytes in the part.
+    var count: Int { get }
+    /// Calls `body` with the bytes.
+    func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R
+    /// The bytes at an address that stays valid and unchanged while `owner` lives, for use in
+    /// place; nil when they have no fixed address (an array).
+    var pinned: (bytes: UnsafeRawBufferPointer, owner: AnyObject & Sendable)? { get }
+}
+
+extension Array: WireBytes where Element == UInt8 {
+    /// Arrays may move: never pinned.
+    public var pinned: (bytes: UnsafeRawBufferPointer, owner: AnyObject & Sendable)? { nil }
+}
+
 /// An image-like float tensor as the work protocol carries it (the blurry input, the outputs):
 /// a shape `channels, height, width` and the values in `[height, width, channels]` order
 /// (channels fastest, rows top to bottom), little-endian float32.
@@ -26,10 +44,7 @@ public struct FloatPlanes: Sendable, Equatable {
     func encoded() -> [UInt8] { EncodedPlanes(self).bytes }
 
     static func decode(_ part: [UInt8], field: String) throws(WireProtocolError) -> FloatPlanes {
-        let view = try PlanesView(part, field: field)
-        return FloatPlanes(
-            channels: view.channels, height: view.height, width: view.width,
-            values: FloatBytes.decode(part, offset: 12, count: view.count))
+        try PlanesView(part, field: field).planes
     }
 }
 
@@ -41,19 +56,19 @@ public struct PlanesView: Sendable {
     public let height: Int
     public let width: Int
     /// The part: the 12-byte shape, then `count` little-endian float32.
-    let part: [UInt8]
+    let part: any WireBytes
 
     /// `channels * height * width`.
     public var count: Int { channels * height * width }
 
     /// Checks the shape (1...16 channels, sides 1...``FloatPlanes/maximumSide``, at most
     /// ``FloatPlanes/maximumValues`` values) and that the part holds exactly those values.
-    init(_ part: [UInt8], field: String) throws(WireProtocolError) {
+    init(_ part: any WireBytes, field: String) throws(WireProtocolError) {
         guard part.count >= 12 else {
             throw .malformed(
                 .shortHeader, detail: "WRK1 \(field) is \(part.count) bytes, expected a 12-byte shape first")
         }
-        var r = ByteReader(part)
+        var r = ByteReader(part.withUnsafeBytes { Array($0.prefix(12)) })
         let c = Int(r.read(UInt32.self)), h = Int(r.read(UInt32.self)), w = Int(r.read(UInt32.self))
         guard (1...16).contains(c), (1...FloatPlanes.maximumSide).contains(h),
             (1...FloatPlanes.maximumSide).contains(w), c * h * w <= FloatPlanes.maximumValues
@@ -76,10 +91,30 @@ public struct PlanesView: Sendable {
         }
     }
 
+    /// The values where they were received, with what keeps them there, when the part is
+    /// pinned (``WireBytes/pinned``) and its floats can be read in place (a little-endian host,
+    /// 4-byte aligned); nil otherwise (copy them with ``copyValues(into:)``).
+    public var valuesInPlace: (values: UnsafeBufferPointer<Float>, owner: AnyObject & Sendable)? {
+        #if _endian(little)
+            guard let (bytes, owner) = part.pinned, let base = bytes.baseAddress, bytes.count == 12 + 4 * count else {
+                return nil
+            }
+            let start = base + 12
+            guard Int(bitPattern: start) % MemoryLayout<Float>.alignment == 0 else { return nil }
+            return (UnsafeBufferPointer(start: start.assumingMemoryBound(to: Float.self), count: count), owner)
+        #else
+            return nil
+        #endif
+    }
+
     /// The planes as a value (one copy).
     public var planes: FloatPlanes {
         FloatPlanes(
-            channels: channels, height: height, width: width, values: FloatBytes.decode(part, offset: 12, count: count))
+            channels: channels, height: height, width: width,
+            values: [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+                copyValues(into: buffer)
+                initialized = count
+            })
     }
 }
 
@@ -101,11 +136,17 @@ public struct EncodedPlanes: Sendable {
     /// order). A shape that does not fit the wire's u32 fields, or does not match the count,
     /// is sent as it is and refused by the receiver, which checks every size.
     public init(channels: Int, height: Int, width: Int, values: UnsafeBufferPointer<Float>) {
+        bytes = FloatBytes.encode(header: Self.shape(channels: channels, height: height, width: width), values: values)
+    }
+
+    /// The 12 bytes a planes part starts with (its shape), for a sender that puts them in front
+    /// of values it already holds (``WorkMessage/jobParts(id:blur:spikes:tfi:bytes:)``).
+    public static func shape(channels: Int, height: Int, width: Int) -> [UInt8] {
         var w = ByteWriter(capacity: 12)
         w.write(UInt32(clamping: channels))
         w.write(UInt32(clamping: height))
         w.write(UInt32(clamping: width))
-        bytes = FloatBytes.encode(header: w.bytes, values: values)
+        return w.bytes
     }
 
     /// Encodes `planes`.
@@ -189,13 +230,22 @@ public enum WorkMessage: Sendable, Equatable {
     public static func jobParts(
         id: UInt64, blur: EncodedPlanes, spikes: PackedSpikeFrames, tfi: [Float]
     ) -> [[UInt8]] {
+        jobParts(id: id, blur: blur.bytes, spikes: spikes, tfi: tfi) { $0 }
+    }
+
+    /// The parts of a `job` message whose blur part the caller provides as a `Part` of its own
+    /// (e.g. a transport's lent region holding ``EncodedPlanes/shape(channels:height:width:)``
+    /// and the values, sent without a copy); `bytes` wraps the other, encoded parts.
+    public static func jobParts<Part>(
+        id: UInt64, blur: Part, spikes: PackedSpikeFrames, tfi: [Float], bytes: ([UInt8]) -> Part
+    ) -> [Part] {
         var s = ByteWriter(capacity: 12 + spikes.bytes.count)
         s.write(UInt32(clamping: spikes.count))
         s.write(UInt32(clamping: spikes.geometry.height))
         s.write(UInt32(clamping: spikes.geometry.width))
         s.write(raw: spikes.bytes)
         let t = tfi.withUnsafeBufferPointer { FloatBytes.encode(header: [], values: $0) }
-        return [header(.job, id: id), blur.bytes, s.bytes, t]
+        return [bytes(header(.job, id: id)), blur, bytes(s.bytes), bytes(t)]
     }
 
     /// The parts of a `result` message whose planes are already encoded: what
@@ -233,24 +283,30 @@ public enum WorkMessage: Sendable, Equatable {
     /// each value once, into its own storage; nil for a well-formed message of another kind
     /// (decode that with ``init(parts:)``).
     public static func resultView(parts: [[UInt8]]) throws(WireProtocolError) -> ResultView? {
-        let (kind, id) = try header(of: parts)
+        try resultView(parts: parts.map { $0 as any WireBytes })
+    }
+
+    /// ``resultView(parts:)-([[UInt8]])`` for parts held where they were received: the planes
+    /// stay there (``PlanesView/valuesInPlace``).
+    public static func resultView(parts: [any WireBytes]) throws(WireProtocolError) -> ResultView? {
+        let (kind, id) = try header(of: parts.first.map { $0.withUnsafeBytes { Array($0.prefix(16)) } })
         guard kind == .result else { return nil }
         return try checkedResult(parts, id: id)
     }
 
-    private static func checkedResult(_ parts: [[UInt8]], id: UInt64) throws(WireProtocolError) -> ResultView {
+    private static func checkedResult(_ parts: [any WireBytes], id: UInt64) throws(WireProtocolError) -> ResultView {
         guard parts.count == 4 else {
             throw .malformed(.wrongPartCount, detail: "WRK1 result message has \(parts.count) parts, expected 4")
         }
         return ResultView(
             id: id, sharp: try PlanesView(parts[1], field: "result sharp"),
-            spikeRecon: parts[2].isEmpty ? nil : try PlanesView(parts[2], field: "result spike_recon"),
-            quickSharp: parts[3].isEmpty ? nil : try PlanesView(parts[3], field: "result quick_sharp"))
+            spikeRecon: parts[2].count == 0 ? nil : try PlanesView(parts[2], field: "result spike_recon"),
+            quickSharp: parts[3].count == 0 ? nil : try PlanesView(parts[3], field: "result quick_sharp"))
     }
 
     /// Checks the 16-byte header part: length, magic, version, kind.
-    private static func header(of parts: [[UInt8]]) throws(WireProtocolError) -> (Kind, UInt64) {
-        guard let first = parts.first, first.count >= 16 else {
+    private static func header(of first: [UInt8]?) throws(WireProtocolError) -> (Kind, UInt64) {
+        guard let first, first.count >= 16 else {
             throw .malformed(.shortHeader, detail: "WRK1 header missing or shorter than 16 bytes")
         }
         guard Array(first[0..<4]) == Self.magic else {
@@ -273,7 +329,7 @@ public enum WorkMessage: Sendable, Equatable {
 
     /// Decodes and checks a message (every size is checked before it is used).
     public init(parts: [[UInt8]]) throws(WireProtocolError) {
-        let (kind, id) = try Self.header(of: parts)
+        let (kind, id) = try Self.header(of: parts.first)
         func expect(_ n: Int) throws(WireProtocolError) {
             guard parts.count == n else {
                 throw .malformed(
@@ -324,7 +380,7 @@ public enum WorkMessage: Sendable, Equatable {
             }
             self = .job(id: id, blur: blur, spikes: frames, tfi: FloatBytes.decode(parts[3], offset: 0, count: h * w))
         case .result:
-            let r = try Self.checkedResult(parts, id: id)
+            let r = try Self.checkedResult(parts.map { $0 as any WireBytes }, id: id)
             self = .result(
                 id: id, sharp: r.sharp.planes, spikeRecon: r.spikeRecon?.planes, quickSharp: r.quickSharp?.planes)
         case .failed:

@@ -200,7 +200,14 @@ public final class Socket {
     /// - Throws: ``ZeroMQError`` for real failures (e.g. the socket type cannot send).
     @discardableResult
     public func send(_ message: Message, timeout: Duration? = nil) throws(ZeroMQError) -> SendResult {
-        precondition(!message.parts.isEmpty, "a ZeroMQ message has at least one part")
+        try send(message.parts.map(OutgoingPart.bytes), timeout: timeout)
+    }
+
+    /// Sends a multipart message given as parts that may be lent (``OutgoingPart/lent(_:owner:)``):
+    /// as ``send(_:timeout:)-(Message,_)``, without copying lent parts or long arrays.
+    @discardableResult
+    public func send(_ parts: [OutgoingPart], timeout: Duration? = nil) throws(ZeroMQError) -> SendResult {
+        precondition(!parts.isEmpty, "a ZeroMQ message has at least one part")
         var flags: Int32 = 0
         if let timeout {
             if timeout > .zero {
@@ -212,14 +219,20 @@ public final class Socket {
             }
             flags = ZMQ_DONTWAIT
         }
-        let last = message.parts.count - 1
-        for (i, part) in message.parts.enumerated() {
+        let last = parts.count - 1
+        for (i, part) in parts.enumerated() {
             let partFlags = i == last ? flags : flags | ZMQ_SNDMORE
             while true {
-                let rc =
-                    part.count >= Self.zeroCopyBytes
-                    ? Self.sendWithoutCopy(part, open, partFlags)
-                    : part.withUnsafeBytes { zmq_send(open, $0.baseAddress, $0.count, partFlags) }
+                let rc: Int32
+                switch part {
+                case .bytes(let bytes) where bytes.count >= Self.zeroCopyBytes:
+                    let box = LentBytes(bytes)
+                    rc = box.bytes.withUnsafeBytes { Self.sendWithoutCopy($0, owner: box, open, partFlags) }
+                case .bytes(let bytes):
+                    rc = bytes.withUnsafeBytes { zmq_send(open, $0.baseAddress, $0.count, partFlags) }
+                case .lent(let region, let owner):
+                    rc = Self.sendWithoutCopy(region, owner: owner, open, partFlags)
+                }
                 if rc >= 0 { break }
                 let errno = zmq_errno()
                 if errno == CZeroMQ_EINTR() { continue }
@@ -233,24 +246,29 @@ public final class Socket {
         return .sent
     }
 
-    /// Parts at least this long are handed to libzmq without a copy (``sendWithoutCopy``);
-    /// shorter ones are copied, which is cheaper than the bookkeeping.
-    static let zeroCopyBytes = 64 * 1024
+    /// Parts at least this long are handed to libzmq without a copy (``sendWithoutCopy``) and
+    /// received without one (``receiveParts(timeout:)``); shorter ones are copied, which is
+    /// cheaper than the bookkeeping.
+    public static let zeroCopyBytes = 64 * 1024
 
-    /// Sends one part by lending libzmq the array's storage (`zmq_msg_init_data`) instead of
-    /// letting `zmq_send` copy it: a box keeps the array alive until libzmq's I/O thread has
-    /// written it and calls the free function. The array is immutable in the box, so its
-    /// contiguous storage stays where it is. Returns what `zmq_msg_send` returns; a message
-    /// libzmq did not take is closed here, which releases the box.
-    private static func sendWithoutCopy(_ part: [UInt8], _ socket: UnsafeMutableRawPointer, _ flags: Int32) -> Int32 {
-        let box = Unmanaged.passRetained(LentBytes(part))
-        let base = box.takeUnretainedValue().bytes.withUnsafeBytes { UnsafeMutableRawPointer(mutating: $0.baseAddress) }
+    /// Sends one part by lending libzmq `region` (`zmq_msg_init_data`) instead of letting
+    /// `zmq_send` copy it: `owner` is retained until libzmq's I/O thread has written the bytes
+    /// and calls the free function. Returns what `zmq_msg_send` returns; a message libzmq did
+    /// not take is closed here, which releases `owner`.
+    private static func sendWithoutCopy(
+        _ region: UnsafeRawBufferPointer, owner: AnyObject, _ socket: UnsafeMutableRawPointer, _ flags: Int32
+    ) -> Int32 {
+        guard let base = region.baseAddress, region.count > 0 else { return zmq_send(socket, nil, 0, flags) }
+        let retained = Unmanaged.passRetained(owner)
         var msg = zmq_msg_t()
         let release: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) -> Void = { _, hint in
-            if let hint { Unmanaged<LentBytes>.fromOpaque(hint).release() }
+            if let hint { Unmanaged<AnyObject>.fromOpaque(hint).release() }
         }
-        guard zmq_msg_init_data(&msg, base, part.count, release, box.toOpaque()) == 0 else {
-            box.release()
+        guard
+            zmq_msg_init_data(&msg, UnsafeMutableRawPointer(mutating: base), region.count, release, retained.toOpaque())
+                == 0
+        else {
+            retained.release()
             return -1
         }
         let rc = zmq_msg_send(&msg, socket, flags)
@@ -271,6 +289,45 @@ public final class Socket {
     /// - Returns: `.message`, `.timedOut` or `.terminated` (after ``Context/shutdown()``).
     /// - Throws: ``ZeroMQError`` for real failures (e.g. the socket type cannot receive).
     public func receive(timeout: Duration? = nil) throws(ZeroMQError) -> ReceiveResult {
+        let got = try receive(timeout: timeout) { msg -> [UInt8] in
+            let size = zmq_msg_size(&msg)
+            guard size > 0, let data = zmq_msg_data(&msg) else { return [] }
+            return Array(UnsafeRawBufferPointer(start: data, count: size))
+        }
+        switch got {
+        case .parts(let parts): return .message(Message(parts: parts))
+        case .timedOut: return .timedOut
+        case .terminated: return .terminated
+        }
+    }
+
+    /// Receives one complete multipart message as ``receive(timeout:)`` does, but leaves each
+    /// part of at least ``zeroCopyBytes`` in the buffer libzmq received it into (no copy).
+    public func receiveParts(timeout: Duration? = nil) throws(ZeroMQError) -> PartsReceiveResult {
+        let got = try receive(timeout: timeout) { msg -> ReceivedPart in
+            let size = zmq_msg_size(&msg)
+            if size >= Self.zeroCopyBytes { return ReceivedPart(buffer: ReceivedBuffer(moving: &msg)) }
+            guard size > 0, let data = zmq_msg_data(&msg) else { return ReceivedPart(bytes: []) }
+            return ReceivedPart(bytes: Array(UnsafeRawBufferPointer(start: data, count: size)))
+        }
+        switch got {
+        case .parts(let parts): return .parts(parts)
+        case .timedOut: return .timedOut
+        case .terminated: return .terminated
+        }
+    }
+
+    private enum Received<Part> {
+        case parts([Part])
+        case timedOut
+        case terminated
+    }
+
+    /// The receive loop behind both forms: `take` turns each received part into `Part` (it may
+    /// move the message out; what is left is closed here).
+    private func receive<Part>(
+        timeout: Duration?, take: (inout zmq_msg_t) -> Part
+    ) throws(ZeroMQError) -> Received<Part> {
         var flags: Int32 = 0
         if let timeout {
             if timeout > .zero {
@@ -282,7 +339,7 @@ public final class Socket {
             }
             flags = ZMQ_DONTWAIT
         }
-        var parts: [[UInt8]] = []
+        var parts: [Part] = []
         var msg = zmq_msg_t()
         while true {
             zmq_msg_init(&msg)
@@ -296,17 +353,41 @@ public final class Socket {
                 if errno == CZeroMQ_ETERM() { return .terminated }
                 throw ZeroMQError(operation: "zmq_msg_recv", errno: errno)
             }
-            let size = zmq_msg_size(&msg)
-            if size == 0 {
-                parts.append([])
-            } else if let data = zmq_msg_data(&msg) {
-                parts.append(Array(UnsafeRawBufferPointer(start: data, count: size)))
-            } else {
-                parts.append([])
-            }
-            if zmq_msg_more(&msg) == 0 { break }
+            // Read before `take`, which may move the message out.
+            let more = zmq_msg_more(&msg) != 0
+            parts.append(take(&msg))
+            if !more { break }
         }
-        return .message(Message(parts: parts))
+        return .parts(parts)
+    }
+
+    /// What ``waitForInput(orWakeup:timeout:)`` saw.
+    public struct Readiness: Sendable, Equatable {
+        /// A message can be received.
+        public var readable: Bool
+        /// ``Wakeup/signal()`` was called (the signal is cleared).
+        public var woken: Bool
+        /// The context was shut down.
+        public var terminated: Bool
+    }
+
+    /// Waits at most `timeout` until a message can be received or `wakeup` is signalled
+    /// (`zmq_poll` on the socket and the wake-up's descriptor); a signal is cleared here.
+    public func waitForInput(orWakeup wakeup: Wakeup, timeout: Duration) throws(ZeroMQError) -> Readiness {
+        var items = [
+            zmq_pollitem_t(socket: open, fd: 0, events: Int16(ZMQ_POLLIN), revents: 0),
+            zmq_pollitem_t(socket: nil, fd: wakeup.fd, events: Int16(ZMQ_POLLIN), revents: 0),
+        ]
+        let rc = zmq_poll(&items, 2, Self.milliseconds(timeout))
+        if rc < 0 {
+            let errno = zmq_errno()
+            if errno == CZeroMQ_EINTR() { return Readiness(readable: false, woken: false, terminated: false) }
+            if errno == CZeroMQ_ETERM() { return Readiness(readable: false, woken: false, terminated: true) }
+            throw ZeroMQError(operation: "zmq_poll", errno: errno)
+        }
+        let woken = items[1].revents & Int16(ZMQ_POLLIN) != 0
+        if woken { wakeup.drain() }
+        return Readiness(readable: items[0].revents & Int16(ZMQ_POLLIN) != 0, woken: woken, terminated: false)
     }
 
     private enum PollOutcome { case ready, timedOut, terminated }
@@ -327,8 +408,9 @@ public final class Socket {
     }
 }
 
-/// An array lent to libzmq for a zero-copy send; released by libzmq's free callback.
-private final class LentBytes {
+/// An array lent to libzmq for a zero-copy send; released by libzmq's free callback. The
+/// array is immutable in the box, so its contiguous storage stays where it is.
+private final class LentBytes: Sendable {
     let bytes: [UInt8]
     init(_ bytes: [UInt8]) { self.bytes = bytes }
 }

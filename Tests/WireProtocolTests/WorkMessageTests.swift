@@ -109,6 +109,68 @@ import Testing
         #expect(try WorkMessage.resultView(parts: parts) == nil)
     }
 
+    /// Bytes at a fixed address, as a transport's kept receive buffer holds them.
+    final class Pinned: WireBytes, @unchecked Sendable {
+        let base: UnsafeMutableRawPointer
+        let count: Int
+        let offset: Int
+        /// `bytes` copied to `offset` bytes past a 64-byte aligned allocation.
+        init(_ bytes: [UInt8], offset: Int = 0) {
+            (count, self.offset) = (bytes.count, offset)
+            base = .allocate(byteCount: bytes.count + offset, alignment: 64)
+            bytes.withUnsafeBytes { (base + offset).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        }
+        deinit { base.deallocate() }
+        func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+            try body(UnsafeRawBufferPointer(start: base + offset, count: count))
+        }
+        var pinned: (bytes: UnsafeRawBufferPointer, owner: AnyObject & Sendable)? {
+            (UnsafeRawBufferPointer(start: base + offset, count: count), self)
+        }
+    }
+
+    /// A result held where it was received is checked as an array is, and its values are read
+    /// in place: no copy, the pointer is into the received bytes (unless misaligned for floats).
+    @Test func aPinnedResultIsCheckedAndReadInPlace() throws {
+        let sharp = Self.bigPlanes()
+        let parts = WorkMessage.result(id: 8, sharp: sharp, spikeRecon: nil, quickSharp: nil).encoded()
+        let pinned = parts.map { Pinned($0) }
+        let view = try #require(try WorkMessage.resultView(parts: pinned))
+        #expect(view.id == 8 && view.sharp.count == 1_200_000 && view.spikeRecon == nil)
+        let (values, owner) = try #require(view.sharp.valuesInPlace)
+        let sameOwner = ObjectIdentifier(owner) == ObjectIdentifier(pinned[1])
+        #expect(sameOwner)
+        #expect(UnsafeRawPointer(values.baseAddress) == UnsafeRawPointer(pinned[1].base + 12))
+        #expect(values.map(\.bitPattern) == sharp.values.map(\.bitPattern))
+        // Arrays are never used in place; a part whose floats would be misaligned is copied.
+        #expect(try WorkMessage.resultView(parts: parts)?.sharp.valuesInPlace == nil)
+        let odd = parts.map { Pinned($0, offset: 1) }
+        let oddView = try #require(try WorkMessage.resultView(parts: odd))
+        #expect(oddView.sharp.valuesInPlace == nil)
+        #expect(oddView.sharp.planes.values.map(\.bitPattern) == sharp.values.map(\.bitPattern))
+        // Pinned parts are refused for the same faults, with the same errors.
+        var short = parts
+        short[1].removeLast()
+        let error = #expect(throws: WireProtocolError.self) {
+            try WorkMessage.resultView(parts: short.map { Pinned($0) })
+        }
+        #expect(error.map { "\($0)".contains("result sharp is 4800011 bytes") } == true)
+    }
+
+    /// A job whose blur part the caller provides (shape then values, e.g. lent from storage)
+    /// is the same message as the encoded one.
+    @Test func aJobWithTheCallersBlurPartIsTheSameMessage() throws {
+        let g = try SpikeGeometry(height: 4, width: 8)
+        let spikes = try PackedSpikeFrames(geometry: g, bytes: (0..<(3 * g.bytesPerFrame)).map { UInt8($0) })
+        let blur = FloatPlanes(channels: 3, height: 8, width: 16, values: (0..<384).map { Float($0) / 3 })
+        let tfi = (0..<32).map { Float($0) }
+        let job = WorkMessage.job(id: 4, blur: blur, spikes: spikes, tfi: tfi)
+        let own = EncodedPlanes.shape(channels: 3, height: 8, width: 16) + EncodedPlanes(blur).bytes.dropFirst(12)
+        let parts = WorkMessage.jobParts(id: 4, blur: own, spikes: spikes, tfi: tfi) { $0 }
+        #expect(parts == job.encoded())
+        #expect(try WorkMessage(parts: parts) == job)
+    }
+
     @Test func aResultShorterThanItsShapeIsRefusedNamingTheField() throws {
         var parts = WorkMessage.result(id: 2, sharp: Self.bigPlanes(), spikeRecon: nil, quickSharp: nil).encoded()
         parts[1].removeLast()

@@ -54,6 +54,60 @@ func tempDirectory() throws -> URL {
         #expect(push.isClosed && pull.isClosed)
     }
 
+    /// Lent parts go out without a copy and arrive intact; libzmq lets go of the owner once it
+    /// has written them. Received parts of at least `zeroCopyBytes` stay in libzmq's buffer
+    /// (pinned, the same bytes each time they are read); shorter ones are plain arrays.
+    @Test func lentPartsAreSentAndBigPartsReceivedWithoutACopy() throws {
+        final class Region: @unchecked Sendable {
+            let base: UnsafeMutableRawPointer
+            let count: Int
+            init(count: Int) {
+                self.count = count
+                base = .allocate(byteCount: count, alignment: 64)
+                for i in 0..<count {
+                    base.storeBytes(of: UInt8(truncatingIfNeeded: i &* 13), toByteOffset: i, as: UInt8.self)
+                }
+            }
+            deinit { base.deallocate() }
+            var bytes: [UInt8] { Array(UnsafeRawBufferPointer(start: base, count: count)) }
+        }
+        let context = try Context()
+        let pull = try Socket(context, type: .pull)
+        try pull.bind("tcp://127.0.0.1:*")
+        let push = try Socket(context, type: .push)
+        try push.connect(try pull.lastEndpoint())
+        weak var watched: Region?
+        var expected: [UInt8] = []
+        do {
+            let region = Region(count: 300_000)
+            watched = region
+            expected = region.bytes
+            let parts: [OutgoingPart] = [
+                .bytes([7, 7]), .lent(UnsafeRawBufferPointer(start: region.base, count: region.count), owner: region),
+                .lent(UnsafeRawBufferPointer(start: region.base, count: 5), owner: region), .bytes([]),
+            ]
+            #expect(parts.map(\.count) == [2, 300_000, 5, 0])
+            #expect(try push.send(parts) == .sent)
+        }
+        guard case .parts(let got) = try pull.receiveParts(timeout: .seconds(5)) else {
+            Issue.record("nothing received")
+            return
+        }
+        #expect(got.map(\.count) == [2, 300_000, 5, 0])
+        #expect(got[0].bytes == [7, 7] && got[0].pinned == nil)
+        #expect(got[1].bytes == expected)
+        #expect(got[2].bytes == Array(expected.prefix(5)) && got[2].pinned == nil && got[3].bytes.isEmpty)
+        let (pinned, owner) = try #require(got[1].pinned)
+        #expect(pinned.count == 300_000 && Array(pinned) == expected)
+        got[1].withUnsafeBytes { #expect($0.baseAddress == pinned.baseAddress) }
+        _ = owner
+        // The sender's region is released by libzmq's free callback once written.
+        let deadline = ContinuousClock.now + .seconds(5)
+        while watched != nil, ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        #expect(watched == nil)
+        #expect(try pull.receiveParts(timeout: .zero).isTimedOut)
+    }
+
     /// Parts of at least `Socket.zeroCopyBytes` are lent to libzmq rather than copied: they
     /// arrive intact, many in a row (each freed by libzmq's callback once written), and the
     /// sender's arrays are unchanged.
