@@ -76,6 +76,13 @@ public struct ExposureWindow: Sendable, LatencyTracked {
     public var exposureEnd: Int64
     public var ingestedAt: Duration
     public var midpoint: Int64 { exposureStart + (exposureEnd - exposureStart) / 2 }
+    public init(
+        frameID: Int, centerIndex: Int, spikes: PackedSpikeFrames, tfi: [Float], exposureStart: Int64,
+        exposureEnd: Int64, ingestedAt: Duration
+    ) {
+        (self.frameID, self.centerIndex, self.spikes, self.tfi) = (frameID, centerIndex, spikes, tfi)
+        (self.exposureStart, self.exposureEnd, self.ingestedAt) = (exposureStart, exposureEnd, ingestedAt)
+    }
 }
 
 /// A window paired with its RGB frame, resized to exactly twice the spike resolution.
@@ -83,6 +90,9 @@ public struct FusedExposure: Sendable, LatencyTracked {
     public var window: ExposureWindow
     public var rgb: RGBFrame
     public var ingestedAt: Duration
+    public init(window: ExposureWindow, rgb: RGBFrame, ingestedAt: Duration) {
+        (self.window, self.rgb, self.ingestedAt) = (window, rgb, ingestedAt)
+    }
 }
 
 /// A deblurred frame ready for sinks.

@@ -7,6 +7,6 @@ struct BenchCommand: AsyncParsableCommand {
         abstract: "Benchmarks (they print numbers; nothing is asserted).",
         subcommands: [
             BenchModelCommand.self, BenchSpikesCommand.self, BenchZmqCommand.self, BenchSinkCommand.self,
-            BenchPipelineCommand.self,
+            BenchPipelineCommand.self, BenchFarmCommand.self,
         ])
 }
