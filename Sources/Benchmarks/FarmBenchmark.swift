@@ -86,10 +86,14 @@ public struct FarmBenchmark: Sendable {
             try p.run()
             return p
         }
+        // SIGKILL: a stand-in holds nothing, and a worker still starting up when the run ends
+        // may not have its SIGTERM handler yet (and a parent that ignores SIGTERM passes that on).
         defer {
-            for p in processes where p.isRunning { p.terminate() }
+            for p in processes where p.isRunning { kill(p.processIdentifier, SIGKILL) }
             for p in processes { p.waitUntilExit() }
         }
+        // Time for the processes to start and connect (they retry until the stage binds).
+        try await Task.sleep(for: .milliseconds(300 + 20 * n))
         let arrivals = Arrivals()
         var registry = StandardStages.registry()
         registry.register(SyntheticFused.kind(frames: frames, width: width, height: height))
