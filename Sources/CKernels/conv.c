@@ -108,6 +108,7 @@ CONV_MICRO(3)
 #define CONV_OPERAND float
 #define CONV_UNIT 1
 #define CONV_PANEL_WIDTH CONV_PANEL
+#define CONV_PANEL_ROWS(patch) (patch)
 #define CONV_SEGMENTS MAX_SEGMENTS
 #include "conv_driver.h"
 

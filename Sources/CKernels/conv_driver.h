@@ -9,6 +9,7 @@
 //   CONV_ELEM        input and packed element     CONV_OPERAND what an operand pointer points to
 //   CONV_UNIT        input elements per operand (1 for fp32, 2 for bf16 pairs)
 //   CONV_PANEL_WIDTH packed panel width           CONV_SEGMENTS most kernel taps (kernel^2)
+//   CONV_PANEL_ROWS(patch) rows of a packed panel for a patch of that many values
 // MR (rows per tile) comes from the including file.
 
 CONV_ATTR int CONV_DRIVER(const CONV_ELEM *x, int height, int width, int cin, int kernel, int stride, int padding,
@@ -67,7 +68,7 @@ CONV_ATTR int CONV_DRIVER(const CONV_ELEM *x, int height, int width, int cin, in
                     default: conv_micro_1(segments, a, len, boff, panel, dst + j0, cout, rows, cols, bj, accumulate); break;
                     }
                 }
-                panel += (size_t)patch * w;
+                panel += (size_t)CONV_PANEL_ROWS(patch) * w;
             }
         }
     }
@@ -81,4 +82,5 @@ CONV_ATTR int CONV_DRIVER(const CONV_ELEM *x, int height, int width, int cin, in
 #undef CONV_OPERAND
 #undef CONV_UNIT
 #undef CONV_PANEL_WIDTH
+#undef CONV_PANEL_ROWS
 #undef CONV_SEGMENTS

@@ -2,7 +2,8 @@
 // operands summed in fp32.
 //
 // Right operand: packed once into column panels of 48 (the last one 16, 32 or 48 wide,
-// zero-padded). Within a panel, for every pair of rows (k, k+1) and every column j, the two
+// zero-padded), each with its inner size padded with zeros to a multiple of 32 (whole AMX
+// tiles for gemm_amx.c; this kernel reads only the first even(k) rows). Within a panel, for every pair of rows (k, k+1) and every column j, the two
 // bf16 values sit side by side in one 32-bit lane, which is the operand layout of
 // `vdpbf16ps`: lane j += a[k] * b[k][j] + a[k+1] * b[k+1][j].
 // Left operand: a block of rows is converted to bf16 rows (k padded to even); a pair of
@@ -45,15 +46,16 @@ float ck_bf16_round(float x) {
 }
 
 static inline int even(int k) { return (k + 1) & ~1; }
+static inline int pad32(int k) { return (k + 31) & ~31; }
 
 size_t ck_bf16_packed_count(int k, int n) {
     int full = n / PANEL, rest = n - full * PANEL;
     int last = (rest + 15) / 16 * 16;
-    return (size_t)even(k) * (size_t)(full * PANEL + last);
+    return (size_t)pad32(k) * (size_t)(full * PANEL + last);
 }
 
 void ck_bf16_pack_b(const float *b, int k, int n, int transposed, uint16_t *packed) {
-    int kp = even(k);
+    int kp = pad32(k);
     uint16_t *out = packed;
     for (int j0 = 0; j0 < n; j0 += PANEL) {
         int w = n - j0 >= PANEL ? PANEL : (n - j0 + 15) / 16 * 16;
@@ -118,8 +120,16 @@ MICRO_KERNEL(1)
 MICRO_KERNEL(2)
 MICRO_KERNEL(3)
 
-CK_BF16 void ck_gemm_bf16(int m, int n, int k, const float *a, int lda, const uint16_t *packed, float *c, int ldc,
-                          const float *bias, int accumulate) {
+void ck_gemm_bf16(int m, int n, int k, const float *a, int lda, const uint16_t *packed, float *c, int ldc,
+                  const float *bias, int accumulate) {
+    if (m >= 16 && k > 0 && n > 0 && ck_amx_active())
+        ck_gemm_bf16_amx(m, n, k, a, lda, packed, c, ldc, bias, accumulate);
+    else
+        ck_gemm_bf16_avx512(m, n, k, a, lda, packed, c, ldc, bias, accumulate);
+}
+
+CK_BF16 void ck_gemm_bf16_avx512(int m, int n, int k, const float *a, int lda, const uint16_t *packed, float *c,
+                                 int ldc, const float *bias, int accumulate) {
     if (m <= 0 || n <= 0) return;
     int kp = even(k);
     if (kp == 0) {
@@ -149,7 +159,7 @@ CK_BF16 void ck_gemm_bf16(int m, int n, int k, const float *a, int lda, const ui
                 default: micro_1(kp, ai, rows, panel, ci, ldc, cols, bj, accumulate); break;
                 }
             }
-            panel += (size_t)kp * w;
+            panel += (size_t)pad32(k) * w;
         }
     }
     if (buf != stack_buf) free(buf);
@@ -196,17 +206,28 @@ CONV_MICRO_BF16(1)
 CONV_MICRO_BF16(2)
 CONV_MICRO_BF16(3)
 
-#define CONV_DRIVER ck_conv_bf16_into
+#define CONV_DRIVER ck_conv_bf16_avx512_into
 #define CONV_ATTR CK_BF16
 #define CONV_ELEM uint16_t
 #define CONV_OPERAND uint32_t
 #define CONV_UNIT 2
 #define CONV_PANEL_WIDTH PANEL
+#define CONV_PANEL_ROWS(patch) pad32(patch)
 #define CONV_SEGMENTS CONV_MAX_SEGMENTS
 #include "conv_driver.h"
 
+int ck_conv_bf16_into(const uint16_t *x, int height, int width, int cin, int kernel, int stride, int padding,
+                      const uint16_t *packed, int cout, float *out, int out_width, const float *bias, int accumulate,
+                      int row_first, int row_count, int out_row_first) {
+    if (ck_amx_active() && ck_conv_bf16_amx(x, height, width, cin, kernel, stride, padding, packed, cout, out,
+                                            out_width, bias, accumulate, row_first, row_count, out_row_first))
+        return 1;
+    return ck_conv_bf16_avx512_into(x, height, width, cin, kernel, stride, padding, packed, cout, out, out_width, bias,
+                            accumulate, row_first, row_count, out_row_first);
+}
+
 int ck_conv_bf16(const uint16_t *x, int height, int width, int cin, int kernel, int stride, int padding, const uint16_t *packed,
                  int cout, float *out, int out_width, const float *bias, int accumulate, int row_first, int row_count) {
-    return ck_conv_bf16_into(x, height, width, cin, kernel, stride, padding, packed, cout, out, out_width, bias, accumulate,
-                         row_first, row_count, 0);
+    return ck_conv_bf16_into(x, height, width, cin, kernel, stride, padding, packed, cout, out, out_width, bias,
+                             accumulate, row_first, row_count, 0);
 }

@@ -95,7 +95,7 @@ extension CPUBackend {
         let weightBytes = layers.reduce(0) { total, l in
             total
                 + (precision == .bf16
-                    ? 2 * ck_bf16_packed_count(Int32(l.inFeatures), Int32(l.outFeatures))
+                    ? 2 * ((l.inFeatures + 1) & ~1) * ((l.outFeatures + 15) & ~15)  // the rows a window reads
                     : 4 * ck_f32_packed_count(Int32(l.inFeatures), Int32(l.outFeatures)))
         }
         guard precision == .bf16, weightBytes <= 40 << 10 else {

@@ -7,7 +7,9 @@ docs/training.md):
   * GNOME backgrounds (Debian: gnome-backgrounds), the bitmap ones,
   * scikit-image's bundled pictures (pip: scikit-image),
   * procedural textures made here from a seed (dead leaves, coloured noise, stripes and
-    checkers, random strokes).
+    checkers, random strokes),
+  * with `--sources v2`, also the pictures of EXTRA_PACKAGES (Lomiri, MATE and UKUI
+    wallpapers), one per picture (a picture shipped at several sizes counts once).
 The held-out photographs (HELD_OUT) are never used for training.
 
 Each training source becomes several prepared pictures (random rescale and crop, so one
@@ -46,10 +48,29 @@ HELD_OUT_VARIANTS = [
     ("heldout-spurious1", ["--spurious-rate", "0.01"]),
 ]
 WIDTH, HEIGHT = 320, 256
+# The second source set adds these Debian packages' pictures, listed with `dpkg -L`.
+EXTRA_PACKAGES = ["lomiri-wallpapers-16.04", "lomiri-wallpapers-20.04", "mate-backgrounds", "ukui-wallpapers"]
 
 
-def list_sources():
-    """(name, loader) for every source picture, sorted by name."""
+def package_pictures(package):
+    """(name, path) for the bitmaps a Debian package installs; `Name_3840x2160.jpg` beside
+    `Name.jpg` is the same picture and is left out, as are empty files and links."""
+    import re
+    listed = subprocess.run(["dpkg", "-L", package], check=True, capture_output=True, text=True).stdout
+    files = sorted(f for f in listed.split("\n") if f.lower().endswith((".png", ".jpg", ".jpeg"))
+                   and os.path.isfile(f) and not os.path.islink(f) and os.path.getsize(f) > 0)
+    stems = {os.path.splitext(f)[0] for f in files}
+    out = []
+    for f in files:
+        stem = os.path.splitext(f)[0]
+        if re.search(r"_\d+x\d+$", stem) and re.sub(r"_\d+x\d+$", "", stem) in stems:
+            continue
+        out.append((f"{package}:{os.path.basename(stem)}", f))
+    return out
+
+
+def list_sources(version="v1"):
+    """(name, loader) for every source picture, sorted by name; v2 appends EXTRA_PACKAGES."""
     out = []
     for d in sorted(glob.glob("/usr/share/wallpapers/*/contents/images")):
         files = [f for f in glob.glob(os.path.join(d, "*")) if f.lower().endswith((".png", ".jpg", ".jpeg"))]
@@ -67,6 +88,13 @@ def list_sources():
                 out.append((f"skimage:{n}", lambda n=n: Image.fromarray(getattr(skd, n)())))
     except ImportError:
         print("make_data: scikit-image missing, its pictures are left out", file=sys.stderr)
+    if version == "v2":
+        for package in EXTRA_PACKAGES:
+            try:
+                pictures = package_pictures(package)
+            except (OSError, subprocess.CalledProcessError):
+                raise SystemExit(f"make_data: package {package} is not installed (needed by --sources v2)")
+            out.extend((name, lambda f=f: Image.open(f)) for name, f in pictures)
     return out
 
 
@@ -174,6 +202,8 @@ def main(argv=None):
     p.add_argument("--textures", type=int, default=80)
     p.add_argument("--sequences", type=int, default=1500, help="training sequences")
     p.add_argument("--frames", type=int, default=3, help="blurry frames per training sequence")
+    p.add_argument("--sources", choices=("v1", "v2"), default="v1",
+                   help="v1: Plasma, GNOME, scikit-image and textures; v2: also EXTRA_PACKAGES")
     a = p.parse_args(argv)
 
     rng = np.random.default_rng(a.seed)
@@ -183,7 +213,7 @@ def main(argv=None):
         shutil.rmtree(d, ignore_errors=True)
         os.makedirs(d)
     manifest = []
-    sources = list_sources()
+    sources = list_sources(a.sources)
     missing = HELD_OUT - {n for n, _ in sources}
     if missing:
         raise SystemExit(f"make_data: held-out sources missing: {sorted(missing)} (install the packages in docs/training.md)")

@@ -25,9 +25,38 @@ void ck_bf16_pack_b(const float *b, int k, int n, int transposed, uint16_t *pack
 
 /// `C[m, n] = A[m, k] * B (+ bias[n] when bias is non-null) (+ C when accumulate)` with A
 /// converted to bf16 on the fly, `B` packed by `ck_bf16_pack_b`, products summed in fp32
-/// by `vdpbf16ps`. Single-threaded; callers split the rows. Needs `ck_has_avx512bf16()`.
+/// by `vdpbf16ps`, or on AMX tiles for 16 rows or more when `ck_amx_active()`.
+/// Single-threaded; callers split the rows. Needs `ck_has_avx512bf16()`.
 void ck_gemm_bf16(int m, int n, int k, const float *a, int lda, const uint16_t *packed, float *c, int ldc,
                   const float *bias, int accumulate);
+
+/// 1 when the CPU and OS support AMX-TILE and AMX-BF16 and Linux granted this process the
+/// tile state (asked once, on the first call), else 0.
+int ck_has_amx_bf16(void);
+
+/// 1 when `ck_gemm_bf16` and `ck_conv_bf16` use AMX tiles: `ck_has_amx_bf16()`, and
+/// `SPKDEBLUR_AMX=0` was not in the environment when first asked (then `vdpbf16ps` only:
+/// the same operands, summed in another order).
+int ck_amx_active(void);
+
+/// `ck_gemm_bf16` on `vdpbf16ps` only, whatever the CPU's AMX. Needs `ck_has_avx512bf16()`.
+void ck_gemm_bf16_avx512(int m, int n, int k, const float *a, int lda, const uint16_t *packed, float *c, int ldc,
+                         const float *bias, int accumulate);
+
+/// `ck_conv_bf16_into` on `vdpbf16ps` only. Needs `ck_has_avx512bf16()`.
+int ck_conv_bf16_avx512_into(const uint16_t *x, int height, int width, int cin, int kernel, int stride, int padding,
+                             const uint16_t *packed, int cout, float *out, int out_width, const float *bias,
+                             int accumulate, int row_first, int row_count, int out_row_first);
+
+/// `ck_gemm_bf16` on AMX tiles, whatever the row count. Needs `ck_has_amx_bf16()`.
+void ck_gemm_bf16_amx(int m, int n, int k, const float *a, int lda, const uint16_t *packed, float *c, int ldc,
+                      const float *bias, int accumulate);
+
+/// `ck_conv_bf16_into` on AMX tiles (patches gathered into bf16 rows, 64 pixels at a time).
+/// Needs `ck_has_amx_bf16()`; returns 0 without writing for unsupported shapes or out of memory.
+int ck_conv_bf16_amx(const uint16_t *x, int height, int width, int cin, int kernel, int stride, int padding,
+                     const uint16_t *packed, int cout, float *out, int out_width, const float *bias, int accumulate,
+                     int row_first, int row_count, int out_row_first);
 
 /// Converts `count` floats to bf16 (round to nearest even, as `ck_gemm_bf16` converts its
 /// left operand). Needs `ck_has_avx512bf16()`.
