@@ -9,8 +9,8 @@
 // The left operand is converted (GEMM) or gathered (convolution) into bf16 rows of that
 // padded length, 16 rows per tile.
 //
-// Tiles: 0-2 the sums of a 16 x 48 block, 3 the left operand, 4-6 the right operand. The
-// configuration is loaded once per thread.
+// Tiles: all eight 16 rows x 64 bytes (see amx_rows); the configuration is loaded once per
+// thread.
 
 #include "CKernels.h"
 
@@ -78,7 +78,7 @@ CK_AMX static void configure_thread(void) {
     tile_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.palette = 1;
-    for (int t = 0; t < 7; t++) {
+    for (int t = 0; t < 8; t++) {
         cfg.colsb[t] = 64;
         cfg.rows[t] = ROWS;
     }
@@ -86,7 +86,8 @@ CK_AMX static void configure_thread(void) {
     thread_configured = 1;
 }
 
-// The bias enters the sums as one more product: a left tile whose rows start 1, 1, 1 (the
+// Without accumulation the sums start from the bias (a tile load with row stride 0). With
+// it, the bias enters the sums as one more product: a left tile whose rows start 1, 1, 1 (the
 // rest zero) times a right tile whose first pair rows hold each bias value split into three
 // bf16 parts, hi + mid + lo == the fp32 value (8 significant bits each).
 static const uint16_t ones_tile[16 * 32] __attribute__((aligned(64))) = {
@@ -106,27 +107,22 @@ static inline uint16_t bf16_truncate(float x, float *rest) {
     return (uint16_t)(hi >> 16);
 }
 
-// The right tiles of the bias of `cols` columns (up to 48): [tile][pair row][column][2].
-static void bias_tiles(const float *bias, int cols, uint16_t *tiles) {
-    memset(tiles, 0, 3 * 16 * 32 * sizeof(uint16_t));
+// The right tile of the bias of `cols` columns (up to 16): [pair row][column][2].
+static void bias_tile(const float *bias, int cols, uint16_t *tile) {
+    memset(tile, 0, 16 * 32 * sizeof(uint16_t));
     for (int j = 0; j < cols; j++) {
         float r1, r2, r3;
-        uint16_t hi = bf16_truncate(bias[j], &r1);
-        uint16_t mid = bf16_truncate(r1, &r2);
-        uint16_t lo = bf16_truncate(r2, &r3);
-        uint16_t *t = tiles + (j / 16) * 16 * 32 + (j % 16) * 2;
-        t[0] = hi;       // pair row 0: k = 0, 1
-        t[1] = mid;
-        t[32] = lo;      // pair row 1: k = 2
+        tile[2 * j] = bf16_truncate(bias[j], &r1);       // pair row 0: k = 0, 1
+        tile[2 * j + 1] = bf16_truncate(r1, &r2);
+        tile[32 + 2 * j] = bf16_truncate(r2, &r3);       // pair row 1: k = 2
     }
 }
 
 // A 16 x 16 block of C that is not whole (rows or columns past the end): through `scratch`.
-CK_AMX static void copy_in(float *scratch, const float *c, int ldc, int rows, int cols, int accumulate) {
+CK_AMX static void copy_in(float *scratch, const float *c, int ldc, int rows, int cols) {
     __mmask16 m = (__mmask16)(cols >= 16 ? 0xFFFF : (1u << cols) - 1);
     for (int r = 0; r < 16; r++)
-        _mm512_store_ps(scratch + r * 16,
-                        accumulate && r < rows ? _mm512_maskz_loadu_ps(m, c + (size_t)r * ldc) : _mm512_setzero_ps());
+        _mm512_store_ps(scratch + r * 16, r < rows ? _mm512_maskz_loadu_ps(m, c + (size_t)r * ldc) : _mm512_setzero_ps());
 }
 
 CK_AMX static void copy_out(const float *scratch, float *c, int ldc, int rows, int cols) {
@@ -134,86 +130,105 @@ CK_AMX static void copy_out(const float *scratch, float *c, int ldc, int rows, i
     for (int r = 0; r < rows; r++) _mm512_mask_storeu_ps(c + (size_t)r * ldc, m, _mm512_load_ps(scratch + r * 16));
 }
 
-#define TILE_BEGIN(T)                                                                                      \
-    if (tiles > T) {                                                                                       \
-        float *ct = ci + 16 * T;                                                                           \
-        int valid = cols - 16 * T;                                                                         \
-        if (rows == 16 && valid >= 16) {                                                                   \
-            if (accumulate) _tile_loadd(T, ct, (size_t)ldc * 4);                                           \
-            else _tile_zero(T);                                                                            \
+// Sums tile CI holds row block R (0, 1) x column tile T (0, 1) of the current 32 x 32 block.
+#define VALID_ROWS(R) (m - i0 - 16 * (R) < 16 ? m - i0 - 16 * (R) : 16)
+#define VALID_COLS(T) (n - 16 * (t0 + (T)) < 16 ? n - 16 * (t0 + (T)) : 16)
+#define SUMS_BEGIN(CI, R, T)                                                                               \
+    if (R < nr && T < nt) {                                                                                \
+        float *ct = c + (size_t)(i0 + 16 * (R)) * ldc + 16 * (t0 + (T));                                   \
+        const int rows = VALID_ROWS(R), cols = VALID_COLS(T);                                              \
+        if (!accumulate) {                                                                                 \
+            if (bias) _tile_loadd(CI, bias_rows[T], 0); /* every row the bias */                           \
+            else _tile_zero(CI);                                                                           \
+        } else if (rows == 16 && cols == 16) {                                                             \
+            _tile_loadd(CI, ct, (size_t)ldc * 4);                                                          \
         } else {                                                                                           \
-            copy_in(scratch[T], ct, ldc, rows, valid, accumulate);                                         \
-            _tile_loadd(T, scratch[T], 64);                                                                \
+            copy_in(scratch[CI], ct, ldc, rows, cols);                                                     \
+            _tile_loadd(CI, scratch[CI], 64);                                                              \
         }                                                                                                  \
     }
-
-#define TILE_END(T)                                                                                        \
-    if (tiles > T) {                                                                                       \
-        float *ct = ci + 16 * T;                                                                           \
-        int valid = cols - 16 * T;                                                                         \
-        if (rows == 16 && valid >= 16) {                                                                   \
-            _tile_stored(T, ct, (size_t)ldc * 4);                                                          \
+#define SUMS_END(CI, R, T)                                                                                 \
+    if (R < nr && T < nt) {                                                                                \
+        float *ct = c + (size_t)(i0 + 16 * (R)) * ldc + 16 * (t0 + (T));                                   \
+        const int rows = VALID_ROWS(R), cols = VALID_COLS(T);                                              \
+        if (rows == 16 && cols == 16) {                                                                    \
+            _tile_stored(CI, ct, (size_t)ldc * 4);                                                         \
         } else {                                                                                           \
-            _tile_stored(T, scratch[T], 64);                                                               \
-            copy_out(scratch[T], ct, ldc, rows, valid);                                                    \
+            _tile_stored(CI, scratch[CI], 64);                                                             \
+            copy_out(scratch[CI], ct, ldc, rows, cols);                                                    \
         }                                                                                                  \
     }
 
 // C[m, n] (+)= A[m, kp] B (+ bias): `a` holds bf16 rows of kp (a multiple of 32) values at
 // stride lda elements, readable for m rounded up to 16 rows (rows past m only feed sums that
-// are not stored).
+// are not stored). Blocks of 32 rows x 32 columns: tiles 0-3 the sums, 4-5 two row blocks of
+// A, 6-7 two column tiles of B (16 columns each, wherever they sit in the 48-wide panels).
 CK_AMX static void amx_rows(int m, int n, int kp, const uint16_t *a, int lda, const uint16_t *packed, float *c,
                              int ldc, const float *bias, int accumulate) {
     configure_thread();
-    float scratch[3][16 * 16] __attribute__((aligned(64)));
-    uint16_t btiles[3 * 16 * 32] __attribute__((aligned(64)));
-    const uint16_t *panel = packed;
-    const int chunks = kp / 32;
-    for (int j0 = 0; j0 < n; j0 += PANEL) {
-        const int w = n - j0 >= PANEL ? PANEL : (n - j0 + 15) / 16 * 16;
-        const int cols = n - j0 < w ? n - j0 : w;
-        const int tiles = w / 16;
-        const size_t bstride = (size_t)w * 4;
-        if (bias) bias_tiles(bias + j0, cols, btiles);
-        for (int i0 = 0; i0 < m; i0 += ROWS) {
-            const uint16_t *ai = a + (size_t)i0 * lda;
-            const int rows = m - i0 < ROWS ? m - i0 : ROWS;
-            float *ci = c + (size_t)i0 * ldc + j0;
-            TILE_BEGIN(0)
-            TILE_BEGIN(1)
-            TILE_BEGIN(2)
-            if (bias) {
-                _tile_loadd(3, ones_tile, 64);
-                _tile_loadd(4, btiles, 64);
-                _tile_dpbf16ps(0, 3, 4);
-                if (tiles > 1) {
-                    _tile_loadd(5, btiles + 512, 64);
-                    _tile_dpbf16ps(1, 3, 5);
+    float scratch[4][16 * 16] __attribute__((aligned(64)));
+    uint16_t btiles[2][16 * 32] __attribute__((aligned(64)));
+    float tails[2][16] __attribute__((aligned(64)));
+    const float *bias_rows[2] = {NULL, NULL};
+    const int chunks = kp / 32, col_tiles = (n + 15) / 16;
+    for (int t0 = 0; t0 < col_tiles; t0 += 2) {
+        const int nt = col_tiles - t0 < 2 ? col_tiles - t0 : 2;
+        const uint16_t *b[2] = {NULL, NULL};
+        size_t bstride[2] = {0, 0};
+        for (int t = 0; t < nt; t++) {
+            const int tile = t0 + t, p = tile / 3, j0 = 48 * p;
+            const int w = n - j0 >= PANEL ? PANEL : (n - j0 + 15) / 16 * 16;
+            b[t] = packed + (size_t)p * kp * PANEL + (tile % 3) * 32;
+            bstride[t] = (size_t)w * 4;
+            const int cols = n - 16 * tile < 16 ? n - 16 * tile : 16;
+            if (bias && accumulate) bias_tile(bias + 16 * tile, cols, btiles[t]);
+            if (bias && !accumulate) {
+                if (cols == 16) {
+                    bias_rows[t] = bias + 16 * tile;
+                } else {
+                    memset(tails[t], 0, sizeof tails[t]);
+                    memcpy(tails[t], bias + 16 * tile, (size_t)cols * sizeof(float));
+                    bias_rows[t] = tails[t];
                 }
-                if (tiles > 2) {
-                    _tile_loadd(6, btiles + 1024, 64);
-                    _tile_dpbf16ps(2, 3, 6);
+            }
+        }
+        for (int i0 = 0; i0 < m; i0 += 32) {
+            const int nr = m - i0 > 16 ? 2 : 1;
+            const uint16_t *a0 = a + (size_t)i0 * lda, *a1 = a0 + (size_t)16 * lda;
+            SUMS_BEGIN(0, 0, 0)
+            SUMS_BEGIN(1, 0, 1)
+            SUMS_BEGIN(2, 1, 0)
+            SUMS_BEGIN(3, 1, 1)
+            if (bias && accumulate) {
+                _tile_loadd(4, ones_tile, 64);
+                _tile_loadd(6, btiles[0], 64);
+                _tile_dpbf16ps(0, 4, 6);
+                if (nr > 1) _tile_dpbf16ps(2, 4, 6);
+                if (nt > 1) {
+                    _tile_loadd(7, btiles[1], 64);
+                    _tile_dpbf16ps(1, 4, 7);
+                    if (nr > 1) _tile_dpbf16ps(3, 4, 7);
                 }
             }
             for (int q = 0; q < chunks; q++) {
-                const uint16_t *bq = panel + (size_t)q * 16 * 2 * w;
-                _tile_loadd(3, ai + q * 32, (size_t)lda * 2);
-                _tile_loadd(4, bq, bstride);
-                _tile_dpbf16ps(0, 3, 4);
-                if (tiles > 1) {
-                    _tile_loadd(5, bq + 32, bstride);
-                    _tile_dpbf16ps(1, 3, 5);
+                _tile_loadd(4, a0 + q * 32, (size_t)lda * 2);
+                _tile_loadd(6, b[0] + (size_t)q * 16 * (bstride[0] / 2), bstride[0]);
+                _tile_dpbf16ps(0, 4, 6);
+                if (nt > 1) {
+                    _tile_loadd(7, b[1] + (size_t)q * 16 * (bstride[1] / 2), bstride[1]);
+                    _tile_dpbf16ps(1, 4, 7);
                 }
-                if (tiles > 2) {
-                    _tile_loadd(6, bq + 64, bstride);
-                    _tile_dpbf16ps(2, 3, 6);
+                if (nr > 1) {
+                    _tile_loadd(5, a1 + q * 32, (size_t)lda * 2);
+                    _tile_dpbf16ps(2, 5, 6);
+                    if (nt > 1) _tile_dpbf16ps(3, 5, 7);
                 }
             }
-            TILE_END(0)
-            TILE_END(1)
-            TILE_END(2)
+            SUMS_END(0, 0, 0)
+            SUMS_END(1, 0, 1)
+            SUMS_END(2, 1, 0)
+            SUMS_END(3, 1, 1)
         }
-        panel += (size_t)kp * w;
     }
 }
 
