@@ -72,7 +72,7 @@ typedef struct {
     uint8_t rows[16];
 } tile_config;
 
-CK_AMX static void configure_thread(void) {
+CK_AMX void ck_amx_configure_thread(void) {
     if (thread_configured) return;
     if (!ck_has_amx_bf16()) abort();  // a caller skipped the check: no tile state to use
     tile_config cfg;
@@ -165,7 +165,7 @@ CK_AMX static void copy_out(const float *scratch, float *c, int ldc, int rows, i
 // A, 6-7 two column tiles of B (16 columns each, wherever they sit in the 48-wide panels).
 CK_AMX static void amx_rows(int m, int n, int kp, const uint16_t *a, int lda, const uint16_t *packed, float *c,
                              int ldc, const float *bias, int accumulate) {
-    configure_thread();
+    ck_amx_configure_thread();
     float scratch[4][16 * 16] __attribute__((aligned(64)));
     uint16_t btiles[2][16 * 32] __attribute__((aligned(64)));
     float tails[2][16] __attribute__((aligned(64)));
