@@ -8,16 +8,6 @@ import Testing
 // the same bf16 operands and packing, fp32 sums in another order, so they agree to fp32
 // summation error. Both are checked against double-precision sums of the rounded operands.
 
-private func values(_ n: Int, seed: UInt64) -> [Float] {
-    var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
-    return (0..<n).map { _ in
-        state ^= state << 13
-        state ^= state >> 7
-        state ^= state << 17
-        return Float(state % 20_000) / 10_000 - 1
-    }
-}
-
 private func rounded(_ x: [Float]) -> [Float] { x.map { ck_bf16_round($0) } }
 
 private func packed(_ b: [Float], k: Int, n: Int) -> [UInt16] {

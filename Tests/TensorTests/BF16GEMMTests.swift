@@ -7,16 +7,6 @@ import Testing
 // up to fp32 summation error when fed the same bf16-rounded operands, and within bf16's
 // rounding (8 significant bits) of the fp32 result.
 
-private func values(_ n: Int, seed: UInt64) -> [Float] {
-    var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
-    return (0..<n).map { _ in
-        state ^= state << 13
-        state ^= state >> 7
-        state ^= state << 17
-        return Float(state % 20_000) / 10_000 - 1
-    }
-}
-
 /// Round to nearest even bf16, back to Float (what the kernel multiplies).
 private func bf16(_ x: Float) -> Float {
     let u = x.bitPattern
