@@ -13,6 +13,7 @@
 // thread.
 
 #include "CKernels.h"
+#include "gemm_tile.h"
 
 #include "simd_common.h"
 #include <immintrin.h>
@@ -26,7 +27,6 @@
 
 enum { PANEL = 48, ROWS = 16, BLOCK_ROWS = 64 };
 
-static inline int pad32(int k) { return (k + 31) & ~31; }
 
 // 0: not probed yet, 1: usable, 2: not usable.
 static _Atomic int amx_state = 0;
@@ -249,7 +249,7 @@ CK_AMX static void convert_rows_padded(const float *a, int lda, int rows, int k,
 
 CK_AMX void ck_gemm_bf16_amx(int m, int n, int k, const float *a, int lda, const uint16_t *packed, float *c,
                              int ldc, const float *bias, int accumulate) {
-    const int kp = pad32(k);
+    const int kp = ck_pad32(k);
     uint16_t stack_buf[BLOCK_ROWS * 256] __attribute__((aligned(64)));
     uint16_t *buf = kp <= 256 ? stack_buf : (uint16_t *)aligned_alloc(64, (size_t)BLOCK_ROWS * kp * 2);
     if (!buf) abort();  // out of memory: as a failed allocation anywhere else
@@ -281,7 +281,7 @@ CK_AMX int ck_conv_bf16_amx(const uint16_t *x, int height, int width, int cin, i
                             const uint16_t *packed, int cout, float *out, int out_width, const float *bias,
                             int accumulate, int row_first, int row_count, int out_row_first) {
     if (kernel < 1 || kernel > 8 || cin < 2 || cin % 2 || cout < 1 || stride < 1) return 0;
-    const int patch = kernel * kernel * cin, kp = pad32(patch);
+    const int patch = kernel * kernel * cin, kp = ck_pad32(patch);
     uint16_t *buf = (uint16_t *)aligned_alloc(64, (size_t)BLOCK_ROWS * kp * 2);
     if (!buf) return 0;
     for (int oy = row_first; oy < row_first + row_count; oy++) {

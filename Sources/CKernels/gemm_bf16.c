@@ -46,16 +46,15 @@ float ck_bf16_round(float x) {
 }
 
 static inline int even(int k) { return (k + 1) & ~1; }
-static inline int pad32(int k) { return (k + 31) & ~31; }
 
 size_t ck_bf16_packed_count(int k, int n) {
     int full = n / PANEL, rest = n - full * PANEL;
     int last = (rest + 15) / 16 * 16;
-    return (size_t)pad32(k) * (size_t)(full * PANEL + last);
+    return (size_t)ck_pad32(k) * (size_t)(full * PANEL + last);
 }
 
 void ck_bf16_pack_b(const float *b, int k, int n, int transposed, uint16_t *packed) {
-    int kp = pad32(k);
+    int kp = ck_pad32(k);
     uint16_t *out = packed;
     for (int j0 = 0; j0 < n; j0 += PANEL) {
         int w = n - j0 >= PANEL ? PANEL : (n - j0 + 15) / 16 * 16;
@@ -159,7 +158,7 @@ CK_BF16 void ck_gemm_bf16_avx512(int m, int n, int k, const float *a, int lda, c
                 default: micro_1(kp, ai, rows, panel, ci, ldc, cols, bj, accumulate); break;
                 }
             }
-            panel += (size_t)pad32(k) * w;
+            panel += (size_t)ck_pad32(k) * w;
         }
     }
     if (buf != stack_buf) free(buf);
@@ -212,7 +211,7 @@ CONV_MICRO_BF16(3)
 #define CONV_OPERAND uint32_t
 #define CONV_UNIT 2
 #define CONV_PANEL_WIDTH PANEL
-#define CONV_PANEL_ROWS(patch) pad32(patch)
+#define CONV_PANEL_ROWS(patch) ck_pad32(patch)
 #define CONV_SEGMENTS CONV_MAX_SEGMENTS
 #include "conv_driver.h"
 

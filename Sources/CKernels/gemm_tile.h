@@ -30,6 +30,9 @@ static inline __mmask16 ck_column_mask(int valid) {
         }                                                                                                   \
     }
 
+// The inner size of a bf16 packed panel: k rounded up to whole AMX tiles of 32 values.
+static inline int ck_pad32(int k) { return (k + 31) & ~31; }
+
 // An empty sum (k == 0): C = bias (+ C).
 static inline void ck_gemm_empty(int m, int n, float *c, int ldc, const float *bias, int accumulate) {
     for (int i = 0; i < m; i++)
