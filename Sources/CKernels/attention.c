@@ -147,7 +147,7 @@ ATTEND_HEAD(2)
             __m512 inv = _mm512_div_ps(_mm512_set1_ps(1.0f), sum);                                          \
             for (int e = 0; e < E; e++) _mm512_storeu_ps(oT + e * 64 + 16 * v, _mm512_mul_ps(o[e], inv));   \
         }                                                                                                   \
-        ck_store_head_transposed(oT, out, c, d, head);                                                      \
+        ck_store_head_transposed(oT, out, c, head * d, d);                                                      \
     }
 
 ATTEND_SMALL(8)

@@ -100,19 +100,19 @@ CK_BF16_ATTN static inline __m512i pair_lanes(__m512 lo, __m512 hi, __m512i inde
             for (int e = 0; e < E; e++) _mm512_store_ps(qT + e * 64 + 16 * v, _mm512_mul_ps(o[e], inv));    \
         }                                                                                                   \
         /* O^T (now in qT) transposed back into the head's columns of the output rows. */                   \
-        ck_store_head_transposed(qT, out, c, d, head);                                                      \
+        ck_store_head_transposed(qT, out, c, head * d, d);                                              \
     }
 
 ATTEND_SMALL_BF16(8)
 ATTEND_SMALL_BF16(16)
 
 // The same attention with both products on AMX tiles (gemm_amx.c's tile configuration: all
-// eight tiles 16 rows x 64 bytes), the operands in the layouts built above:
-//   S^T (keys x queries) = K Q^T + bias: left tiles are 16 key rows of K in bf16 read with a
-//   32-byte stride (the upper half of each tile row is the next key, times zero rows of the
-//   right tile), right tiles the interleaved query pairs (pairs past d/2 zero);
-//   O^T (channels x queries) = V^T P^T: left tiles V^T in bf16 (32 keys per tile), right
-//   tiles the interleaved probabilities of key pairs, exactly what the vector loop builds.
+// eight tiles 16 rows x 64 bytes), for heads of up to 32 channels:
+//   S^T (keys x queries) = K Q^T + bias: left tiles are 16 key rows of K in bf16 (32 channels,
+//   zero past d), right tiles the interleaved query pairs (pairs past d/2 zero);
+//   O^T (channels x queries) = V^T P^T: left tiles 16 channels of V^T in bf16 (32 keys per
+//   tile), right tiles the interleaved probabilities of key pairs, the layout the vector loop
+//   builds.
 // The softmax (maxima, exponentials, sums) stays in fp32 vectors.
 void ck_amx_configure_thread(void);
 
@@ -129,22 +129,25 @@ void ck_amx_configure_thread(void);
     _tile_dpbf16ps(CI, 4, 6);                                                                               \
     _tile_loadd(7, pb2 + 16 * 64 + 16 * (QB), 256);                                                         \
     _tile_dpbf16ps(CI, 5, 7);                                                                               \
-    _tile_stored(CI, qT + 16 * (QB), 256);
+    _tile_stored(CI, qT + eb * 16 * 64 + 16 * (QB), 256);
 
 CK_AMX_ATTN static void attend_bf16_amx(const float *rows, float *out, int c, int d, int head, const float *bias_t,
                                          float scale) {
     ck_amx_configure_thread();
-    const int row3 = 3 * c, pairs = (d + 1) / 2;
-    const __mmask16 md = (__mmask16)(d >= 16 ? 0xFFFF : (1u << d) - 1);
+    const int row3 = 3 * c, pairs = (d + 1) / 2, blocks = (d + 15) / 16;
+    const int width[2] = {d < 16 ? d : 16, d - 16};  /* channels in each 16-channel block */
+    const __mmask16 m[2] = {(__mmask16)(d >= 16 ? 0xFFFF : (1u << d) - 1),
+                            (__mmask16)(d >= 32 ? 0xFFFF : d <= 16 ? 0 : (1u << (d - 16)) - 1)};
     const __m512 vscale = _mm512_set1_ps(scale);
     const __m512i interleave = _mm512_load_si512((const void *)ck_interleave_index);
-    float qT[16 * 64] __attribute__((aligned(64)));
+    float qT[32 * 64] __attribute__((aligned(64)));
     uint32_t q2[16 * 64] __attribute__((aligned(64)));   /* [pair][query], pairs past d/2 zero */
-    uint32_t k2[65 * 8] __attribute__((aligned(64)));    /* [key][pair], one spare key */
-    uint16_t vTb[16 * 64] __attribute__((aligned(64)));  /* [channel][key], channels past d zero */
+    uint32_t k2[64 * 16] __attribute__((aligned(64)));   /* [key][pair], channels past d zero */
+    uint16_t vTb[32 * 64] __attribute__((aligned(64)));  /* [channel][key], channels past d zero */
     uint32_t pb2[32 * 64] __attribute__((aligned(64)));  /* [key pair][query] */
     float ST[64 * 64] __attribute__((aligned(64)));
-    ck_load_head_transposed(rows, row3, head * d, d, vscale, qT);
+    for (int eb = 0; eb < blocks; eb++)
+        ck_load_head_transposed(rows, row3, head * d + 16 * eb, width[eb], vscale, qT + eb * 16 * 64);
     if (d & 1)
         for (int v = 0; v < 4; v++) _mm512_store_ps(qT + d * 64 + 16 * v, _mm512_setzero_ps());
     for (int p = 0; p < 16; p++)
@@ -154,25 +157,26 @@ CK_AMX_ATTN static void attend_bf16_amx(const float *rows, float *out, int c, in
                                                       _mm512_load_ps(qT + (2 * p + 1) * 64 + 16 * v), interleave)
                                          : _mm512_setzero_si512());
     for (int j = 0; j < 64; j++) {
-        __m512 kr = _mm512_maskz_loadu_ps(md, rows + (size_t)j * row3 + c + head * d);
-        _mm256_store_si256((__m256i *)(k2 + j * 8), (__m256i)_mm512_cvtneps_pbh(kr));
+        const float *kr = rows + (size_t)j * row3 + c + head * d;
+        __m512 lo = _mm512_maskz_loadu_ps(m[0], kr), hi = _mm512_maskz_loadu_ps(m[1], kr + 16);
+        _mm512_store_si512((void *)(k2 + j * 16), (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
     }
-    _mm256_store_si256((__m256i *)(k2 + 64 * 8), _mm256_setzero_si256());
-    for (int tb = 0; tb < 4; tb++) {
-        __m512 r[16];
-        for (int t = 0; t < 16; t++)
-            r[t] = _mm512_maskz_loadu_ps(md, rows + (size_t)(16 * tb + t) * row3 + 2 * c + head * d);
-        transpose16(r);
-        for (int e = 0; e < 16; e++)
-            _mm256_store_si256((__m256i *)(vTb + e * 64 + 16 * tb), (__m256i)_mm512_cvtneps_pbh(r[e]));
-    }
+    for (int eb = 0; eb < blocks; eb++)
+        for (int tb = 0; tb < 4; tb++) {
+            __m512 r[16];
+            for (int t = 0; t < 16; t++)
+                r[t] = _mm512_maskz_loadu_ps(m[eb], rows + (size_t)(16 * tb + t) * row3 + 2 * c + head * d + 16 * eb);
+            transpose16(r);
+            for (int e = 0; e < 16; e++)
+                _mm256_store_si256((__m256i *)(vTb + (16 * eb + e) * 64 + 16 * tb), (__m256i)_mm512_cvtneps_pbh(r[e]));
+        }
     // Scores: four key blocks x four query blocks, the bias as the starting sums.
     _tile_loadd(4, q2, 256);
     _tile_loadd(5, q2 + 16, 256);
     _tile_loadd(6, q2 + 32, 256);
     _tile_loadd(7, q2 + 48, 256);
     for (int kb = 0; kb < 4; kb++) {
-        _tile_loadd(3, k2 + kb * 16 * 8, 32);
+        _tile_loadd(3, k2 + kb * 16 * 16, 64);
         SCORE_BLOCK(0, 4, 0)
         SCORE_BLOCK(1, 5, 1)
         SCORE_BLOCK(2, 6, 2)
@@ -193,23 +197,26 @@ CK_AMX_ATTN static void attend_bf16_amx(const float *rows, float *out, int c, in
         inv[v] = _mm512_div_ps(_mm512_set1_ps(1.0f), sum);
     }
     // O^T = V^T P^T: 16 channel rows x 16 queries per tile, 64 keys in two tiles.
-    _tile_loadd(4, vTb, 128);
-    _tile_loadd(5, vTb + 32, 128);
-    OUTPUT_BLOCK(0, 0)
-    OUTPUT_BLOCK(1, 1)
-    OUTPUT_BLOCK(2, 2)
-    OUTPUT_BLOCK(3, 3)
+    for (int eb = 0; eb < blocks; eb++) {
+        _tile_loadd(4, vTb + eb * 16 * 64, 128);
+        _tile_loadd(5, vTb + eb * 16 * 64 + 32, 128);
+        OUTPUT_BLOCK(0, 0)
+        OUTPUT_BLOCK(1, 1)
+        OUTPUT_BLOCK(2, 2)
+        OUTPUT_BLOCK(3, 3)
+    }
     for (int e = 0; e < d; e++)
         for (int v = 0; v < 4; v++)
             _mm512_store_ps(qT + e * 64 + 16 * v, _mm512_mul_ps(_mm512_load_ps(qT + e * 64 + 16 * v), inv[v]));
-    ck_store_head_transposed(qT, out, c, d, head);
+    for (int eb = 0; eb < blocks; eb++)
+        ck_store_head_transposed(qT + eb * 16 * 64, out, c, head * d + 16 * eb, width[eb]);
 }
 
 int ck_window_attention_block_bf16(const float *rows, float *out, int c, int heads, const float *bias_mask_t,
                                    float scale) {
     int d = heads > 0 ? c / heads : 0;
-    if (d < 1 || d > 16 || d * heads != c || !bias_mask_t) return 0;
     const int amx = ck_amx_active();
+    if (d < 1 || d > (amx ? 32 : 16) || d * heads != c || !bias_mask_t) return 0;
     for (int head = 0; head < heads; head++) {
         const float *bt = bias_mask_t + (size_t)head * 64 * 64;
         if (amx)

@@ -101,18 +101,19 @@ CK_AVX512 static inline void ck_load_head_transposed(const float *rows, int row_
     }
 }
 
-// The inverse for a head's output: `oT[e * 64 + t]` (e < d <= 16) into columns
-// `head * d ..< head * d + d` of 64 rows of `c` floats. A whole vector may spill into later
-// heads' columns of a row, which are written after; the last head's store is masked.
-CK_AVX512 static inline void ck_store_head_transposed(const float *oT, float *out, int c, int d, int head) {
-    const __mmask16 md = (__mmask16)(d >= 16 ? 0xFFFF : (1u << d) - 1);
+// The inverse for up to 16 channels of a head's output: `oT[e * 64 + t]` (e < count <= 16)
+// into columns `column ..< column + count` of 64 rows of `c` floats. A whole vector may spill
+// into the columns after them, which are written later; a store that would pass the end of a
+// row is masked.
+CK_AVX512 static inline void ck_store_head_transposed(const float *oT, float *out, int c, int column, int count) {
+    const __mmask16 md = (__mmask16)(count >= 16 ? 0xFFFF : (1u << count) - 1);
     for (int tb = 0; tb < 4; tb++) {
         __m512 r[16];
-        for (int e = 0; e < 16; e++) r[e] = e < d ? _mm512_loadu_ps(oT + e * 64 + 16 * tb) : _mm512_setzero_ps();
+        for (int e = 0; e < 16; e++) r[e] = e < count ? _mm512_loadu_ps(oT + e * 64 + 16 * tb) : _mm512_setzero_ps();
         transpose16(r);
         for (int t = 0; t < 16; t++) {
-            float *dst = out + (size_t)(16 * tb + t) * c + head * d;
-            if (head * d + 16 <= c)
+            float *dst = out + (size_t)(16 * tb + t) * c + column;
+            if (column + 16 <= c)
                 _mm512_storeu_ps(dst, r[t]);
             else
                 _mm512_mask_storeu_ps(dst, md, r[t]);

@@ -126,9 +126,12 @@ extension CPUBackend {
         makeUnique(&x)
         let n = win * win
         let biasMask = Self.windowBiasMask(w.position, height: h, width: wd, shift: shift)
-        // Heads of up to 16 channels take the transposed kernel, which reads the mask with the
-        // keys in rows.
-        var biasMaskT = [Float](repeating: 0, count: c / heads <= 16 ? biasMask.count : 0)
+        // In bf16, heads of up to 16 channels (32 on AMX tiles) take products of bf16-rounded
+        // operands too.
+        let bf16Attention = precision == .bf16 && Precision.cpuHasBF16
+        // Heads of up to 16 channels and the bf16 kernels take the transposed layout, which
+        // reads the mask with the keys in rows.
+        var biasMaskT = [Float](repeating: 0, count: c / heads <= 16 || bf16Attention ? biasMask.count : 0)
         if !biasMaskT.isEmpty {
             for block in 0..<(4 * heads) {
                 for i in 0..<n {
@@ -137,8 +140,6 @@ extension CPUBackend {
             }
         }
         let scale = Float(1.0 / Double(c / heads).squareRoot())
-        // In bf16, heads of up to 16 channels take products of bf16-rounded operands too.
-        let bf16Attention = precision == .bf16 && Precision.cpuHasBF16
         let windowsY = h / win, windowsX = wd / win
         let epsilon = norm.epsilon
         let refused = UncheckedSendableBox(UnsafeMutablePointer<Int32>.allocate(capacity: 1))

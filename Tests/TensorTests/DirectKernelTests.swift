@@ -258,8 +258,9 @@ private func maxDiff(_ a: FeatureMap, _ b: FeatureMap) -> Float {
                         maxDiff(y, expected) < 1e-5, "c \(c) heads \(heads) shift \(shift) avx512 \(b.avx512Kernels)")
                 } else {
                     // In bf16 the fused kernels also round the attention's operands (heads of
-                    // up to 16 channels), the composition only the linears': the fused result
-                    // stays within twice the composition's distance from the fp32 result.
+                    // up to 16 channels, 32 on AMX tiles), the composition only the linears':
+                    // the fused result stays within twice the composition's distance from the
+                    // fp32 result, three times for the 32-term dot products of 32-channel heads.
                     let fp32 = CPUBackend(threads: 2)
                     var exact = x
                     fp32.linear(
@@ -268,7 +269,8 @@ private func maxDiff(_ a: FeatureMap, _ b: FeatureMap) -> Float {
                     let label = "c \(c) heads \(heads) shift \(shift) avx512 \(b.avx512Kernels)"
                     let composed = maxDiff(expected, exact)
                     #expect(composed < 0.1, "\(label)")
-                    #expect(maxDiff(y, exact) <= max(2 * composed, 1e-2), "\(label)")
+                    let factor: Float = c / heads > 16 ? 3 : 2
+                    #expect(maxDiff(y, exact) <= max(factor * composed, 1e-2), "\(label)")
                 }
                 #expect(maxDiff(y, x) > 1e-2)
             }

@@ -110,11 +110,11 @@ int ck_window_attention_f32(const float *qkv, float *out, int height, int width,
 int ck_window_attention_block_f32(const float *rows, float *out, int c, int heads, const float *bias_mask,
                                   const float *bias_mask_t, float scale);
 
-/// `ck_window_attention_block_f32` for heads of up to 16 channels with the transposed
+/// `ck_window_attention_block_f32` for heads of up to 16 channels (32 on AMX tiles) with the transposed
 /// mask `bias_mask_t` (`[heads][64 keys][64 queries]`), the products of q k^T and P v taken
 /// on bf16-rounded operands (`vdpbf16ps`), summed in fp32; the softmax in fp32. Needs
 /// `ck_has_avx512bf16()`. Returns 0 without writing when the shape is unsupported (head size
-/// above 16, or no `bias_mask_t`).
+/// above 16, or above 32 where the products run on AMX tiles; or no `bias_mask_t`).
 int ck_window_attention_block_bf16(const float *rows, float *out, int c, int heads, const float *bias_mask_t,
                                    float scale);
 
