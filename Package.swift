@@ -37,7 +37,7 @@ let package = Package(
         // MARK: thin wrappers
         .target(name: "HDF5", dependencies: ["CHDF5"]),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
-        .target(name: "Imaging"),
+        .target(name: "Imaging", dependencies: ["CKernels"]),
         .target(name: "ImageCodecs", dependencies: ["Imaging", "CImageCodecs"]),
 
         // MARK: core
@@ -63,7 +63,7 @@ let package = Package(
             name: "DeblurEvaluation",
             dependencies: ["Deblur", "Datasets", "Metrics", "Imaging", "ImageCodecs", "SpikeCore", "Tensor"]),
         .target(name: "WireProtocol", dependencies: ["SpikeCore"]),
-        .target(name: "Recording", dependencies: ["HDF5", "CCompression", "Imaging"]),
+        .target(name: "Recording", dependencies: ["HDF5", "CCompression", "Imaging", "CKernels"]),
 
         // MARK: runtime and stages
         .target(

@@ -1,3 +1,5 @@
+import CKernels
+
 /// An image in memory: `height x width x channels` floats in [0, 1], channels interleaved
 /// (HWC, row-major), 1 (grey) or 3 (RGB) channels.
 public struct Image: Sendable, Equatable {
@@ -35,7 +37,11 @@ public struct Image: Sendable, Equatable {
     /// float32 division by 255 of RGB samples. (Its `test_real.py` instead feeds
     /// `cv2.imread(...) / 255` to the model without swapping OpenCV's BGR order; we keep RGB.)
     public init(uint8 values: [UInt8], width: Int, height: Int, channels: Int) {
-        self.init(width: width, height: height, channels: channels, pixels: values.map { Float($0) / 255 })
+        let pixels = [Float](unsafeUninitializedCapacity: values.count) { out, count in
+            values.withUnsafeBufferPointer { ck_u8_to_unit_f32($0.baseAddress, out.baseAddress, $0.count) }
+            count = values.count
+        }
+        self.init(width: width, height: height, channels: channels, pixels: pixels)
     }
 
     /// The value at column `x`, row `y`, channel `c`.
@@ -51,8 +57,10 @@ public struct Image: Sendable, Equatable {
     /// `cv2.imwrite` of a float array saturates with `cvRound`, also half to even. NaN
     /// becomes 0.
     public func toUInt8() -> [UInt8] {
-        // `v > 0` is false for NaN, which would otherwise trap in the UInt8 conversion.
-        pixels.map { UInt8((($0 > 0 ? min($0, 1) : 0) * 255).rounded(.toNearestOrEven)) }
+        [UInt8](unsafeUninitializedCapacity: pixels.count) { out, count in
+            pixels.withUnsafeBufferPointer { ck_unit_f32_to_u8_half_even($0.baseAddress, out.baseAddress, $0.count) }
+            count = pixels.count
+        }
     }
 
     /// The grey level `0.2989 R + 0.587 G + 0.114 B` (torchvision's `Grayscale`), or the

@@ -46,10 +46,8 @@ enum FrameEncoder {
         case (.uint8(let v), .uint8):
             return v
         case (.float(let v), .uint8):
-            return v.map { x in
-                let c = x.isNaN ? 0 : min(max(x, 0), 1)
-                return UInt8((c * 255).rounded())
-            }
+            guard case .uint8(let bytes) = v.withUnsafeBufferPointer(RecordedFrame.Pixels.eightBit) else { return [] }
+            return bytes
         case (.uint8(let v), .float16):
             return bytes(v.map { Float16(Float($0) / 255) })
         case (.float(let v), .float16):

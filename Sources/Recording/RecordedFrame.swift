@@ -1,3 +1,4 @@
+import CKernels
 /// One deblurred frame and what the sink stores beside it.
 ///
 /// Images are row major: colour images HWC with 3 channels, `spikeRecon` HW. Float pixels are
@@ -9,6 +10,18 @@ public struct RecordedFrame: Sendable {
         case float([Float])
         /// 8-bit values (0...255 stands for [0, 1]).
         case uint8([UInt8])
+
+        /// Floats in [0, 1] as a uint8 dataset stores them: clamped (NaN to 0), times 255,
+        /// rounded half away from zero. For a caller whose floats live in its own storage and
+        /// whose file stores 8 bits: one pass, instead of a copy into ``float(_:)`` that the
+        /// writer converts later.
+        public static func eightBit(_ values: UnsafeBufferPointer<Float>) -> Pixels {
+            .uint8(
+                [UInt8](unsafeUninitializedCapacity: values.count) { out, count in
+                    ck_unit_f32_to_u8_half_away(values.baseAddress, out.baseAddress, values.count)
+                    count = values.count
+                })
+        }
 
         var count: Int {
             switch self {

@@ -1,6 +1,7 @@
 import Foundation
 import Pipeline
 import Recording
+import Tensor
 
 /// `hdf5-sink`: writes deblurred frames with the Recording schema (docs/hdf5.md). The file
 /// is always finished (valid, with every accepted frame), also when the pipeline stops.
@@ -103,13 +104,19 @@ struct HDF5SinkStage: Stage {
                             metadata: meta))
                 }
                 let latency = context.clock.now() - f.ingestedAt
+                // 8-bit files take the 8-bit values straight from the maps' storage (one pass
+                // instead of a float copy that the writer converts later; the same bytes).
+                let eightBit = options.pixelType == .uint8
+                let pixels = { (map: FeatureMap) -> RecordedFrame.Pixels in
+                    eightBit ? map.data.withUnsafeBufferPointer(RecordedFrame.Pixels.eightBit) : .float(map.data.array)
+                }
                 try await context.busy {
                     try await writer?.append(
                         RecordedFrame(
-                            sharp: .float(f.sharp.data.array),
-                            spikeRecon: stored.contains(.spikeRecon) ? f.spikeRecon.map { .float($0.data.array) } : nil,
-                            quickSharp: stored.contains(.quickSharp) ? f.quickSharp.map { .float($0.data.array) } : nil,
-                            blur: stored.contains(.blur) ? .float(f.blur.data.array) : nil,
+                            sharp: pixels(f.sharp),
+                            spikeRecon: stored.contains(.spikeRecon) ? f.spikeRecon.map(pixels) : nil,
+                            quickSharp: stored.contains(.quickSharp) ? f.quickSharp.map(pixels) : nil,
+                            blur: stored.contains(.blur) ? pixels(f.blur) : nil,
                             exposureStartNanoseconds: f.exposureStart, exposureEndNanoseconds: f.exposureEnd,
                             spikeCenterIndex: Int64(f.centerIndex), frameID: Int64(f.frameID), latency: latency))
                 }

@@ -168,7 +168,9 @@ struct AMXKernelTests {
                 for e in 0..<d {
                     var o = 0.0
                     for j in 0..<n {
-                        o += Double(ck_bf16_round(Float(p[j]))) * Double(ck_bf16_round(rows[j * 3 * c + 2 * c + column + e]))
+                        o +=
+                            Double(ck_bf16_round(Float(p[j])))
+                            * Double(ck_bf16_round(rows[j * 3 * c + 2 * c + column + e]))
                     }
                     worst = max(worst, abs(Double(out[i * c + column + e]) - o / sum))
                 }

@@ -88,6 +88,16 @@ void ck_f32_pack_b(const float *b, int k, int n, int transposed, float *packed);
 void ck_gemm_f32(int m, int n, int k, const float *a, int lda, const float *packed, float *c, int ldc,
                  const float *bias, int accumulate);
 
+/// `dst[i] = src[i] / 255` in float32 (8-bit samples to [0, 1]). Any CPU.
+void ck_u8_to_unit_f32(const uint8_t *src, float *dst, size_t n);
+
+/// `src[i]` clamped to [0, 1] (NaN to 0), times 255 in float32, rounded half away from zero,
+/// as 8-bit samples. Any CPU.
+void ck_unit_f32_to_u8_half_away(const float *src, uint8_t *dst, size_t n);
+
+/// The same rounded half to even. Any CPU.
+void ck_unit_f32_to_u8_half_even(const float *src, uint8_t *dst, size_t n);
+
 /// 1 when the CPU and OS support AVX-512F/DQ/BW/VL, else 0.
 int ck_has_avx512f(void);
 
