@@ -73,6 +73,9 @@ struct HDF5SinkStage: Stage {
         var size: (height: Int, width: Int)?
         do {
             while let f = try await context.receive("frames", as: DeblurredFrame.self) {
+                // On arrival, like every later frame: the first one's file creation below is
+                // the sink's own start-up, not time the frame spent in the pipeline.
+                let latency = context.clock.now() - f.ingestedAt
                 if let size, size != (f.sharp.height, f.sharp.width) {
                     // A source restarted with another geometry: the file's shape is fixed.
                     context.metrics.count("dropped-shape-mismatch")
@@ -103,7 +106,6 @@ struct HDF5SinkStage: Stage {
                             compression: options.compression, swmr: options.swmr, flushEvery: options.flushEvery,
                             metadata: meta))
                 }
-                let latency = context.clock.now() - f.ingestedAt
                 // 8-bit files take the 8-bit values straight from the maps' storage (one pass
                 // instead of a float copy that the writer converts later; the same bytes).
                 let eightBit = options.pixelType == .uint8

@@ -36,4 +36,35 @@ import Testing
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains("partial") }
         #expect(leftovers.isEmpty)
     }
+
+    /// The replaced file is freed off the caller's thread: the new file is in place at once,
+    /// nothing else is left in the folder, and the old file's space comes back.
+    @Test func replacingAFileLeavesOnlyTheNewOne() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("spk-replace-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let target = dir.appendingPathComponent("out.h5"), source = dir.appendingPathComponent(".out.h5.partial")
+        try Data(repeating: 7, count: 1 << 20).write(to: target)
+        try Data("new".utf8).write(to: source)
+        #expect(replace(target.path, with: source.path) == 0)
+        #expect(try Data(contentsOf: target) == Data("new".utf8))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["out.h5"])
+        // A missing source fails as rename does, and leaves the target alone.
+        #expect(replace(target.path, with: source.path) == -1)
+        #expect(try Data(contentsOf: target) == Data("new".utf8))
+        // Into a name that does not exist yet.
+        let fresh = dir.appendingPathComponent("fresh.h5")
+        try Data("x".utf8).write(to: source)
+        #expect(replace(fresh.path, with: source.path) == 0)
+        #expect(try Data(contentsOf: fresh) == Data("x".utf8))
+    }
+
+    @Test func creationTimesAreRFC3339InUTC() throws {
+        let stamp = utcTimestamp()
+        let parser = ISO8601DateFormatter()
+        parser.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let parsed = try #require(parser.date(from: stamp), "\(stamp)")
+        #expect(abs(parsed.timeIntervalSinceNow) < 5, "\(stamp)")
+        #expect(stamp.count == 24 && stamp.hasSuffix("Z"), "\(stamp)")
+    }
 }
