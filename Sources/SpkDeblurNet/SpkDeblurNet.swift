@@ -81,12 +81,21 @@ public struct SpkDeblurNet: Sendable {
         try r.finish()
     }
 
-    /// Loads weights from a `.pth` or `.safetensors` file, with the config inferred from the
-    /// tensor shapes on top of `base` (the anchor counts come from `base`).
+    /// The safetensors metadata key under which a config JSON travels with its weights
+    /// (`tools/train` writes it): the anchor counts cannot be read from the tensor shapes.
+    public static let configMetadataKey = "spkdeblurnet_config"
+
+    /// Loads weights from a `.pth` or `.safetensors` file. Without `config`, the config
+    /// stored with the weights (``configMetadataKey``), else inferred from the tensor shapes
+    /// on top of the published config (whose anchor counts it then takes).
     /// - Throws: ``SpkDeblurNetError`` or ``CheckpointError``.
     public static func load(weights url: URL, config: SpkDeblurNetConfig? = nil) throws -> SpkDeblurNet {
         let dict = try StateDict.load(contentsOf: url)
-        let resolved = config ?? SpkDeblurNetConfig.inferred(from: dict)
+        let stored = try dict.metadata[configMetadataKey].map {
+            try SpkDeblurNetConfig.decode(
+                json: Data($0.utf8), source: "\(url.lastPathComponent) (\(configMetadataKey) metadata)")
+        }
+        let resolved = config ?? stored ?? SpkDeblurNetConfig.inferred(from: dict)
         return try SpkDeblurNet(config: resolved, weights: dict, source: url.lastPathComponent)
     }
 

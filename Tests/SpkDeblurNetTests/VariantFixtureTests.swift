@@ -62,3 +62,28 @@ import Testing
         #expect(text.contains("unexpected keys") && text.contains("mlp.conv_layer.0.weight"))
     }
 }
+
+/// Weights that carry their config (`tools/train` writes it into the safetensors metadata)
+/// load with it: the anchor counts differ from the published ones and cannot be inferred.
+struct StoredConfigTests {
+    @Test func aConfigInTheMetadataIsUsedWhenNoneIsGiven() throws {
+        let config = try SpkDeblurNetConfig.decode(
+            json: Data(contentsOf: fixtureURL("tiny.json")), source: "tiny.json")
+        var dict = try SafeTensors.read(contentsOf: fixtureURL("tiny.weights.safetensors"))
+        #expect(SpkDeblurNetConfig.inferred(from: dict) != config, "the fixture needs a config shapes cannot tell")
+        dict.metadata[SpkDeblurNet.configMetadataKey] = config.jsonString()
+        let url = FileManager.default.temporaryDirectory
+            .appendingPathComponent("stored-\(UUID().uuidString).safetensors")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try SafeTensors.write(dict, to: url)
+        #expect(try SpkDeblurNet.load(weights: url).config == config)
+
+        dict.metadata[SpkDeblurNet.configMetadataKey] = "{\"D_embed_dim\": "
+        try SafeTensors.write(dict, to: url)
+        #expect {
+            _ = try SpkDeblurNet.load(weights: url)
+        } throws: { error in
+            "\(error)".contains("spkdeblurnet_config") && "\(error)".contains("not valid JSON")
+        }
+    }
+}

@@ -4,7 +4,7 @@ made by make_data.py) with `spkdeblur eval`, and prints the Markdown table for
 docs/training.md. Also writes the nominal means as JSON for embed.py --held-out.
 
     python3 tools/train/robustness.py --bin .build/release/spkdeblur --data out/train-data \
-        [--weights W] --means out/heldout-means.json
+        [--weights W --config C] --means out/heldout-means.json
 """
 
 from __future__ import annotations
@@ -28,11 +28,13 @@ LABELS = {
 }
 
 
-def evaluate(binary, root, weights, threads):
+def evaluate(binary, root, weights, threads, config=None):
     with tempfile.NamedTemporaryFile(suffix=".json") as f:
         cmd = [binary, "eval", "--dataset", root, "--layout", "gopro", "--split", "test", "--report", f.name]
         if weights:
             cmd += ["--weights", weights]
+        if config:
+            cmd += ["--config", config]
         if threads:
             cmd += ["--threads", str(threads)]
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -45,11 +47,13 @@ def main(argv=None):
     p.add_argument("--bin", required=True)
     p.add_argument("--data", required=True, help="make_data.py's output folder")
     p.add_argument("--weights", help="weights (default: the embedded model)")
+    p.add_argument("--config", help="the weights' model config JSON (a run's model.json); head counts "
+                   "cannot be read from the weights")
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--means", help="write the nominal means here (JSON)")
     a = p.parse_args(argv)
 
-    results = {name: evaluate(a.bin, os.path.join(a.data, name), a.weights, a.threads)
+    results = {name: evaluate(a.bin, os.path.join(a.data, name), a.weights, a.threads, a.config)
                for name, _ in HELD_OUT_VARIANTS}
     nominal_gain = results["heldout"]["sharp"][0] - results["heldout"]["blurry"][0]
     print("| held-out recordings | blurry PSNR / SSIM | classical | sharp (model) | gain over blurry | "

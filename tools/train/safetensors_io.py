@@ -55,9 +55,11 @@ def read_safetensors(path: str) -> Dict[str, np.ndarray]:
     return out
 
 
-def write_safetensors(path: str, tensors: Mapping[str, np.ndarray]) -> None:
-    """Writes numpy arrays (keys sorted, data packed in key order) as a safetensors file."""
-    header = {}
+def write_safetensors(path: str, tensors: Mapping[str, np.ndarray],
+                      metadata: Mapping[str, str] | None = None) -> None:
+    """Writes numpy arrays (keys sorted, data packed in key order) as a safetensors file,
+    with string `metadata` in its `__metadata__` entry when given."""
+    header = {"__metadata__": dict(metadata)} if metadata else {}
     chunks = []
     offset = 0
     for name in sorted(tensors):

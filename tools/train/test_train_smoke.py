@@ -3,6 +3,7 @@ synthetic Spk-GoPro tree."""
 
 import json
 import os
+import struct
 import sys
 
 import numpy as np
@@ -131,6 +132,11 @@ def test_train_few_steps_and_reload(tmp_path, capsys):
     assert sorted(tensors) == sorted(state)
     for k, v in state.items():
         assert np.array_equal(tensors[k], v.numpy()), k
+    # The config travels with the weights (the Swift loader reads it).
+    with open(st, "rb") as f:
+        (n,) = struct.unpack("<Q", f.read(8))
+        meta = json.loads(f.read(n))["__metadata__"]
+    assert json.loads(meta["spkdeblurnet_config"]) == saved_cfg
 
 
 def _tiny_run(tmp_path, seed):

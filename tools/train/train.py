@@ -162,9 +162,12 @@ def save_checkpoint(model, path, config):
         json.dump({"config": config}, f, indent=1)
 
 
-def export_safetensors(model, path):
+def export_safetensors(model, path, config=None):
+    """The weights as safetensors, with the model config in the metadata (the Swift loader
+    reads it: the anchor counts cannot be inferred from the shapes)."""
     state = {k: v.detach().cpu().contiguous().numpy() for k, v in model.state_dict().items()}
-    write_safetensors(path, state)
+    meta = {"spkdeblurnet_config": json.dumps(config, sort_keys=True)} if config else None
+    write_safetensors(path, state, meta)
 
 
 def evaluate(model, samples, frames, device, eval_crop):
@@ -340,7 +343,7 @@ def main(argv=None):
     save_checkpoint(model, args.out, model.config)
     print(f"saved {args.out} (step {step}, last loss {last if last is not None else float('nan'):.5f})")
     if args.export_safetensors:
-        export_safetensors(model, args.export_safetensors)
+        export_safetensors(model, args.export_safetensors, model.config)
         print(f"saved {args.export_safetensors}")
     if test_samples:
         held_out()
