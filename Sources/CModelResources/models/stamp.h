@@ -1,2 +1,2 @@
 // Written by tools/train/embed.py; changes with the embedded files.
-#define SPK_EMBEDDED_STAMP_COMPACT48 "aaf8998893dd52187a14de4fba9fdfb02300d06d1d61ba80e92b63ab58baac7e"
+#define SPK_EMBEDDED_STAMP_COMPACT48 "27bf8a87991c90bcf0b559196fb1710276949d5f65777e77381f6d143cbd7556"
