@@ -46,8 +46,7 @@ enum FrameEncoder {
         case (.uint8(let v), .uint8):
             return v
         case (.float(let v), .uint8):
-            guard case .uint8(let bytes) = v.withUnsafeBufferPointer(RecordedFrame.Pixels.eightBit) else { return [] }
-            return bytes
+            return v.withUnsafeBufferPointer(RecordedFrame.Pixels.eightBitValues)
         case (.uint8(let v), .float16):
             return bytes(v.map { Float16(Float($0) / 255) })
         case (.float(let v), .float16):

@@ -1,4 +1,5 @@
 import CKernels
+
 /// One deblurred frame and what the sink stores beside it.
 ///
 /// Images are row major: colour images HWC with 3 channels, `spikeRecon` HW. Float pixels are
@@ -16,11 +17,15 @@ public struct RecordedFrame: Sendable {
         /// whose file stores 8 bits: one pass, instead of a copy into ``float(_:)`` that the
         /// writer converts later.
         public static func eightBit(_ values: UnsafeBufferPointer<Float>) -> Pixels {
-            .uint8(
-                [UInt8](unsafeUninitializedCapacity: values.count) { out, count in
-                    ck_unit_f32_to_u8_half_away(values.baseAddress, out.baseAddress, values.count)
-                    count = values.count
-                })
+            .uint8(eightBitValues(values))
+        }
+
+        /// The bytes of ``eightBit(_:)``; the writer converts float frames with it too.
+        static func eightBitValues(_ values: UnsafeBufferPointer<Float>) -> [UInt8] {
+            [UInt8](unsafeUninitializedCapacity: values.count) { out, count in
+                ck_unit_f32_to_u8_half_away(values.baseAddress, out.baseAddress, values.count)
+                count = values.count
+            }
         }
 
         var count: Int {
