@@ -62,6 +62,7 @@ public struct ModelBenchmark: Sendable {
         let flops = cfg.flops(height: height, width: width)
         emit(
             "spkdeblur bench model: \(height)x\(width), T=\(frames), \(precision), \(backend.threads) threads, "
+                + "\(backend.kernelInstructionSet) kernels, "
                 + String(
                     format: "%.1f GFLOP (%.1f of them skipped: discarded S anchor layers)", flops.total / 1e9,
                     flops.discarded / 1e9))

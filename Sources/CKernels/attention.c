@@ -10,7 +10,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifndef CK_AVX2_WIDE
 int ck_has_avx512f(void) { return ck_cpu_avx512_base(0); }
+
+// AVX2 (leaf 7 EBX bit 5) and FMA (leaf 1 ECX bit 12), with XMM and YMM state enabled.
+int ck_has_avx2_fma(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    if (!(c & (1u << 27)) || !(c & (1u << 12))) return 0;  // OSXSAVE, FMA
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    if ((lo & 0x6) != 0x6) return 0;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    return (b >> 5) & 1;
+}
+#endif
 
 static inline __mmask16 lanes(int n) {
     return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
@@ -97,44 +111,37 @@ static inline __mmask16 lanes(int n) {
 ATTEND_HEAD(1)
 ATTEND_HEAD(2)
 
-// Small heads (d <= 16), transposed: queries go in the lanes, so the softmax over the keys
-// of every query is a vertical reduction over 64 rows instead of 64 horizontal ones, and
-// P V needs d FMAs per key and 16 queries instead of 8 rows x ceil(d / 16) vectors.
-//   Q^T (scaled) by 16x16 transposes; S^T[j][i] = k_j . q_i + bias[i][j], four keys x 64
-//   queries in 16 accumulators, with the column maxima kept on the way; then, 16 queries at
-//   a time, O^T[e][i] = sum_j v_j[e] exp(S^T[j][i] - max_i) for E (8 or 16) rows e, the
-//   exponentials computed once, in the same loop; O^T scaled by 1 / sum and transposed back.
-// Rows e >= d of O^T multiply the next values of the qkv row (or the slack after the block)
-// and are dropped.
-#define ATTEND_SMALL(E)                                                                                     \
-    CK_AVX512 static void attend_small_##E(const float *rows, float *out, int c, int d, int head,          \
-                                           const float *bias_t, float scale, float *qT, float *ST,          \
-                                           float *oT) {                                                     \
-        const int row3 = 3 * c;                                                                             \
-        ck_load_head_transposed(rows, row3, head * d, d, _mm512_set1_ps(scale), qT);                        \
-        __m512 mx[4];                                                                                       \
-        for (int v = 0; v < 4; v++) mx[v] = _mm512_set1_ps(-3.0e38f);                                       \
-        for (int j0 = 0; j0 < 64; j0 += 4) {                                                                \
-            __m512 acc[4][4];                                                                               \
-            const float *k[4];                                                                              \
-            for (int r = 0; r < 4; r++) {                                                                   \
-                k[r] = rows + (size_t)(j0 + r) * row3 + c + head * d;                                       \
-                for (int v = 0; v < 4; v++) acc[r][v] = _mm512_loadu_ps(bias_t + (j0 + r) * 64 + 16 * v);   \
-            }                                                                                               \
-            for (int e = 0; e < d; e++) {                                                                   \
-                __m512 q[4];                                                                                \
-                for (int v = 0; v < 4; v++) q[v] = _mm512_loadu_ps(qT + e * 64 + 16 * v);                   \
-                for (int r = 0; r < 4; r++) {                                                               \
-                    __m512 x = _mm512_set1_ps(k[r][e]);                                                     \
-                    for (int v = 0; v < 4; v++) acc[r][v] = _mm512_fmadd_ps(x, q[v], acc[r][v]);            \
-                }                                                                                           \
-            }                                                                                               \
-            for (int r = 0; r < 4; r++)                                                                     \
-                for (int v = 0; v < 4; v++) {                                                               \
-                    _mm512_storeu_ps(ST + (j0 + r) * 64 + 16 * v, acc[r][v]);                               \
-                    mx[v] = _mm512_max_ps(mx[v], acc[r][v]);                                                \
-                }                                                                                           \
-        }                                                                                                   \
+// O^T = P V of the small-head kernel, 16 queries (one vector) at a time. AVX-512: the
+// exponentials computed once, in the loop over the keys that sums E rows e at once (E + 2
+// of the 32 registers). The AVX2 build (16 registers, two per vector) writes the
+// exponentials over the scores first, then sums four rows e at a time, and only the rows e < d
+// (rounded up to 4): the same products and sums in the same order.
+#ifdef CK_AVX2_WIDE
+CK_AVX512 static inline void small_head_pv(const float *rows, int row3, int column, int d, float *ST,
+                                           const __m512 mx[4], float *oT) {
+    for (int v = 0; v < 4; v++) {
+        __m512 sum = _mm512_setzero_ps();
+        for (int j = 0; j < 64; j++) {
+            __m512 p = ck_exp_ps(_mm512_sub_ps(_mm512_loadu_ps(ST + j * 64 + 16 * v), mx[v]));
+            sum = _mm512_add_ps(sum, p);
+            _mm512_storeu_ps(ST + j * 64 + 16 * v, p);
+        }
+        __m512 inv = _mm512_div_ps(_mm512_set1_ps(1.0f), sum);
+        for (int e0 = 0; e0 < d; e0 += 4) {
+            __m512 o[4];
+            for (int e = 0; e < 4; e++) o[e] = _mm512_setzero_ps();
+            for (int j = 0; j < 64; j++) {
+                __m512 p = _mm512_loadu_ps(ST + j * 64 + 16 * v);
+                const float *vr = rows + (size_t)j * row3 + column + e0;
+                for (int e = 0; e < 4; e++) o[e] = _mm512_fmadd_ps(_mm512_set1_ps(vr[e]), p, o[e]);
+            }
+            for (int e = 0; e < 4; e++) _mm512_storeu_ps(oT + (e0 + e) * 64 + 16 * v, _mm512_mul_ps(o[e], inv));
+        }
+    }
+}
+#define SMALL_HEAD_PV(E) small_head_pv(rows, row3, 2 * c + head * d, d, ST, mx, oT);
+#else
+#define SMALL_HEAD_PV(E)                                                                                    \
         for (int v = 0; v < 4; v++) {                                                                       \
             __m512 o[E], sum = _mm512_setzero_ps();                                                         \
             for (int e = 0; e < E; e++) o[e] = _mm512_setzero_ps();                                         \
@@ -146,7 +153,48 @@ ATTEND_HEAD(2)
             }                                                                                               \
             __m512 inv = _mm512_div_ps(_mm512_set1_ps(1.0f), sum);                                          \
             for (int e = 0; e < E; e++) _mm512_storeu_ps(oT + e * 64 + 16 * v, _mm512_mul_ps(o[e], inv));   \
+        }
+#endif
+
+// Small heads (d <= 16), transposed: queries go in the lanes, so the softmax over the keys
+// of every query is a vertical reduction over 64 rows instead of 64 horizontal ones, and
+// P V needs d FMAs per key and 16 queries instead of 8 rows x ceil(d / 16) vectors.
+//   Q^T (scaled) by 16x16 transposes; S^T[j][i] = k_j . q_i + bias[i][j], CK_ATTENTION_KEYS
+//   keys x 64 queries at a time (4 accumulators per key), with the column maxima kept on the
+//   way; then, 16 queries at a time, O^T[e][i] = sum_j v_j[e] exp(S^T[j][i] - max_i) for E (8 or 16) rows e, the
+//   exponentials computed once, in the same loop; O^T scaled by 1 / sum and transposed back.
+// Rows e >= d of O^T multiply the next values of the qkv row (or the slack after the block)
+// and are dropped.
+#define ATTEND_SMALL(E)                                                                                     \
+    CK_AVX512 static void attend_small_##E(const float *rows, float *out, int c, int d, int head,           \
+                                           const float *bias_t, float scale, float *qT, float *ST,          \
+                                           float *oT) {                                                     \
+        const int row3 = 3 * c;                                                                             \
+        ck_load_head_transposed(rows, row3, head * d, d, _mm512_set1_ps(scale), qT);                        \
+        __m512 mx[4];                                                                                       \
+        for (int v = 0; v < 4; v++) mx[v] = _mm512_set1_ps(-3.0e38f);                                       \
+        for (int j0 = 0; j0 < 64; j0 += CK_ATTENTION_KEYS) {                                                \
+            __m512 acc[CK_ATTENTION_KEYS][4];                                                               \
+            const float *k[CK_ATTENTION_KEYS];                                                              \
+            for (int r = 0; r < CK_ATTENTION_KEYS; r++) {                                                   \
+                k[r] = rows + (size_t)(j0 + r) * row3 + c + head * d;                                       \
+                for (int v = 0; v < 4; v++) acc[r][v] = _mm512_loadu_ps(bias_t + (j0 + r) * 64 + 16 * v);   \
+            }                                                                                               \
+            for (int e = 0; e < d; e++) {                                                                   \
+                __m512 q[4];                                                                                \
+                for (int v = 0; v < 4; v++) q[v] = _mm512_loadu_ps(qT + e * 64 + 16 * v);                   \
+                for (int r = 0; r < CK_ATTENTION_KEYS; r++) {                                               \
+                    __m512 x = _mm512_set1_ps(k[r][e]);                                                     \
+                    for (int v = 0; v < 4; v++) acc[r][v] = _mm512_fmadd_ps(x, q[v], acc[r][v]);            \
+                }                                                                                           \
+            }                                                                                               \
+            for (int r = 0; r < CK_ATTENTION_KEYS; r++)                                                     \
+                for (int v = 0; v < 4; v++) {                                                               \
+                    _mm512_storeu_ps(ST + (j0 + r) * 64 + 16 * v, acc[r][v]);                               \
+                    mx[v] = _mm512_max_ps(mx[v], acc[r][v]);                                                \
+                }                                                                                           \
         }                                                                                                   \
+        SMALL_HEAD_PV(E)                                                                                    \
         ck_store_head_transposed(oT, out, c, head * d, d);                                                      \
     }
 

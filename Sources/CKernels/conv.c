@@ -74,7 +74,7 @@ CK_AVX512 void ck_depthwise_conv_f32(const float *x, float *out, int height, int
 // touching the left or right border split the runs per tap, out-of-image taps reading a
 // zero row; kernel rows outside the image are skipped. Segments accumulate in registers and
 // the tile is stored once, with the bias and the optional accumulation.
-enum { CONV_PANEL = 48, MR = 8, MAX_SEGMENTS = 64 };
+enum { CONV_PANEL = 48, MR = CK_F32_MR, MAX_SEGMENTS = 64 };
 
 #define CONV_MICRO(NV)                                                                                      \
     CK_AVX512 static void conv_micro_##NV(int segments, const float *const *a, int len, const int *boff,   \
@@ -86,14 +86,7 @@ enum { CONV_PANEL = 48, MR = 8, MAX_SEGMENTS = 64 };
         for (int s = 0; s < segments; s++) {                                                                \
             const float *const *ar = a + s * MR;                                                            \
             const float *bp = panel + (size_t)boff[s] * 16 * NV;                                            \
-            for (int kk = 0; kk < len; kk++) {                                                              \
-                __m512 b[NV];                                                                               \
-                for (int v = 0; v < NV; v++) b[v] = _mm512_loadu_ps(bp + (size_t)kk * 16 * NV + 16 * v);   \
-                for (int r = 0; r < MR; r++) {                                                              \
-                    __m512 x = _mm512_set1_ps(ar[r][kk]);                                                   \
-                    for (int v = 0; v < NV; v++) acc[r][v] = _mm512_fmadd_ps(x, b[v], acc[r][v]);           \
-                }                                                                                           \
-            }                                                                                               \
+            for (int kk = 0; kk < len; kk++) CK_TILE_STEP(NV, ar, kk, bp + (size_t)kk * 16 * NV)          \
         }                                                                                                   \
         CK_STORE_TILE(NV)                                                                                   \
     }

@@ -137,6 +137,7 @@ CK_AVX512 void ck_dot_rows_f32(int rows, int k, const float *a, int lda, const f
     }
 }
 
+#ifndef CK_AVX2_WIDE
 void ck_channel_sums(const float *x, size_t pixels, int c, double *sums) {
     enum { BLOCK = 256, MAXC = 1024 };
     float part[MAXC];
@@ -155,6 +156,7 @@ void ck_channel_sums(const float *x, size_t pixels, int c, double *sums) {
         for (int i = 0; i < c; i++) sums[i] += part[i];
     }
 }
+#endif
 
 CK_AVX512 void ck_transpose_f32(const float *src, size_t ld_src, float *dst, size_t ld_dst, size_t rows,
                                 size_t cols) {

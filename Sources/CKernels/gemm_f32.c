@@ -13,7 +13,9 @@
 #include <immintrin.h>
 
 
-enum { PANEL = 48, MR = 8, MC = 64 };
+enum { PANEL = 48, MR = CK_F32_MR, MC = 64 };
+
+#ifndef CK_AVX2_WIDE
 
 size_t ck_f32_packed_count(int k, int n) {
     int full = n / PANEL, rest = n - full * PANEL;
@@ -34,6 +36,8 @@ void ck_f32_pack_b(const float *b, int k, int n, int transposed, float *packed) 
     }
 }
 
+#endif
+
 #define MICRO_KERNEL(NV)                                                                                    \
     CK_AVX512 static void micro_##NV(int k, const float *a, int lda, int rows, const float *panel, float *c, \
                                      int ldc, int cols, const float *bias, int accumulate) {                 \
@@ -42,14 +46,7 @@ void ck_f32_pack_b(const float *b, int k, int n, int transposed, float *packed) 
             for (int v = 0; v < NV; v++) acc[r][v] = _mm512_setzero_ps();                                   \
         const float *ar[MR];                                                                                \
         for (int r = 0; r < MR; r++) ar[r] = a + (size_t)(r < rows ? r : rows - 1) * lda;                   \
-        for (int kk = 0; kk < k; kk++) {                                                                    \
-            __m512 b[NV];                                                                                   \
-            for (int v = 0; v < NV; v++) b[v] = _mm512_loadu_ps(panel + (size_t)kk * 16 * NV + 16 * v);     \
-            for (int r = 0; r < MR; r++) {                                                                  \
-                __m512 x = _mm512_set1_ps(ar[r][kk]);                                                       \
-                for (int v = 0; v < NV; v++) acc[r][v] = _mm512_fmadd_ps(x, b[v], acc[r][v]);               \
-            }                                                                                               \
-        }                                                                                                   \
+        for (int kk = 0; kk < k; kk++) CK_TILE_STEP(NV, ar, kk, panel + (size_t)kk * 16 * NV)             \
         CK_STORE_TILE(NV)                                                                                   \
     }
 

@@ -30,6 +30,33 @@ static inline __mmask16 ck_column_mask(int valid) {
         }                                                                                                   \
     }
 
+// One step kk of an MR x (16 * NV) fp32 tile: acc[r][v] += AR[r][kk] * B[16v ..< 16v + 16]
+// (B: the step's row of the packed panel). With 32 zmm registers (AVX-512) the NV vectors of
+// B are loaded first and the rows broadcast one by one; with 16 (the AVX2 build, a vector
+// being two registers) the MR rows are broadcast first and B loaded one vector at a time, so
+// the tile, the rows and one vector fit without spills.
+#ifdef CK_AVX2_WIDE
+#define CK_TILE_STEP(NV, AR, KK, B)                                                                         \
+    {                                                                                                       \
+        __m512 x[MR];                                                                                       \
+        for (int r = 0; r < MR; r++) x[r] = _mm512_set1_ps((AR)[r][KK]);                                    \
+        for (int v = 0; v < NV; v++) {                                                                      \
+            __m512 b = _mm512_loadu_ps((B) + 16 * v);                                                       \
+            for (int r = 0; r < MR; r++) acc[r][v] = _mm512_fmadd_ps(x[r], b, acc[r][v]);                   \
+        }                                                                                                   \
+    }
+#else
+#define CK_TILE_STEP(NV, AR, KK, B)                                                                         \
+    {                                                                                                       \
+        __m512 b[NV];                                                                                       \
+        for (int v = 0; v < NV; v++) b[v] = _mm512_loadu_ps((B) + 16 * v);                                  \
+        for (int r = 0; r < MR; r++) {                                                                      \
+            __m512 x = _mm512_set1_ps((AR)[r][KK]);                                                         \
+            for (int v = 0; v < NV; v++) acc[r][v] = _mm512_fmadd_ps(x, b[v], acc[r][v]);                   \
+        }                                                                                                   \
+    }
+#endif
+
 // The inner size of a bf16 packed panel: k rounded up to whole AMX tiles of 32 values.
 static inline int ck_pad32(int k) { return (k + 31) & ~31; }
 

@@ -6,7 +6,20 @@
 #include <cpuid.h>
 #include <immintrin.h>
 
+// A file compiled through avx2_wide.h has defined it (and the vector type) for AVX2 already.
+#ifndef CK_AVX2_WIDE
 #define CK_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
+#endif
+
+// Rows of the fp32 GEMM and convolution micro-kernels (8 rows x 48 columns: 24 of the 32 zmm
+// registers); the AVX2 build, with 16 ymm registers, takes fewer.
+#ifndef CK_F32_MR
+#define CK_F32_MR 8
+#endif
+// Keys per step of the small-head attention's score loop (4 x 64 queries: 16 zmm).
+#ifndef CK_ATTENTION_KEYS
+#define CK_ATTENTION_KEYS 4
+#endif
 
 // AVX-512 F, DQ, BW and VL present (CPUID leaf 7 EBX) and their register state enabled by
 // the OS (XCR0: XMM, YMM, opmask, ZMM_Hi256, Hi16_ZMM). Fills leaf 7 sub-leaf 0's EAX
@@ -58,6 +71,7 @@ CK_AVX512 static inline __m512 ck_exp_ps_for_bf16(__m512 x) {
     return _mm512_scalef_ps(ck_exp_poly5(_mm512_set1_ps(1.3333558146428441e-03f), f), n);
 }
 
+#ifndef CK_AVX2_WIDE
 // In-place transpose of 16 rows of 16 floats: four butterfly stages, each swapping the
 // off-diagonal h x h blocks of every 2h x 2h block (h = 8, 4, 2, 1). Stage s reads lane j of
 // its output pair from lane ck_transpose_index[s][0 or 1][j] of the two-row concatenation.
@@ -85,6 +99,8 @@ CK_AVX512 static inline void transpose16(__m512 r[16]) {
         }
     }
 }
+
+#endif
 
 // The 64 rows' `d` (<= 16) values at column `column` of rows `row_stride` floats apart,
 // times `scale`, transposed: `dst[e * 64 + t]` for e < d (rows e >= d of each 16-row block

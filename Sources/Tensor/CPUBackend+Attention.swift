@@ -26,8 +26,8 @@ extension CPUBackend {
         var attended = TensorBuffer(uninitialized: h * wd * c)
         let windowsY = h / win, windowsX = wd / win
         let biasMask = Self.windowBiasMask(w, height: h, width: wd, shift: shift)
-        if win == 8 && d <= 32 && avx512Kernels {
-            // The AVX-512 kernel of CKernels, windows split over the workers.
+        if win == 8 && d <= 32, let kernels {
+            // The kernel of CKernels, windows split over the workers.
             let done = qkv.withUnsafeBufferPointer { qp in
                 attended.withUnsafeMutableBufferPointer { ap in
                     biasMask.withUnsafeBufferPointer { bp in
@@ -37,7 +37,7 @@ extension CPUBackend {
                         defer { all.value.deallocate() }
                         parallel(windowsY * windowsX) { range in
                             let (q, a, b) = pointers.value
-                            let ok = ck_window_attention_f32(
+                            let ok = kernels.windowAttention(
                                 q, a, Int32(h), Int32(wd), Int32(c), Int32(heads), Int32(shift), b, scale,
                                 Int32(range.lowerBound), Int32(range.count))
                             if ok == 0 { all.value.pointee = 0 }
@@ -46,7 +46,10 @@ extension CPUBackend {
                     }
                 }
             }
-            precondition(done, "windowAttention: the AVX-512 kernel refused \(c) channels in \(heads) heads")
+            precondition(
+                done,
+                "windowAttention: the \(kernels.instructionSet.rawValue) kernel refused \(c) channels in \(heads) heads"
+            )
             return FeatureMap(height: h, width: wd, channels: c, data: attended)
         }
         // Head dim padded to whole vectors (to 32 for the blocked 64-token kernel).

@@ -17,7 +17,9 @@ extension CPUBackend {
         _ x: FeatureMap, _ w: ConvWeights, _ reduce: (Range<Int>, UnsafePointer<Float>) -> Void
     ) -> Bool {
         let (k, s, p, cin, cout) = (w.kernel, w.stride, w.padding, w.inChannels, w.outChannels)
-        guard avx512Kernels, w.groups == 1, k <= 8, precision == .fp32 || cin % 2 == 0 else { return false }
+        guard let kernels, w.groups == 1, k <= 8, precision == .fp32 || (avx512Kernels && cin % 2 == 0) else {
+            return false
+        }
         let (ho, wo) = w.outputSize(height: x.height, width: x.width)
         let band = Self.bandRows(width: wo, channels: cout)
         let bands = (ho + band - 1) / band
@@ -42,7 +44,7 @@ extension CPUBackend {
                                 source.assumingMemoryBound(to: UInt16.self), Int32(inH), Int32(inW), Int32(cin),
                                 Int32(k), Int32(s), Int32(p), packed.assumingMemoryBound(to: UInt16.self),
                                 Int32(cout), scratch, Int32(wo), bias, 0, first, count, first)
-                            : ck_conv_f32_into(
+                            : kernels.convInto(
                                 source.assumingMemoryBound(to: Float.self), Int32(inH), Int32(inW), Int32(cin),
                                 Int32(k), Int32(s), Int32(p), packed.assumingMemoryBound(to: Float.self),
                                 Int32(cout), scratch, Int32(wo), bias, 0, first, count, first)
@@ -115,13 +117,13 @@ extension CPUBackend {
             let dst = UncheckedSendableBox(op.baseAddress!)
             // As `conv2d` computes a one-channel 1x1 convolution: a dot product per pixel in
             // fp32, the GEMM in bf16.
-            if precision == .fp32 {
+            if precision == .fp32, let kernels {
                 second.gemmWeight.withUnsafeBufferPointer { wp in
                     func run(_ bias: UnsafePointer<Float>?) {
                         let args = UncheckedSendableBox((wp.baseAddress!, bias))
                         done = forEachConvolvedBand(x, first) { rows, values in
                             let (weight, bias) = args.value
-                            ck_dot_rows_f32(
+                            kernels.dotRows(
                                 Int32(rows.count * wo), Int32(cin), values, Int32(cin), weight, bias,
                                 dst.value + rows.lowerBound * wo, 1, 0)
                         }

@@ -116,7 +116,7 @@ extension CPUBackend {
         precondition(
             norm.weight.count == c && w.qkv.inFeatures == c && w.qkv.outFeatures == 3 * c && w.proj.inFeatures == c
                 && w.proj.outFeatures == c, "residualWindowAttention: weights do not fit \(c) channels")
-        guard avx512Kernels, win == 8, h % win == 0, wd % win == 0, heads > 0, c % heads == 0, c / heads <= 32
+        guard let kernels, win == 8, h % win == 0, wd % win == 0, heads > 0, c % heads == 0, c / heads <= 32
         else {
             let attended = windowAttention(qkv: linear(layerNorm(x, norm), w.qkv), w.position, shift: shift)
             linear(attended, w.proj, addingTo: &x)
@@ -128,7 +128,7 @@ extension CPUBackend {
         let biasMask = Self.windowBiasMask(w.position, height: h, width: wd, shift: shift)
         // In bf16, heads of up to 16 channels (32 on AMX tiles) take products of bf16-rounded
         // operands too.
-        let bf16Attention = precision == .bf16 && Precision.cpuHasBF16
+        let bf16Attention = precision == .bf16 && Precision.cpuHasBF16 && avx512Kernels
         // Heads of up to 16 channels and the bf16 kernels take the transposed layout, which
         // reads the mask with the keys in rows.
         var biasMaskT = [Float](repeating: 0, count: c / heads <= 16 || bf16Attention ? biasMask.count : 0)
@@ -206,7 +206,7 @@ extension CPUBackend {
                                                         qkv, attended, Int32(c), Int32(heads), btKind, scale)
                                                 }
                                                 if ok == 0 {
-                                                    ok = ck_window_attention_block_f32(
+                                                    ok = kernels.windowAttentionBlock(
                                                         qkv, attended, Int32(c), Int32(heads),
                                                         bm + kind * heads * n * n, btKind, scale)
                                                 }
@@ -255,7 +255,8 @@ extension CPUBackend {
         }
         precondition(
             refused.value.pointee == 0,
-            "residualWindowAttention: the AVX-512 kernel refused \(c) channels in \(heads) heads")
+            "residualWindowAttention: the \(kernels.instructionSet.rawValue) kernel refused \(c) channels in \(heads) heads"
+        )
     }
 
     /// A transformer MLP's weights as the fused kernels take them.

@@ -55,7 +55,8 @@ extension CPUBackend {
                 ck_gemm_bf16(
                     Int32(count), Int32(n), Int32(k), ap, Int32(lda), packed, cp, Int32(ldc), bias, accumulate ? 1 : 0)
             case .f32Packed(let packed):
-                ck_gemm_f32(
+                guard let kernels else { preconditionFailure("serialGEMM: a packed fp32 operand without kernels") }
+                kernels.gemm(
                     Int32(count), Int32(n), Int32(k), ap, Int32(lda), packed, cp, Int32(ldc), bias, accumulate ? 1 : 0)
             case .fp32(let bp, let ldb, let transposed):
                 cblas_sgemm(
@@ -67,8 +68,8 @@ extension CPUBackend {
             if gelu {
                 for r in 0..<(ldc == n ? 1 : count) {
                     let span = ldc == n ? count * n : n
-                    if avx512Kernels {
-                        ck_gelu_f32(cp + r * ldc, span)
+                    if let kernels {
+                        kernels.gelu(cp + r * ldc, span)
                     } else {
                         Self.geluPortable(cp + r * ldc, span)
                     }

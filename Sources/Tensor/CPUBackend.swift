@@ -11,9 +11,16 @@ public struct CPUBackend: TensorBackend {
     public let threads: Int
     /// The GEMM arithmetic of linears and convolutions (fp32 unless asked otherwise).
     public let precision: Precision
-    /// Whether the AVX-512 kernels of CKernels run (window attention); false falls back to
-    /// the portable Swift SIMD code (CPUs without AVX-512, and tests of the fallback).
-    var avx512Kernels = Precision.cpuHasAVX512
+    /// The fp32 SIMD kernels of CKernels this backend calls (the widest the CPU runs); nil
+    /// falls back to the portable Swift SIMD code (CPUs without AVX2, and tests of the
+    /// fallback).
+    var kernels = F32Kernels.native
+    /// Whether the kernels are the AVX-512 build, which the bf16 kernels go with.
+    var avx512Kernels: Bool { kernels?.instructionSet == .avx512 }
+
+    /// The instruction set of the fp32 kernels this backend runs ("AVX-512", "AVX2+FMA"), or
+    /// "portable" (Swift SIMD loops and OpenBLAS) on CPUs without AVX2.
+    public var kernelInstructionSet: String { kernels?.instructionSet.rawValue ?? "portable" }
 
     /// Creates an fp32 CPU backend using `threads` cores (default: all active cores).
     public init(threads: Int? = nil) {
@@ -143,7 +150,7 @@ public struct CPUBackend: TensorBackend {
         let (ho, wo) = (out.height, out.width)
         let pixels = ho * wo
         let patch = k * k * cin
-        if k == 1 && s == 1 && p == 0 && cout == 1 && avx512Kernels && precision == .fp32 {
+        if k == 1 && s == 1 && p == 0 && cout == 1 && precision == .fp32, let kernels {
             // One output channel: a dot product per pixel (the GEMM would pad it to 16 columns).
             x.data.withUnsafeBufferPointer { xp in
                 out.data.withUnsafeMutableBufferPointer { op in
@@ -152,7 +159,7 @@ public struct CPUBackend: TensorBackend {
                             let args = UncheckedSendableBox((xp.baseAddress!, op.baseAddress!, wp.baseAddress!, bias))
                             parallel(pixels, minimumChunk: 4096) { range in
                                 let (a, c, weight, bias) = args.value
-                                ck_dot_rows_f32(
+                                kernels.dotRows(
                                     Int32(range.count), Int32(cin), a + range.lowerBound * cin, Int32(cin), weight,
                                     bias, c + range.lowerBound, 1, accumulate ? 1 : 0)
                             }
@@ -175,7 +182,7 @@ public struct CPUBackend: TensorBackend {
             }
             return
         }
-        if avx512Kernels && precision == .fp32 && k <= 8 {
+        if precision == .fp32 && k <= 8, let kernels {
             // The implicit-im2col kernel of CKernels: patches read in place, no copies.
             let (inH, inW) = (x.height, x.width)
             x.data.withUnsafeBufferPointer { xp in
@@ -184,7 +191,7 @@ public struct CPUBackend: TensorBackend {
                         let args = UncheckedSendableBox((xp.baseAddress!, op.baseAddress!, bp.baseAddress!))
                         directConvolution(rows: ho, width: wo, bias: w.bias, kernel: "direct") { rows, bias in
                             let (src, dst, packed) = args.value
-                            return ck_conv_f32(
+                            return kernels.conv(
                                 src, Int32(inH), Int32(inW), Int32(cin), Int32(k), Int32(s), Int32(p), packed,
                                 Int32(cout), dst, Int32(wo), bias, accumulate ? 1 : 0, Int32(rows.lowerBound),
                                 Int32(rows.count))
@@ -274,8 +281,8 @@ public struct CPUBackend: TensorBackend {
         // Weights re-laid [ky, kx, c] so the inner loop runs over contiguous channels.
         var wt = [Float](repeating: 0, count: k * k * c)
         for ch in 0..<c { for t in 0..<k * k { wt[t * c + ch] = w.weight[ch * k * k + t] } }
-        if avx512Kernels {
-            // The direct AVX-512 kernel of CKernels, output rows split over the workers.
+        if let kernels {
+            // The direct kernel of CKernels, output rows split over the workers.
             let (h, wd) = (x.height, x.width)
             out.data.withUnsafeMutableBufferPointer { op in
                 x.data.withUnsafeBufferPointer { xp in
@@ -284,7 +291,7 @@ public struct CPUBackend: TensorBackend {
                             let args = UncheckedSendableBox((xp.baseAddress!, op.baseAddress!, wp.baseAddress!, bias))
                             parallel(ho, minimumChunk: max(1, 256 / max(wo, 1))) { rows in
                                 let (src, dst, weight, bias) = args.value
-                                ck_depthwise_conv_f32(
+                                kernels.depthwiseConv(
                                     src, dst, Int32(h), Int32(wd), Int32(c), Int32(k), Int32(s), Int32(p), weight, bias,
                                     Int32(wo), Int32(rows.lowerBound), Int32(rows.count))
                             }
@@ -354,7 +361,7 @@ public struct CPUBackend: TensorBackend {
         }
         if precision == .bf16 {
             w.bf16GEMMWeight.withUnsafeBufferPointer { withBias(.bf16($0.baseAddress!)) }
-        } else if avx512Kernels {
+        } else if kernels != nil {
             w.f32GEMMWeight.withUnsafeBufferPointer { withBias(.f32Packed($0.baseAddress!)) }
         } else {
             w.gemmWeight.withUnsafeBufferPointer {
@@ -371,7 +378,7 @@ public struct CPUBackend: TensorBackend {
         }
         if precision == .bf16 {
             w.bf16Weight.withUnsafeBufferPointer { withBias(.bf16($0.baseAddress!)) }
-        } else if avx512Kernels {
+        } else if kernels != nil {
             w.f32Weight.withUnsafeBufferPointer { withBias(.f32Packed($0.baseAddress!)) }
         } else {
             w.weight.withUnsafeBufferPointer { withBias(.fp32($0.baseAddress!, ldb: w.inFeatures, transposed: true)) }
@@ -407,7 +414,7 @@ public struct CPUBackend: TensorBackend {
         _ weight: UnsafePointer<Float>, _ bias: UnsafePointer<Float>, _ epsilon: Float,
         into y: UnsafeMutablePointer<Float>
     ) {
-        if avx512Kernels, ck_layer_norm_f32(x, index, Int32(rows), Int32(c), weight, bias, epsilon, y) != 0 {
+        if let kernels, kernels.layerNorm(x, index, Int32(rows), Int32(c), weight, bias, epsilon, y) != 0 {
             return
         }
         if let index {
@@ -455,12 +462,12 @@ public struct CPUBackend: TensorBackend {
 
     public func gelu(_ x: inout FeatureMap) {
         makeUnique(&x)
-        let useKernel = avx512Kernels
+        let kernels = kernels
         x.data.withUnsafeMutableBufferPointer { xp in
             let base = UncheckedSendableBox(xp.baseAddress!)
             parallel(xp.count, minimumChunk: 1 << 14) { range in
-                if useKernel {
-                    ck_gelu_f32(base.value + range.lowerBound, range.count)
+                if let kernels {
+                    kernels.gelu(base.value + range.lowerBound, range.count)
                 } else {
                     Self.geluPortable(base.value + range.lowerBound, range.count)
                 }
@@ -470,12 +477,12 @@ public struct CPUBackend: TensorBackend {
 
     public func sigmoid(_ x: inout FeatureMap) {
         makeUnique(&x)
-        let useKernel = avx512Kernels
+        let kernels = kernels
         x.data.withUnsafeMutableBufferPointer { xp in
             let base = UncheckedSendableBox(xp.baseAddress!)
             parallel(xp.count, minimumChunk: 1 << 14) { range in
-                if useKernel {
-                    ck_sigmoid_f32(base.value + range.lowerBound, range.count)
+                if let kernels {
+                    kernels.sigmoid(base.value + range.lowerBound, range.count)
                 } else {
                     for i in range { base.value[i] = 1 / (1 + expf(-base.value[i])) }
                 }

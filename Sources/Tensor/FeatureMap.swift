@@ -95,8 +95,8 @@ public struct FeatureMap: Sendable, Equatable {
         _ s: UnsafePointer<Float>, rows: Int, columns: Int, sourceStride: Int, into d: UnsafeMutablePointer<Float>,
         destinationStride: Int
     ) {
-        if Precision.cpuHasAVX512 {
-            ck_transpose_f32(s, sourceStride, d, destinationStride, rows, columns)
+        if let kernels = F32Kernels.native {
+            kernels.transpose(s, sourceStride, d, destinationStride, rows, columns)
             return
         }
         let block = 64

@@ -26,17 +26,18 @@ import Testing
         #expect(errors.allSatisfy { $0 <= 1e-5 })
     }
 
-    /// The portable path (OpenBLAS, Swift attention and GELU), as on CPUs without AVX-512.
-    @Test(arguments: ["tiny", "conv", "ms"])
-    func portablePathMatchesReference(fixture: String) throws {
+    /// Each kernel build this CPU runs (an AVX-512 CPU runs the AVX2 one too), and the
+    /// portable path (OpenBLAS, Swift attention and GELU), as on CPUs without AVX2.
+    @Test(arguments: ["tiny", "conv", "ms"], F32Kernels.choices)
+    func everyKernelPathMatchesReference(fixture: String, kernels: String) throws {
         let config = try SpkDeblurNetConfig.decode(
             json: Data(contentsOf: fixtureURL("\(fixture).json")), source: "\(fixture).json")
         let model = try SpkDeblurNet.load(weights: fixtureURL("\(fixture).weights.safetensors"), config: config)
-        var portable = CPUBackend(threads: 2)
-        portable.avx512Kernels = false
+        var backend = CPUBackend(threads: 2)
+        backend.kernels = F32Kernels.named(kernels)
         let errors = try referenceErrors(
-            model, try SafeTensors.read(contentsOf: fixtureURL("\(fixture).io.safetensors")), backend: portable)
-        #expect(errors.allSatisfy { $0 <= 1e-5 }, "\(fixture): \(errors)")
+            model, try SafeTensors.read(contentsOf: fixtureURL("\(fixture).io.safetensors")), backend: backend)
+        #expect(errors.allSatisfy { $0 <= 1e-5 }, "\(fixture) \(kernels): \(errors)")
     }
 
     @Test(arguments: variants)

@@ -16,13 +16,23 @@ private func maxDiff(_ a: FeatureMap, _ b: FeatureMap) -> Float {
     return zip(a.data, b.data).map { abs($0 - $1) }.max() ?? 0
 }
 
-/// The direct AVX-512 kernels of the compact-config work against the portable Swift loops
-/// they replace (which OpsTests checks against double-precision sums).
-@Suite(.enabled(if: Precision.cpuHasAVX512)) struct DirectKernelTests {
+/// The direct kernels of the compact-config work, in each build this CPU runs (AVX-512,
+/// AVX2), against the portable Swift loops they replace (which OpsTests checks against
+/// double-precision sums).
+@Suite(.enabled(if: F32Kernels.native != nil, "this CPU has no AVX2")) struct DirectKernelTests {
     var portable: CPUBackend {
         var b = CPUBackend(threads: 2)
-        b.avx512Kernels = false
+        b.kernels = nil
         return b
+    }
+
+    /// A 2-thread backend per kernel build.
+    var fastBackends: [CPUBackend] {
+        F32Kernels.available.map { kernels in
+            var b = CPUBackend(threads: 2)
+            b.kernels = kernels
+            return b
+        }
     }
 
     @Test(arguments: [
@@ -35,10 +45,12 @@ private func maxDiff(_ a: FeatureMap, _ b: FeatureMap) -> Float {
             outChannels: c, inChannels: c, kernel: kernel, stride: stride, padding: padding, groups: c,
             weight: randomMap(1, 1, c * kernel * kernel, seed: 2).data.array,
             bias: bias ? randomMap(1, 1, c, seed: 3).data.array : nil)
-        let fast = CPUBackend(threads: 2).conv2d(x, w)
         let slow = portable.conv2d(x, w)
-        #expect(fast.height == slow.height && fast.width == slow.width && fast.channels == c)
-        #expect(maxDiff(fast, slow) < 1e-5)
+        for b in fastBackends {
+            let fast = b.conv2d(x, w)
+            #expect(fast.height == slow.height && fast.width == slow.width && fast.channels == c)
+            #expect(maxDiff(fast, slow) < 1e-5, "\(b.kernels?.instructionSet.rawValue ?? "")")
+        }
     }
 
     @Test(arguments: [(1, 1, 1), (1, 5, 7), (3, 7, 9), (17, 5, 13), (56, 4, 33), (16, 16, 2)])
@@ -69,7 +81,10 @@ private func maxDiff(_ a: FeatureMap, _ b: FeatureMap) -> Float {
     }
 
     @Test func sigmoidPoolAndOneChannelConvMatchPortableCode() {
-        let fast = CPUBackend(threads: 2)
+        for fast in fastBackends { sigmoidPoolAndOneChannelConvMatchPortableCode(fast) }
+    }
+
+    func sigmoidPoolAndOneChannelConvMatchPortableCode(_ fast: CPUBackend) {
         var x = randomMap(70, 300, 1, seed: 31)  // 21,000 values: several chunks per worker
         x.data.withUnsafeMutableBufferPointer {
             $0[0] = -200; $0[1] = 200; $0[2] = 0
@@ -104,12 +119,14 @@ private func maxDiff(_ a: FeatureMap, _ b: FeatureMap) -> Float {
     func denseConvReadingPatchesInPlaceMatchesIm2col(cin: Int, cout: Int, kernel: Int, stride: Int, padding: Int)
         throws
     {
-        try checkDirectConv(fast: CPUBackend(threads: 2), portable: portable, cin, cout, kernel, stride, padding)
+        for fast in fastBackends {
+            try checkDirectConv(fast: fast, portable: portable, cin, cout, kernel, stride, padding)
+        }
         if Precision.bf16.isSupported {
             // bf16: the direct kernel takes even channel counts, the im2col GEMM the others;
             // the portable backend runs the im2col GEMM on the same bf16 products.
             var im2col = try CPUBackend(threads: 2, precision: .bf16)
-            im2col.avx512Kernels = false
+            im2col.kernels = nil
             try checkDirectConv(
                 fast: CPUBackend(threads: 2, precision: .bf16), portable: im2col, cin, cout, kernel, stride, padding)
         }
@@ -149,9 +166,11 @@ private func maxDiff(_ a: FeatureMap, _ b: FeatureMap) -> Float {
     static var precisions: [Precision] { Precision.bf16.isSupported ? [.fp32, .bf16] : [.fp32] }
 
     func backends(_ precision: Precision) throws -> [CPUBackend] {
-        var portable = try CPUBackend(threads: 2, precision: precision)
-        portable.avx512Kernels = false
-        return [try CPUBackend(threads: 2, precision: precision), portable]
+        try F32Kernels.choices.map { name in
+            var b = try CPUBackend(threads: 2, precision: precision)
+            b.kernels = F32Kernels.named(name)
+            return b
+        }
     }
 
     func norm(_ c: Int, seed: UInt64) -> NormWeights {
@@ -202,14 +221,17 @@ private func maxDiff(_ a: FeatureMap, _ b: FeatureMap) -> Float {
                 let second = ConvWeights(
                     outChannels: 1, inChannels: cout, kernel: 1, weight: randomMap(1, 1, cout, seed: 23).data.array,
                     bias: [0.25])
-                let label = "\(h)x\(wd)x\(cin) -> \(cout) /\(stride) \(precision) avx512 \(b.avx512Kernels)"
+                let label =
+                    "\(h)x\(wd)x\(cin) -> \(cout) /\(stride) \(precision) kernels \(b.kernels?.instructionSet.rawValue ?? "portable")"
                 let map = b.conv2d(x, first)
                 let means = b.convolvedChannelMeans(x, first)
                 let pooled = b.globalAveragePool(map)
                 #expect(means.count == cout)
                 #expect(zip(means, pooled).allSatisfy { abs($0 - $1) < 1e-5 }, "\(label)")
-                if b.avx512Kernels {  // the banded path (the composed one pools per worker)
-                    #expect(try CPUBackend(threads: 3, precision: precision).convolvedChannelMeans(x, first) == means)
+                if b.kernels != nil {  // the banded path (the composed one pools per worker)
+                    var other = try CPUBackend(threads: 3, precision: precision)
+                    other.kernels = b.kernels
+                    #expect(other.convolvedChannelMeans(x, first) == means)
                 }
                 let composed = b.conv2d(map, second)
                 let banded = b.convolve(x, first, then: second)
@@ -229,7 +251,9 @@ private func maxDiff(_ a: FeatureMap, _ b: FeatureMap) -> Float {
                 b.linear(b.linearGELU(b.layerNorm(x, n), fc1), fc2, addingTo: &expected)
                 var y = x
                 b.residualMLP(&y, norm: n, fc1: fc1, fc2: fc2)
-                #expect(maxDiff(y, expected) < 1e-5, "c \(c) \(precision) avx512 \(b.avx512Kernels)")
+                #expect(
+                    maxDiff(y, expected) < 1e-5,
+                    "c \(c) \(precision) kernels \(b.kernels?.instructionSet.rawValue ?? "portable")")
                 #expect(maxDiff(y, x) > 1e-2)
             }
         }
@@ -255,7 +279,9 @@ private func maxDiff(_ a: FeatureMap, _ b: FeatureMap) -> Float {
                     // The small-head kernel rounds differently (queries scaled first, as the
                     // reference does).
                     #expect(
-                        maxDiff(y, expected) < 1e-5, "c \(c) heads \(heads) shift \(shift) avx512 \(b.avx512Kernels)")
+                        maxDiff(y, expected) < 1e-5,
+                        "c \(c) heads \(heads) shift \(shift) kernels \(b.kernels?.instructionSet.rawValue ?? "portable")"
+                    )
                 } else {
                     // In bf16 the fused kernels also round the attention's operands (heads of
                     // up to 16 channels, 32 on AMX tiles), the composition only the linears':
@@ -266,7 +292,8 @@ private func maxDiff(_ a: FeatureMap, _ b: FeatureMap) -> Float {
                     fp32.linear(
                         fp32.windowAttention(qkv: fp32.linear(fp32.layerNorm(x, n), w.qkv), w.position, shift: shift),
                         w.proj, addingTo: &exact)
-                    let label = "c \(c) heads \(heads) shift \(shift) avx512 \(b.avx512Kernels)"
+                    let label =
+                        "c \(c) heads \(heads) shift \(shift) kernels \(b.kernels?.instructionSet.rawValue ?? "portable")"
                     let composed = maxDiff(expected, exact)
                     #expect(composed < 0.1, "\(label)")
                     let factor: Float = c / heads > 16 ? 3 : 2
@@ -296,7 +323,9 @@ private func maxDiff(_ a: FeatureMap, _ b: FeatureMap) -> Float {
                 // small weights only), and the public op.
                 var y = x
                 b.windowBlock(&y, norm: n1, w, shift: shift, mlp: (n2, fc1, fc2))
-                #expect(maxDiff(y, expected) < 1e-6, "c \(c) heads \(heads) shift \(shift) avx512 \(b.avx512Kernels)")
+                #expect(
+                    maxDiff(y, expected) < 1e-6,
+                    "c \(c) heads \(heads) shift \(shift) kernels \(b.kernels?.instructionSet.rawValue ?? "portable")")
                 #expect(maxDiff(y, x) > 1e-2)
                 var z = x
                 b.residualSwinBlock(&z, norm1: n1, w, shift: shift, norm2: n2, fc1: fc1, fc2: fc2)
@@ -305,12 +334,16 @@ private func maxDiff(_ a: FeatureMap, _ b: FeatureMap) -> Float {
         }
     }
 
-    @Test(.enabled(if: Precision.cpuHasAVX512), arguments: [1, 7, 16, 24, 48, 96, 128, 130])
-    func layerNormKernelMatchesPortableLoop(channels c: Int) {
+    @Test(
+        .enabled(if: F32Kernels.native != nil, "this CPU has no AVX2"), arguments: [1, 7, 16, 24, 48, 96, 128, 130],
+        F32Kernels.available.map(\.instructionSet.rawValue))
+    func layerNormKernelMatchesPortableLoop(channels c: Int, kernels: String) {
         var portable = CPUBackend(threads: 2)
-        portable.avx512Kernels = false
+        portable.kernels = nil
+        var fast = portable
+        fast.kernels = F32Kernels.named(kernels)
         let x = randomMap(9, 31, c, seed: UInt64(c) + 40)
         let n = norm(c, seed: 21)
-        #expect(maxDiff(CPUBackend(threads: 2).layerNorm(x, n), portable.layerNorm(x, n)) < 2e-6)
+        #expect(maxDiff(fast.layerNorm(x, n), portable.layerNorm(x, n)) < 2e-6)
     }
 }

@@ -22,9 +22,11 @@ private func maxDiff(_ a: FeatureMap, _ b: FeatureMap) -> Float {
     static var precisions: [Precision] { Precision.bf16.isSupported ? [.fp32, .bf16] : [.fp32] }
 
     func backends(_ precision: Precision) throws -> [CPUBackend] {
-        var portable = try CPUBackend(threads: 2, precision: precision)
-        portable.avx512Kernels = false
-        return [try CPUBackend(threads: 2, precision: precision), portable]
+        try F32Kernels.choices.map { name in
+            var b = try CPUBackend(threads: 2, precision: precision)
+            b.kernels = F32Kernels.named(name)
+            return b
+        }
     }
 
     @Test(arguments: precisions)
@@ -66,15 +68,18 @@ private func maxDiff(_ a: FeatureMap, _ b: FeatureMap) -> Float {
         }
     }
 
-    /// The fp32 GEMM of CKernels (AVX-512) against OpenBLAS (the portable path), on sizes
+    /// The fp32 GEMM of CKernels (each build) against OpenBLAS (the portable path), on sizes
     /// that leave partial tiles: rows not a multiple of 8, columns not a multiple of 16.
     @Test(
-        .enabled(if: Precision.cpuHasAVX512, "the AVX-512 kernel is compared with OpenBLAS; this CPU has no AVX-512"),
-        arguments: [(37, 13, 7), (203, 180, 53), (2400, 36, 300), (5, 1, 1)])
-    func fp32KernelAgreesWithOpenBLAS(rows: Int, k: Int, n: Int) throws {
-        let fast = CPUBackend(threads: 2)
+        .enabled(if: F32Kernels.native != nil, "the kernels are compared with OpenBLAS; this CPU has no AVX2"),
+        arguments: [(37, 13, 7), (203, 180, 53), (2400, 36, 300), (5, 1, 1)],
+        F32Kernels.available.map(\.instructionSet.rawValue))
+    func fp32KernelAgreesWithOpenBLAS(shape: (rows: Int, k: Int, n: Int), kernels: String) throws {
+        let (rows, k, n) = shape
+        var fast = CPUBackend(threads: 2)
+        fast.kernels = F32Kernels.named(kernels)
         var blas = fast
-        blas.avx512Kernels = false
+        blas.kernels = nil
         let x = randomMap(1, rows, k, seed: 21)
         let w = LinearWeights(
             outFeatures: n, inFeatures: k, weight: randomMap(1, n, k, seed: 22).data.array,

@@ -93,10 +93,10 @@ private let backend = CPUBackend(threads: 2)
         }
     }
 
-    @Test(arguments: [true, false])
-    func geluAndSigmoidMatchTheirDefinitions(avx512: Bool) {
+    @Test(arguments: F32Kernels.choices)
+    func geluAndSigmoidMatchTheirDefinitions(kernels: String) {
         var backend = backend
-        backend.avx512Kernels = avx512 && Precision.cpuHasAVX512
+        backend.kernels = F32Kernels.named(kernels)
         // Every lane position and a masked tail (203 values), -8.4 ... 8.4.
         var x = FeatureMap(height: 1, width: 1, channels: 203, data: (0..<203).map { Float($0 - 101) / 12 })
         let original = x.data
@@ -144,13 +144,14 @@ private let backend = CPUBackend(threads: 2)
         #expect(backend.roll(y, by: -shift) == x)
     }
 
-    // Head sizes 4 and 20 (one and two vectors in the AVX-512 kernel), 36 (Swift only), with
-    // and without the shifted-window mask, through the AVX-512 kernel and the Swift fallback.
-    @Test(arguments: [(0, 12, true), (4, 12, true), (4, 60, true), (0, 12, false), (4, 60, false), (4, 108, true)])
-    func windowAttentionMatchesNaiveSwin(shift: Int, c: Int, avx512: Bool) {
+    // Head sizes 4 and 20 (one and two vectors in the kernels), 36 (Swift only), with and
+    // without the shifted-window mask, through each kernel build and the Swift fallback.
+    @Test(arguments: [(0, 12), (4, 12), (4, 60), (4, 108)], F32Kernels.choices)
+    func windowAttentionMatchesNaiveSwin(shape: (shift: Int, c: Int), kernels: String) {
+        let (shift, c) = shape
         let (h, w, heads, win) = (16, 24, 3, 8)
         var backend = backend
-        backend.avx512Kernels = avx512 && Precision.cpuHasAVX512
+        backend.kernels = F32Kernels.named(kernels)
         let n = win * win, d = c / heads
         let x = randomMap(h, w, c, seed: 11)
         let qkv = LinearWeights(

@@ -178,6 +178,35 @@ void ck_channel_sums(const float *x, size_t pixels, int c, double *sums);
 /// transposed in registers. Needs `ck_has_avx512f()`.
 void ck_transpose_f32(const float *src, size_t ld_src, float *dst, size_t ld_dst, size_t rows, size_t cols);
 
+/// 1 when the CPU and OS support AVX2 and FMA (and the YMM state), else 0.
+int ck_has_avx2_fma(void);
+
+// The fp32 kernels above compiled for AVX2 and FMA (each 16-lane vector in two ymm
+// registers, smaller tiles): the same arguments, results and return values as the function
+// without the suffix. Need `ck_has_avx2_fma()`.
+void ck_gemm_f32_avx2(int m, int n, int k, const float *a, int lda, const float *packed, float *c, int ldc,
+                      const float *bias, int accumulate);
+int ck_window_attention_f32_avx2(const float *qkv, float *out, int height, int width, int c, int heads, int shift,
+                                 const float *bias_mask, float scale, int first, int count);
+int ck_window_attention_block_f32_avx2(const float *rows, float *out, int c, int heads, const float *bias_mask,
+                                       const float *bias_mask_t, float scale);
+void ck_gelu_f32_avx2(float *x, size_t count);
+void ck_sigmoid_f32_avx2(float *x, size_t count);
+int ck_layer_norm_f32_avx2(const float *x, const int32_t *index, int rows, int c, const float *weight,
+                           const float *bias, float epsilon, float *y);
+void ck_dot_rows_f32_avx2(int rows, int k, const float *a, int lda, const float *w, const float *bias, float *c,
+                          int ldc, int accumulate);
+void ck_transpose_f32_avx2(const float *src, size_t ld_src, float *dst, size_t ld_dst, size_t rows, size_t cols);
+void ck_depthwise_conv_f32_avx2(const float *x, float *out, int height, int width, int c, int kernel, int stride,
+                                int padding, const float *weight, const float *bias, int out_width, int row_first,
+                                int row_count);
+int ck_conv_f32_avx2(const float *x, int height, int width, int cin, int kernel, int stride, int padding,
+                     const float *packed, int cout, float *out, int out_width, const float *bias, int accumulate,
+                     int row_first, int row_count);
+int ck_conv_f32_into_avx2(const float *x, int height, int width, int cin, int kernel, int stride, int padding,
+                          const float *packed, int cout, float *out, int out_width, const float *bias,
+                          int accumulate, int row_first, int row_count, int out_row_first);
+
 /// Rounds fp32 to bf16 (nearest even) and back: what `ck_gemm_bf16` sees of its inputs.
 float ck_bf16_round(float x);
 

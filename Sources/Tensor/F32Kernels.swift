@@ -1,0 +1,86 @@
+internal import CKernels
+
+/// The fp32 SIMD kernels of CKernels for one instruction set: the AVX-512 build, or the same
+/// kernels compiled for AVX2 and FMA (each 16-lane vector in two 256-bit registers, smaller
+/// tiles), for the many CPUs without AVX-512. Both builds take the same arguments and give
+/// the same results; a ``CPUBackend`` holds the set it calls, or none for the portable Swift
+/// loops.
+struct F32Kernels: @unchecked Sendable {  // C function pointers: immutable, callable from any thread
+    enum InstructionSet: String, Sendable {
+        case avx512 = "AVX-512"
+        case avx2 = "AVX2+FMA"
+    }
+
+    let instructionSet: InstructionSet
+    let gemm:
+        @convention(c) (
+            Int32, Int32, Int32, UnsafePointer<Float>?, Int32, UnsafePointer<Float>?, UnsafeMutablePointer<Float>?,
+            Int32, UnsafePointer<Float>?, Int32
+        ) -> Void
+    let windowAttention:
+        @convention(c) (
+            UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int32, Int32, Int32, Int32, Int32,
+            UnsafePointer<Float>?, Float, Int32, Int32
+        ) -> Int32
+    let windowAttentionBlock:
+        @convention(c) (
+            UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int32, Int32, UnsafePointer<Float>?,
+            UnsafePointer<Float>?, Float
+        ) -> Int32
+    let gelu: @convention(c) (UnsafeMutablePointer<Float>?, Int) -> Void
+    let sigmoid: @convention(c) (UnsafeMutablePointer<Float>?, Int) -> Void
+    let layerNorm:
+        @convention(c) (
+            UnsafePointer<Float>?, UnsafePointer<Int32>?, Int32, Int32, UnsafePointer<Float>?, UnsafePointer<Float>?,
+            Float, UnsafeMutablePointer<Float>?
+        ) -> Int32
+    let dotRows:
+        @convention(c) (
+            Int32, Int32, UnsafePointer<Float>?, Int32, UnsafePointer<Float>?, UnsafePointer<Float>?,
+            UnsafeMutablePointer<Float>?, Int32, Int32
+        ) -> Void
+    let transpose: @convention(c) (UnsafePointer<Float>?, Int, UnsafeMutablePointer<Float>?, Int, Int, Int) -> Void
+    let depthwiseConv:
+        @convention(c) (
+            UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int32, Int32, Int32, Int32, Int32, Int32,
+            UnsafePointer<Float>?, UnsafePointer<Float>?, Int32, Int32, Int32
+        ) -> Void
+    let conv:
+        @convention(c) (
+            UnsafePointer<Float>?, Int32, Int32, Int32, Int32, Int32, Int32, UnsafePointer<Float>?, Int32,
+            UnsafeMutablePointer<Float>?, Int32, UnsafePointer<Float>?, Int32, Int32, Int32
+        ) -> Int32
+    let convInto:
+        @convention(c) (
+            UnsafePointer<Float>?, Int32, Int32, Int32, Int32, Int32, Int32, UnsafePointer<Float>?, Int32,
+            UnsafeMutablePointer<Float>?, Int32, UnsafePointer<Float>?, Int32, Int32, Int32, Int32
+        ) -> Int32
+
+    static let avx512 = F32Kernels(
+        instructionSet: .avx512, gemm: ck_gemm_f32, windowAttention: ck_window_attention_f32,
+        windowAttentionBlock: ck_window_attention_block_f32, gelu: ck_gelu_f32, sigmoid: ck_sigmoid_f32,
+        layerNorm: ck_layer_norm_f32, dotRows: ck_dot_rows_f32, transpose: ck_transpose_f32,
+        depthwiseConv: ck_depthwise_conv_f32, conv: ck_conv_f32, convInto: ck_conv_f32_into)
+
+    static let avx2 = F32Kernels(
+        instructionSet: .avx2, gemm: ck_gemm_f32_avx2, windowAttention: ck_window_attention_f32_avx2,
+        windowAttentionBlock: ck_window_attention_block_f32_avx2, gelu: ck_gelu_f32_avx2,
+        sigmoid: ck_sigmoid_f32_avx2, layerNorm: ck_layer_norm_f32_avx2, dotRows: ck_dot_rows_f32_avx2,
+        transpose: ck_transpose_f32_avx2, depthwiseConv: ck_depthwise_conv_f32_avx2, conv: ck_conv_f32_avx2,
+        convInto: ck_conv_f32_into_avx2)
+
+    /// Whether this CPU and OS support AVX2 and FMA.
+    static let cpuHasAVX2FMA: Bool = ck_has_avx2_fma() != 0
+
+    /// The widest set this CPU runs: AVX-512, else AVX2 and FMA, else none.
+    static let native: F32Kernels? = available.first
+
+    /// Every set this CPU runs, widest first (an AVX-512 CPU runs the AVX2 build too).
+    static let available: [F32Kernels] = (Precision.cpuHasAVX512 ? [avx512] : []) + (cpuHasAVX2FMA ? [avx2] : [])
+
+    /// The names of ``available``, then "portable" (no kernels): what tests run each path on.
+    static var choices: [String] { available.map(\.instructionSet.rawValue) + ["portable"] }
+
+    /// The available set of that name; nil for "portable" (or a set this CPU lacks).
+    static func named(_ name: String) -> F32Kernels? { available.first { $0.instructionSet.rawValue == name } }
+}
