@@ -35,8 +35,12 @@ if [ ! -f "$DATA/sim/.complete" ]; then
 fi
 SCHEDULE=(--steps 60000 --batch 8 --crop 128 --lr 4e-4 --lr-min 1e-6)
 if [ -f "$DIR/train.args" ]; then read -r -a SCHEDULE < "$DIR/train.args"; fi
+# bf16 autocast only where the CPU has bf16 dot products (AVX-512 BF16 or AMX); elsewhere
+# PyTorch emulates it, several times slower than fp32.
+PRECISION=()
+if grep -qwE 'avx512_bf16|amx_bf16' /proc/cpuinfo; then PRECISION=(--bf16); fi
 exec nice -n 19 python3 tools/train/train.py --data "$DATA/sim" --eval-data "$DATA/heldout" \
   --config "$DIR/model.json" --state "$DIR" --resume --hours "$HOURS" \
-  "${SCHEDULE[@]}" --bf16 --compile --threads 2 --workers 0 \
+  "${SCHEDULE[@]}" "${PRECISION[@]}" --compile --threads 2 --workers 0 \
   --eval-count 24 --eval-every 1000 --log-every 50 --save-minutes 10 \
   --out "out/$RUN.pth" --export-safetensors "$DIR/weights.safetensors"

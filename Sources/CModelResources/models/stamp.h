@@ -1,2 +1,2 @@
 // Written by tools/train/embed.py; changes with the embedded files.
-#define SPK_EMBEDDED_STAMP_COMPACT48 "27bf8a87991c90bcf0b559196fb1710276949d5f65777e77381f6d143cbd7556"
+#define SPK_EMBEDDED_STAMP_COMPACT48 "84c37b4c451a1d95be5c49e1d9119bced24f5d430ff8b5e70ee00ef87e2d505a"
