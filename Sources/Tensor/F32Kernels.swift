@@ -1,4 +1,5 @@
 internal import CKernels
+import Foundation
 
 /// The fp32 SIMD kernels of CKernels for one instruction set: the AVX-512 build, or the same
 /// kernels compiled for AVX2 and FMA (each 16-lane vector in two 256-bit registers, smaller
@@ -72,8 +73,16 @@ struct F32Kernels: @unchecked Sendable {  // C function pointers: immutable, cal
     /// Whether this CPU and OS support AVX2 and FMA.
     static let cpuHasAVX2FMA: Bool = ck_has_avx2_fma() != 0
 
-    /// The widest set this CPU runs: AVX-512, else AVX2 and FMA, else none.
-    static let native: F32Kernels? = available.first
+    /// The widest set this CPU runs: AVX-512, else AVX2 and FMA, else none; or, for
+    /// comparisons, the set `SPKDEBLUR_KERNELS` names ("avx512", "avx2" or "portable") where
+    /// the CPU runs it (any other value: the widest).
+    static let native: F32Kernels? = {
+        switch ProcessInfo.processInfo.environment["SPKDEBLUR_KERNELS"]?.lowercased() {
+        case "portable": return nil
+        case "avx2": return available.first { $0.instructionSet == .avx2 } ?? available.first
+        default: return available.first
+        }
+    }()
 
     /// Every set this CPU runs, widest first (an AVX-512 CPU runs the AVX2 build too).
     static let available: [F32Kernels] = (Precision.cpuHasAVX512 ? [avx512] : []) + (cpuHasAVX2FMA ? [avx2] : [])

@@ -1,5 +1,6 @@
 import Foundation
 import Tensor
+import TestSupport
 import Testing
 
 /// `bench model` on a small frame: it times the default model and reports its numbers, the
@@ -31,5 +32,28 @@ import Testing
         let i = try #require(words.firstIndex(of: "max"))
         let maxError = try #require(Double(words[i + 1]))
         #expect(maxError > 0 && maxError < 0.5, "\(line)")
+    }
+
+    /// `SPKDEBLUR_KERNELS` picks a narrower kernel build for comparisons; the header names
+    /// the one that ran.
+    @Test func kernelsVariableChoosesTheBuild() throws {
+        let binary = try spkdeblurBinary()
+        func header(_ value: String) throws -> String {
+            let r = try runProcess(
+                URL(fileURLWithPath: "/usr/bin/env"),
+                [
+                    "SPKDEBLUR_KERNELS=\(value)", binary.path, "bench", "model", "--height", "128", "--width", "128",
+                    "--runs", "1",
+                ])
+            #expect(r.status == 0, "\(r.err)")
+            return r.out.split(separator: "\n").first { $0.hasPrefix("spkdeblur bench model:") }.map(String.init)
+                ?? r.out
+        }
+        #expect(try header("portable").contains(", portable kernels,"))
+        let avx2 = try header("avx2")
+        #expect(
+            avx2.contains(
+                CPUBackend().kernelInstructionSet == "portable" ? ", portable kernels," : ", AVX2+FMA kernels,"),
+            "\(avx2)")
     }
 }
