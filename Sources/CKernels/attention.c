@@ -1,7 +1,8 @@
 // Swin window attention for 64-token (8x8) windows and head sizes up to 32, in fp32 with
 // AVX-512F. Per window and head: keys transposed through 16x16 in-register transposes,
 // scores four query rows at a time in 16 zmm accumulators, softmax with a scalef-based exp,
-// then P V eight rows at a time. Queries and values are read straight from the qkv rows.
+// then P V eight rows at a time (the AVX2 build: fewer rows, CK_ATTENTION_QUERIES and
+// CK_ATTENTION_PV_ROWS). Queries and values are read straight from the qkv rows.
 
 #include "CKernels.h"
 
@@ -30,6 +31,32 @@ static inline __mmask16 lanes(int n) {
     return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
 }
 
+// One step e of the score tile acc[r][v] += q[r][e] * kT[e][16v ..< 16v + 16]. AVX-512: the
+// four key vectors loaded first, then the query rows broadcast one by one; the AVX2 build
+// (a vector in two registers) broadcasts its row first and loads one key vector at a time.
+// The same products and sums either way.
+#ifdef CK_AVX2_WIDE
+#define SCORE_STEP                                                                                          \
+    {                                                                                                       \
+        __m512 x[QR];                                                                                       \
+        for (int r = 0; r < QR; r++) x[r] = _mm512_set1_ps(q[r][e]);                                        \
+        for (int v = 0; v < 4; v++) {                                                                       \
+            __m512 k = _mm512_loadu_ps(kT + e * 64 + 16 * v);                                               \
+            for (int r = 0; r < QR; r++) acc[r][v] = _mm512_fmadd_ps(x[r], k, acc[r][v]);                   \
+        }                                                                                                   \
+    }
+#else
+#define SCORE_STEP                                                                                          \
+    {                                                                                                       \
+        __m512 k[4];                                                                                        \
+        for (int v = 0; v < 4; v++) k[v] = _mm512_loadu_ps(kT + e * 64 + 16 * v);                          \
+        for (int r = 0; r < QR; r++) {                                                                      \
+            __m512 x = _mm512_set1_ps(q[r][e]);                                                             \
+            for (int v = 0; v < 4; v++) acc[r][v] = _mm512_fmadd_ps(x, k[v], acc[r][v]);                    \
+        }                                                                                                   \
+    }
+#endif
+
 // One window, one head. DV = head vectors (1: d <= 16, 2: d <= 32).
 #define ATTEND_HEAD(DV)                                                                                     \
     CK_AVX512 static void attend_head_##DV(const float *qkv, float *out, int c, int d, int head,           \
@@ -50,22 +77,16 @@ static inline __mmask16 lanes(int n) {
         }                                                                                                   \
         /* Scores and softmax numerators, four query rows at a time. */                                     \
         const __m512 vscale = _mm512_set1_ps(scale);                                                        \
-        for (int i0 = 0; i0 < 64; i0 += 4) {                                                                \
-            __m512 acc[4][4];                                                                               \
-            const float *q[4];                                                                              \
-            for (int r = 0; r < 4; r++) {                                                                   \
+        enum { QR = CK_ATTENTION_QUERIES };                                                                 \
+        for (int i0 = 0; i0 < 64; i0 += QR) {                                                               \
+            __m512 acc[QR][4];                                                                              \
+            const float *q[QR];                                                                             \
+            for (int r = 0; r < QR; r++) {                                                                  \
                 q[r] = qkv + (size_t)tok[i0 + r] * row3 + head * d;                                         \
                 for (int v = 0; v < 4; v++) acc[r][v] = _mm512_setzero_ps();                                \
             }                                                                                               \
-            for (int e = 0; e < d; e++) {                                                                   \
-                __m512 k[4];                                                                                \
-                for (int v = 0; v < 4; v++) k[v] = _mm512_loadu_ps(kT + e * 64 + 16 * v);                   \
-                for (int r = 0; r < 4; r++) {                                                               \
-                    __m512 x = _mm512_set1_ps(q[r][e]);                                                     \
-                    for (int v = 0; v < 4; v++) acc[r][v] = _mm512_fmadd_ps(x, k[v], acc[r][v]);            \
-                }                                                                                           \
-            }                                                                                               \
-            for (int r = 0; r < 4; r++) {                                                                   \
+            for (int e = 0; e < d; e++) SCORE_STEP                                                          \
+            for (int r = 0; r < QR; r++) {                                                                  \
                 const float *b = bm + (i0 + r) * 64;                                                        \
                 __m512 s[4];                                                                                \
                 for (int v = 0; v < 4; v++) s[v] = _mm512_fmadd_ps(acc[r][v], vscale, _mm512_loadu_ps(b + 16 * v)); \
@@ -79,21 +100,22 @@ static inline __mmask16 lanes(int n) {
                 inv[i0 + r] = 1.0f / _mm512_reduce_add_ps(sum);                                             \
             }                                                                                               \
         }                                                                                                   \
-        /* Output rows: P V, eight rows at a time, scaled by 1 / row sum. */                                \
-        for (int i0 = 0; i0 < 64; i0 += 8) {                                                                \
-            __m512 o[8][DV];                                                                                \
-            for (int r = 0; r < 8; r++)                                                                     \
+        /* Output rows: P V, PR (eight) rows at a time, scaled by 1 / row sum. */                          \
+        enum { PR = CK_ATTENTION_PV_ROWS };                                                                 \
+        for (int i0 = 0; i0 < 64; i0 += PR) {                                                               \
+            __m512 o[PR][DV];                                                                               \
+            for (int r = 0; r < PR; r++)                                                                    \
                 for (int v = 0; v < DV; v++) o[r][v] = _mm512_setzero_ps();                                 \
             for (int j = 0; j < 64; j++) {                                                                  \
                 const float *vr = qkv + (size_t)tok[j] * row3 + 2 * c + head * d;                           \
                 __m512 vv[DV];                                                                              \
                 for (int v = 0; v < DV; v++) vv[v] = _mm512_maskz_loadu_ps(m[v], vr + 16 * v);              \
-                for (int r = 0; r < 8; r++) {                                                               \
+                for (int r = 0; r < PR; r++) {                                                              \
                     __m512 p = _mm512_set1_ps(P[(i0 + r) * 64 + j]);                                        \
                     for (int v = 0; v < DV; v++) o[r][v] = _mm512_fmadd_ps(p, vv[v], o[r][v]);              \
                 }                                                                                           \
             }                                                                                               \
-            for (int r = 0; r < 8; r++) {                                                                   \
+            for (int r = 0; r < PR; r++) {                                                                  \
                 float *dst = out + (size_t)tok[i0 + r] * c + head * d;                                      \
                 __m512 s = _mm512_set1_ps(inv[i0 + r]);                                                     \
                 for (int v = 0; v < DV; v++) {                                                              \

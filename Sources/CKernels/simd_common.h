@@ -20,6 +20,14 @@
 #ifndef CK_ATTENTION_KEYS
 #define CK_ATTENTION_KEYS 4
 #endif
+// Query rows per step of the 17-32-channel heads' score loop (4 x 64 keys: 16 zmm) and of
+// their P V loop (8 rows x 2 vectors).
+#ifndef CK_ATTENTION_QUERIES
+#define CK_ATTENTION_QUERIES 4
+#endif
+#ifndef CK_ATTENTION_PV_ROWS
+#define CK_ATTENTION_PV_ROWS 8
+#endif
 
 // AVX-512 F, DQ, BW and VL present (CPUID leaf 7 EBX) and their register state enabled by
 // the OS (XCR0: XMM, YMM, opmask, ZMM_Hi256, Hi16_ZMM). Fills leaf 7 sub-leaf 0's EAX
