@@ -31,28 +31,30 @@ static inline __mmask16 lanes(int n) {
     return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
 }
 
-// One step e of the score tile acc[r][v] += q[r][e] * kT[e][16v ..< 16v + 16]. AVX-512: the
-// four key vectors loaded first, then the query rows broadcast one by one; the AVX2 build
-// (a vector in two registers) broadcasts its row first and loads one key vector at a time.
-// The same products and sums either way.
+// One step E of a score tile: acc[r][v] += ROWS[r][E] * T[E * 64 + 16v ..< 16v + 16] for the
+// R rows (queries of the larger heads, keys of the small ones) and the four vectors of the 64
+// tokens of T (transposed keys, or queries). AVX-512: the four vectors loaded first, then the
+// rows broadcast one by one; the AVX2 build (a vector in two registers) broadcasts its rows
+// first and loads one vector at a time, so the tile fits its 16 registers. The same products
+// and sums either way.
 #ifdef CK_AVX2_WIDE
-#define SCORE_STEP                                                                                          \
+#define SCORE_STEP(R, ROWS, T, E)                                                                           \
     {                                                                                                       \
-        __m512 x[QR];                                                                                       \
-        for (int r = 0; r < QR; r++) x[r] = _mm512_set1_ps(q[r][e]);                                        \
+        __m512 x[R];                                                                                        \
+        for (int r = 0; r < R; r++) x[r] = _mm512_set1_ps((ROWS)[r][E]);                                    \
         for (int v = 0; v < 4; v++) {                                                                       \
-            __m512 k = _mm512_loadu_ps(kT + e * 64 + 16 * v);                                               \
-            for (int r = 0; r < QR; r++) acc[r][v] = _mm512_fmadd_ps(x[r], k, acc[r][v]);                   \
+            __m512 t = _mm512_loadu_ps((T) + (E) * 64 + 16 * v);                                            \
+            for (int r = 0; r < R; r++) acc[r][v] = _mm512_fmadd_ps(x[r], t, acc[r][v]);                    \
         }                                                                                                   \
     }
 #else
-#define SCORE_STEP                                                                                          \
+#define SCORE_STEP(R, ROWS, T, E)                                                                           \
     {                                                                                                       \
-        __m512 k[4];                                                                                        \
-        for (int v = 0; v < 4; v++) k[v] = _mm512_loadu_ps(kT + e * 64 + 16 * v);                          \
-        for (int r = 0; r < QR; r++) {                                                                      \
-            __m512 x = _mm512_set1_ps(q[r][e]);                                                             \
-            for (int v = 0; v < 4; v++) acc[r][v] = _mm512_fmadd_ps(x, k[v], acc[r][v]);                    \
+        __m512 t[4];                                                                                        \
+        for (int v = 0; v < 4; v++) t[v] = _mm512_loadu_ps((T) + (E) * 64 + 16 * v);                       \
+        for (int r = 0; r < R; r++) {                                                                       \
+            __m512 x = _mm512_set1_ps((ROWS)[r][E]);                                                        \
+            for (int v = 0; v < 4; v++) acc[r][v] = _mm512_fmadd_ps(x, t[v], acc[r][v]);                    \
         }                                                                                                   \
     }
 #endif
@@ -75,7 +77,7 @@ static inline __mmask16 lanes(int n) {
                 for (int e = 0; e < 16; e++) _mm512_storeu_ps(kT + (16 * eb + e) * 64 + 16 * tb, r[e]);     \
             }                                                                                               \
         }                                                                                                   \
-        /* Scores and softmax numerators, four query rows at a time. */                                     \
+        /* Scores and softmax numerators, QR (four) query rows at a time. */                               \
         const __m512 vscale = _mm512_set1_ps(scale);                                                        \
         enum { QR = CK_ATTENTION_QUERIES };                                                                 \
         for (int i0 = 0; i0 < 64; i0 += QR) {                                                               \
@@ -85,7 +87,7 @@ static inline __mmask16 lanes(int n) {
                 q[r] = qkv + (size_t)tok[i0 + r] * row3 + head * d;                                         \
                 for (int v = 0; v < 4; v++) acc[r][v] = _mm512_setzero_ps();                                \
             }                                                                                               \
-            for (int e = 0; e < d; e++) SCORE_STEP                                                          \
+            for (int e = 0; e < d; e++) SCORE_STEP(QR, q, kT, e)                                            \
             for (int r = 0; r < QR; r++) {                                                                  \
                 const float *b = bm + (i0 + r) * 64;                                                        \
                 __m512 s[4];                                                                                \
@@ -202,14 +204,7 @@ CK_AVX512 static inline void small_head_pv(const float *rows, int row3, int colu
                 k[r] = rows + (size_t)(j0 + r) * row3 + c + head * d;                                       \
                 for (int v = 0; v < 4; v++) acc[r][v] = _mm512_loadu_ps(bias_t + (j0 + r) * 64 + 16 * v);   \
             }                                                                                               \
-            for (int e = 0; e < d; e++) {                                                                   \
-                __m512 q[4];                                                                                \
-                for (int v = 0; v < 4; v++) q[v] = _mm512_loadu_ps(qT + e * 64 + 16 * v);                   \
-                for (int r = 0; r < CK_ATTENTION_KEYS; r++) {                                               \
-                    __m512 x = _mm512_set1_ps(k[r][e]);                                                     \
-                    for (int v = 0; v < 4; v++) acc[r][v] = _mm512_fmadd_ps(x, q[v], acc[r][v]);            \
-                }                                                                                           \
-            }                                                                                               \
+            for (int e = 0; e < d; e++) SCORE_STEP(CK_ATTENTION_KEYS, k, qT, e)                             \
             for (int r = 0; r < CK_ATTENTION_KEYS; r++)                                                     \
                 for (int v = 0; v < 4; v++) {                                                               \
                     _mm512_storeu_ps(ST + (j0 + r) * 64 + 16 * v, acc[r][v]);                               \

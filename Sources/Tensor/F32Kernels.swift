@@ -74,13 +74,21 @@ struct F32Kernels: @unchecked Sendable {  // C function pointers: immutable, cal
     static let cpuHasAVX2FMA: Bool = ck_has_avx2_fma() != 0
 
     /// The widest set this CPU runs: AVX-512, else AVX2 and FMA, else none; or, for
-    /// comparisons, the set `SPKDEBLUR_KERNELS` names ("avx512", "avx2" or "portable") where
-    /// the CPU runs it (any other value: the widest).
+    /// comparisons, a narrower one that `SPKDEBLUR_KERNELS` names: "avx2" (where the CPU runs
+    /// it) or "portable". Any other value is reported on standard error, once, and ignored.
     static let native: F32Kernels? = {
-        switch ProcessInfo.processInfo.environment["SPKDEBLUR_KERNELS"]?.lowercased() {
+        guard let value = ProcessInfo.processInfo.environment["SPKDEBLUR_KERNELS"] else { return available.first }
+        switch value.lowercased() {
         case "portable": return nil
-        case "avx2": return available.first { $0.instructionSet == .avx2 } ?? available.first
-        default: return available.first
+        case "avx2" where cpuHasAVX2FMA: return avx2
+        case "avx512" where Precision.cpuHasAVX512: return avx512
+        default:
+            let widest = available.first?.instructionSet.rawValue ?? "portable"
+            FileHandle.standardError.write(
+                Data(
+                    "spkdeblur: SPKDEBLUR_KERNELS=\(value): not avx512, avx2 or portable on this CPU; using \(widest)\n"
+                        .utf8))
+            return available.first
         }
     }()
 

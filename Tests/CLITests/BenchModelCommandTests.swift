@@ -38,7 +38,7 @@ import Testing
     /// the one that ran.
     @Test func kernelsVariableChoosesTheBuild() throws {
         let binary = try spkdeblurBinary()
-        func header(_ value: String) throws -> String {
+        func bench(_ value: String) throws -> ProcessResult {
             let r = try runProcess(
                 URL(fileURLWithPath: "/usr/bin/env"),
                 [
@@ -46,8 +46,11 @@ import Testing
                     "--runs", "1",
                 ])
             #expect(r.status == 0, "\(r.err)")
-            return r.out.split(separator: "\n").first { $0.hasPrefix("spkdeblur bench model:") }.map(String.init)
-                ?? r.out
+            return r
+        }
+        func header(_ value: String) throws -> String {
+            let out = try bench(value).out
+            return out.split(separator: "\n").first { $0.hasPrefix("spkdeblur bench model:") }.map(String.init) ?? out
         }
         #expect(try header("portable").contains(", portable kernels,"))
         let avx2 = try header("avx2")
@@ -55,5 +58,10 @@ import Testing
             avx2.contains(
                 CPUBackend().kernelInstructionSet == "portable" ? ", portable kernels," : ", AVX2+FMA kernels,"),
             "\(avx2)")
+        // A value it does not know is said on standard error and runs the widest build.
+        let typo = try bench("avx3")
+        #expect(typo.err.contains("SPKDEBLUR_KERNELS=avx3"), "\(typo.err)")
+        let widest = CPUBackend().kernelInstructionSet
+        #expect(typo.out.contains(", \(widest) kernels,"), "\(typo.out)")
     }
 }
