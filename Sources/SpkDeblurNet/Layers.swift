@@ -237,8 +237,8 @@ struct CAMMM: Sendable {
         // channels at full resolution), fused = conv1(input). Per channel that is the same: the
         // pool of each part, and conv2(f * s) = sum_c (conv2.w[c] s[c]) f[c] + bias, the channel
         // weights folded into conv2's, so the 33-channel map is never built; nor is `fused`
-        // (32 channels at full resolution): the backend reduces it band by band, once for the
-        // means and once for the folded conv2.
+        // (32 channels at full resolution): the backend gives its means and the folded conv2
+        // of it without building it.
         let pooled = b.convolvedChannelMeans(input, conv1) + b.globalAveragePool(hardMap)
         let s = b.conv2d(FeatureMap(height: 1, width: 1, channels: 33, data: pooled), sca).data.array
         let folded = ConvWeights(

@@ -3,8 +3,15 @@ import Foundation
 
 // Convolutions whose output is only needed reduced (its channel means, or a 1x1 convolution
 // of it to one channel): at full resolution such a map is large (32 channels at 500x800 are
-// 51 MB), and writing it out and reading it back cost more than computing it. These ops
-// compute it in bands of output rows that stay in L2 and reduce each band at once.
+// 51 MB), and writing it out and reading it back cost more than computing it.
+//
+// In fp32 neither needs the map at all. Both reductions are linear in it, so they move in
+// front of the convolution: the means are the weights times the sums of the input over the
+// pixels each tap reads, and a 1x1 convolution to one channel after a convolution is one
+// convolution with the weights folded (cin x k x k values). The same sums in another order
+// (fp32 rounding apart); compact48 at 500x800 spent 18 ms on the two 2 -> 32 convolutions at
+// full resolution. bf16 computes the map in bands of output rows that stay in L2 and
+// reduces each band at once, its products taken on bf16-rounded operands like `conv2d`'s.
 
 extension CPUBackend {
     /// Output rows per band: about 256 KiB of fp32 output.
@@ -86,6 +93,7 @@ extension CPUBackend {
     /// of 256 pixels, accumulated in double) are kept apart and added in band order, so the
     /// result does not depend on the number of workers.
     public func convolvedChannelMeans(_ x: FeatureMap, _ w: ConvWeights) -> [Float] {
+        if precision == .fp32, w.groups == 1 { return meansFromTapSums(x, w) }
         let cout = w.outChannels
         let (ho, wo) = w.outputSize(height: x.height, width: x.width)
         let band = Self.bandRows(width: wo, channels: cout)
@@ -109,6 +117,7 @@ extension CPUBackend {
             second.kernel == 1 && second.stride == 1 && second.padding == 0 && second.groups == 1
                 && second.outChannels == 1 && second.inChannels == first.outChannels,
             "convolve(_:_:then:): the second convolution must be 1x1 from \(first.outChannels) channels to 1")
+        if precision == .fp32, first.groups == 1 { return conv2d(x, Self.folded(first, then: second)) }
         let (ho, wo) = first.outputSize(height: x.height, width: x.width)
         let cin = second.inChannels
         var out = FeatureMap(uninitializedHeight: ho, width: wo, channels: 1)
@@ -147,5 +156,83 @@ extension CPUBackend {
             }
         }
         return done ? out : conv2d(conv2d(x, first), second)
+    }
+
+    /// `second` (1x1, one output channel) after `first` as one convolution:
+    /// `w[i, ky, kx] = sum_c second[c] first[c, i, ky, kx]`, `b = second.b + sum_c second[c] first.b[c]`
+    /// (sums in Double).
+    static func folded(_ first: ConvWeights, then second: ConvWeights) -> ConvWeights {
+        let (cout, cin, k) = (first.outChannels, first.inChannels, first.kernel)
+        let taps = cin * k * k
+        var weight = [Float](repeating: 0, count: taps)
+        for t in 0..<taps {
+            var sum = 0.0
+            for c in 0..<cout { sum += Double(second.weight[c]) * Double(first.weight[c * taps + t]) }
+            weight[t] = Float(sum)
+        }
+        var bias = Double(second.bias?[0] ?? 0)
+        if let b = first.bias { for c in 0..<cout { bias += Double(second.weight[c]) * Double(b[c]) } }
+        return ConvWeights(
+            outChannels: 1, inChannels: cin, kernel: k, stride: first.stride, padding: first.padding,
+            weight: weight, bias: [Float(bias)])
+    }
+
+    /// The channel means of `conv2d(x, w)` without the map: per tap `(ky, kx)` and input
+    /// channel, the sum of the input over the pixels that tap reads for every output pixel
+    /// (zero padding reads nothing), then `mean[c] = b[c] + sum w[c, i, ky, kx] sums[ky, kx, i] / pixels`.
+    /// Input rows go in blocks of 16 whose sums (in Double) are added in block order, so the
+    /// result does not depend on the number of workers.
+    func meansFromTapSums(_ x: FeatureMap, _ w: ConvWeights) -> [Float] {
+        let (k, s, p, cin, cout) = (w.kernel, w.stride, w.padding, w.inChannels, w.outChannels)
+        let (h, wd) = (x.height, x.width)
+        let (ho, wo) = w.outputSize(height: h, width: wd)
+        let tapCount = k * k * cin
+        let blockRows = 16
+        let blocks = (h + blockRows - 1) / blockRows
+        var partial = [Double](repeating: 0, count: max(blocks, 1) * tapCount)
+        x.data.withUnsafeBufferPointer { xp in
+            partial.withUnsafeMutableBufferPointer { pp in
+                let args = UncheckedSendableBox((xp.baseAddress!, pp.baseAddress!))
+                parallel(blocks) { range in
+                    let (src, sums) = args.value
+                    // An input row's sums over the columns each kx reads, [k, cin].
+                    var rowSums = [Double](repeating: 0, count: k * cin)
+                    for block in range {
+                        let out = sums + block * tapCount
+                        for iy in (block * blockRows)..<min(h, (block + 1) * blockRows) {
+                            let row = src + iy * wd * cin
+                            for t in 0..<(k * cin) { rowSums[t] = 0 }
+                            for kx in 0..<k {
+                                for ox in 0..<wo {
+                                    let ix = ox * s - p + kx
+                                    guard ix >= 0 && ix < wd else { continue }
+                                    for i in 0..<cin { rowSums[kx * cin + i] += Double(row[ix * cin + i]) }
+                                }
+                            }
+                            // The kernel rows that read input row iy: iy = oy s - p + ky.
+                            for ky in 0..<k {
+                                let offset = iy + p - ky
+                                guard offset >= 0 && offset % s == 0 && offset / s < ho else { continue }
+                                for t in 0..<(k * cin) { out[ky * k * cin + t] += rowSums[t] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        var tapSums = [Double](repeating: 0, count: tapCount)
+        for block in 0..<blocks { for t in 0..<tapCount { tapSums[t] += partial[block * tapCount + t] } }
+        let pixels = Double(max(ho * wo, 1))
+        return (0..<cout).map { c in
+            var sum = 0.0
+            for i in 0..<cin {
+                for ky in 0..<k {
+                    for kx in 0..<k {
+                        sum += Double(w.weight[((c * cin + i) * k + ky) * k + kx]) * tapSums[(ky * k + kx) * cin + i]
+                    }
+                }
+            }
+            return Float(Double(w.bias?[c] ?? 0) + sum / pixels)
+        }
     }
 }

@@ -207,8 +207,8 @@ private func maxDiff(_ a: FeatureMap, _ b: FeatureMap) -> Float {
         #expect(maxDiff(conv, separate) < 1e-4)
     }
 
-    /// The banded convolutions (the map reduced band by band, never built) give what the
-    /// composed ops give; the means do not depend on the number of workers.
+    /// The reduced convolutions (the map never built) give what the composed ops give; the
+    /// means do not depend on the number of workers.
     @Test(arguments: precisions)
     func bandedConvolutionsEqualTheComposedOps(precision: Precision) throws {
         for b in try backends(precision) {
@@ -236,7 +236,9 @@ private func maxDiff(_ a: FeatureMap, _ b: FeatureMap) -> Float {
                 let composed = b.conv2d(map, second)
                 let banded = b.convolve(x, first, then: second)
                 #expect(banded.height == composed.height && banded.width == composed.width && banded.channels == 1)
-                #expect(maxDiff(banded, composed) == 0, "\(label)")
+                // fp32 folds `second` into `first` (the same sums in another order); bf16
+                // reduces the map band by band.
+                #expect(maxDiff(banded, composed) <= (precision == .fp32 ? 1e-4 : 0), "\(label)")
             }
         }
     }
