@@ -117,7 +117,10 @@ extension CPUBackend {
             second.kernel == 1 && second.stride == 1 && second.padding == 0 && second.groups == 1
                 && second.outChannels == 1 && second.inChannels == first.outChannels,
             "convolve(_:_:then:): the second convolution must be 1x1 from \(first.outChannels) channels to 1")
-        if precision == .fp32, first.groups == 1 { return conv2d(x, Self.folded(first, then: second)) }
+        if precision == .fp32, first.groups == 1 {
+            let folded = Self.folded(first, then: second)
+            return folded.stride * folded.inChannels <= 8 ? convToOneChannel(x, folded) : conv2d(x, folded)
+        }
         let (ho, wo) = first.outputSize(height: x.height, width: x.width)
         let cin = second.inChannels
         var out = FeatureMap(uninitializedHeight: ho, width: wo, channels: 1)
@@ -234,5 +237,71 @@ extension CPUBackend {
             }
             return Float(Double(w.bias?[c] ?? 0) + sum / pixels)
         }
+    }
+
+    /// `conv2d(x, w)` for one output channel (groups 1, `stride * inChannels <= 8`): per output
+    /// row and kernel row, the input row flattened (pixels x channels, `padding` zero pixels
+    /// each side) is correlated with that kernel row's `kernel * inChannels` weights at every
+    /// position, 8 positions at a time, and the output pixels' positions (every
+    /// `stride * inChannels`-th) are kept. The GEMM kernels would compute 16 output channels
+    /// for the one.
+    func convToOneChannel(_ x: FeatureMap, _ w: ConvWeights) -> FeatureMap {
+        let (k, s, p, cin) = (w.kernel, w.stride, w.padding, w.inChannels)
+        precondition(
+            w.outChannels == 1 && w.groups == 1 && x.channels == cin && s * cin <= 8,
+            "convToOneChannel: \(cin) -> \(w.outChannels) channels, stride \(s)")
+        let (h, wd) = (x.height, x.width)
+        let (ho, wo) = w.outputSize(height: h, width: wd)
+        var out = FeatureMap(uninitializedHeight: ho, width: wo, channels: 1)
+        guard ho > 0 && wo > 0 else { return out }
+        let taps = k * cin  // one kernel row's weights, in (kx, channel) order
+        var rowWeights = [Float](repeating: 0, count: k * taps)
+        for ky in 0..<k {
+            for kx in 0..<k {
+                for i in 0..<cin { rowWeights[ky * taps + kx * cin + i] = w.weight[(i * k + ky) * k + kx] }
+            }
+        }
+        let positions = ((wo - 1) * s * cin + 1 + 7) / 8 * 8
+        let paddedLength = max(positions + taps, (wd + 2 * p) * cin)
+        let bias = w.bias?[0] ?? 0
+        x.data.withUnsafeBufferPointer { xp in
+            out.data.withUnsafeMutableBufferPointer { op in
+                rowWeights.withUnsafeBufferPointer { wp in
+                    let args = UncheckedSendableBox((xp.baseAddress!, op.baseAddress!, wp.baseAddress!))
+                    parallel(ho, minimumChunk: 8) { range in
+                        let (src, dst, weights) = args.value
+                        let padded = UnsafeMutablePointer<Float>.allocate(capacity: paddedLength)
+                        let sums = UnsafeMutablePointer<SIMD8<Float>>.allocate(capacity: positions / 8)
+                        defer {
+                            padded.deallocate()
+                            sums.deallocate()
+                        }
+                        padded.initialize(repeating: 0, count: paddedLength)
+                        let raw = UnsafeRawPointer(padded)
+                        for oy in range {
+                            sums.initialize(repeating: SIMD8(repeating: bias), count: positions / 8)
+                            for ky in 0..<k {
+                                let iy = oy * s - p + ky
+                                guard iy >= 0 && iy < h else { continue }
+                                (padded + p * cin).update(from: src + iy * wd * cin, count: wd * cin)
+                                for j in 0..<taps {
+                                    let weight = weights[ky * taps + j]
+                                    for v in 0..<(positions / 8) {
+                                        sums[v] +=
+                                            weight
+                                            * raw.loadUnaligned(
+                                                fromByteOffset: (8 * v + j) * MemoryLayout<Float>.stride,
+                                                as: SIMD8<Float>.self)
+                                    }
+                                }
+                            }
+                            let flat = UnsafeRawPointer(sums).assumingMemoryBound(to: Float.self)
+                            for ox in 0..<wo { dst[oy * wo + ox] = flat[ox * s * cin] }
+                        }
+                    }
+                }
+            }
+        }
+        return out
     }
 }

@@ -24,6 +24,33 @@ private func maxDiff<A: Collection<Float>, B: Collection<Float>>(_ a: A, _ b: B)
 
 private let backend = CPUBackend(threads: 2)
 
+/// `conv2d(x, w)` as a direct sum in Double per output value, `[ho, wo, cout]`.
+private func directConv(_ x: FeatureMap, _ w: ConvWeights) -> [Double] {
+    let (k, s, p, cout, groups) = (w.kernel, w.stride, w.padding, w.outChannels, w.groups)
+    let perGroup = w.inChannels / groups
+    let (ho, wo) = w.outputSize(height: x.height, width: x.width)
+    var out = [Double](repeating: 0, count: ho * wo * cout)
+    for oy in 0..<ho {
+        for ox in 0..<wo {
+            for o in 0..<cout {
+                var sum = Double(w.bias?[o] ?? 0)
+                for i in 0..<perGroup {
+                    let ic = o / (cout / groups) * perGroup + i
+                    for ky in 0..<k {
+                        for kx in 0..<k {
+                            let iy = oy * s - p + ky, ix = ox * s - p + kx
+                            guard iy >= 0, iy < x.height, ix >= 0, ix < x.width else { continue }
+                            sum += Double(x[iy, ix, ic]) * Double(w.weight[((o * perGroup + i) * k + ky) * k + kx])
+                        }
+                    }
+                }
+                out[(oy * wo + ox) * cout + o] = sum
+            }
+        }
+    }
+    return out
+}
+
 @Suite struct OpsTests {
     @Test(arguments: [
         (1, 1, 0, false), (3, 1, 1, false), (3, 2, 1, false), (3, 1, 1, true), (3, 2, 1, true), (5, 1, 2, false),
@@ -40,31 +67,34 @@ private let backend = CPUBackend(threads: 2)
             outChannels: cout, inChannels: cin, kernel: kernel, stride: stride, padding: padding,
             groups: groups, weight: weight, bias: bias)
         let y = backend.conv2d(x, conv)
-        let ho = (h + 2 * padding - kernel) / stride + 1, wo = (w + 2 * padding - kernel) / stride + 1
+        let (ho, wo) = conv.outputSize(height: h, width: w)
         #expect(y.height == ho && y.width == wo && y.channels == cout)
-        var expected = [Float](repeating: 0, count: ho * wo * cout)
-        let perGroup = cin / groups
-        for oy in 0..<ho {
-            for ox in 0..<wo {
-                for o in 0..<cout {
-                    var s = Double(bias[o])
-                    for i in 0..<perGroup {
-                        let ic = depthwise ? o : i
-                        for ky in 0..<kernel {
-                            for kx in 0..<kernel {
-                                let iy = oy * stride - padding + ky, ix = ox * stride - padding + kx
-                                guard iy >= 0, iy < h, ix >= 0, ix < w else { continue }
-                                s +=
-                                    Double(x[iy, ix, ic])
-                                    * Double(weight[((o * perGroup + i) * kernel + ky) * kernel + kx])
-                            }
-                        }
-                    }
-                    expected[(oy * wo + ox) * cout + o] = Float(s)
-                }
-            }
-        }
+        let expected = directConv(x, conv).map { Float($0) }
         #expect(maxDiff(y.data, expected) < 1e-4)
+    }
+
+    /// The convolutions reduced without their map (fp32: means from per-tap input sums, a
+    /// one-channel 1x1 after them folded into one convolution) against direct sums.
+    @Test(arguments: [(3, 1, 1, 2), (3, 2, 1, 4), (1, 1, 0, 3), (5, 1, 2, 1), (3, 2, 0, 2), (5, 3, 4, 2), (3, 3, 1, 3)])
+    func reducedConvolutionsMatchDirectSums(kernel: Int, stride: Int, padding: Int, cin: Int) {
+        let (h, w, cout) = (13, 29, 6)
+        let x = randomMap(h, w, cin, seed: 4)
+        let first = ConvWeights(
+            outChannels: cout, inChannels: cin, kernel: kernel, stride: stride, padding: padding,
+            weight: randomFloats(cout * cin * kernel * kernel, seed: 5), bias: randomFloats(cout, seed: 6))
+        let second = ConvWeights(
+            outChannels: 1, inChannels: cout, kernel: 1, weight: randomFloats(cout, seed: 7), bias: [0.5])
+        let map = directConv(x, first)
+        let pixels = map.count / cout
+        let means = (0..<cout).map { c in (0..<pixels).reduce(0.0) { $0 + map[$1 * cout + c] } / Double(pixels) }
+        #expect(maxDiff(backend.convolvedChannelMeans(x, first), means.map { Float($0) }) < 1e-5)
+        let reduced = backend.convolve(x, first, then: second)
+        let (ho, wo) = first.outputSize(height: h, width: w)
+        #expect(reduced.height == ho && reduced.width == wo && reduced.channels == 1)
+        let expected = (0..<pixels).map { px in
+            Float((0..<cout).reduce(0.5) { $0 + Double(second.weight[$1]) * map[px * cout + $1] })
+        }
+        #expect(maxDiff(reduced.data, expected) < 1e-4)
     }
 
     @Test func linearAndLayerNorm() {
