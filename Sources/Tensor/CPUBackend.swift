@@ -15,6 +15,9 @@ public struct CPUBackend: TensorBackend {
     /// falls back to the portable Swift SIMD code (CPUs without AVX2, and tests of the
     /// fallback).
     var kernels = F32Kernels.native
+    /// Which 3x3 convolutions (stride 1, padding 1) run by Winograd's F(2x2, 3x3) instead of
+    /// the direct kernel.
+    var winograd = WinogradUse.native
     /// Whether the kernels are the AVX-512 build, which the bf16 kernels go with.
     var avx512Kernels: Bool { kernels?.instructionSet == .avx512 }
 
@@ -177,6 +180,24 @@ public struct CPUBackend: TensorBackend {
                         fusedGEMM(
                             m: pixels, n: cout, k: patch, a: xp.baseAddress!, lda: patch, b: b, c: op.baseAddress!,
                             ldc: cout, bias: bias, accumulate: accumulate, gelu: false)
+                    }
+                }
+            }
+            return
+        }
+        if precision == .fp32 && k == 3 && s == 1 && p == 1, let kernels, winograd.applies(to: kernels, cin, cout) {
+            let (h, wd) = (x.height, x.width)
+            x.data.withUnsafeBufferPointer { xp in
+                out.data.withUnsafeMutableBufferPointer { op in
+                    w.f32WinogradWeight.withUnsafeBufferPointer { up in
+                        let args = UncheckedSendableBox((xp.baseAddress!, op.baseAddress!, up.baseAddress!))
+                        directConvolution(rows: (ho + 1) / 2, width: wo, bias: w.bias, kernel: "Winograd") {
+                            tileRows, bias in
+                            let (src, dst, packed) = args.value
+                            return kernels.winograd(
+                                src, Int32(h), Int32(wd), Int32(cin), packed, Int32(cout), dst, bias,
+                                accumulate ? 1 : 0, Int32(tileRows.lowerBound), Int32(tileRows.count))
+                        }
                     }
                 }
             }

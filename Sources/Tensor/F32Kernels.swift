@@ -56,19 +56,25 @@ struct F32Kernels: @unchecked Sendable {  // C function pointers: immutable, cal
             UnsafePointer<Float>?, Int32, Int32, Int32, Int32, Int32, Int32, UnsafePointer<Float>?, Int32,
             UnsafeMutablePointer<Float>?, Int32, UnsafePointer<Float>?, Int32, Int32, Int32, Int32
         ) -> Int32
+    let winograd:
+        @convention(c) (
+            UnsafePointer<Float>?, Int32, Int32, Int32, UnsafePointer<Float>?, Int32, UnsafeMutablePointer<Float>?,
+            UnsafePointer<Float>?, Int32, Int32, Int32
+        ) -> Int32
 
     static let avx512 = F32Kernels(
         instructionSet: .avx512, gemm: ck_gemm_f32, windowAttention: ck_window_attention_f32,
         windowAttentionBlock: ck_window_attention_block_f32, gelu: ck_gelu_f32, sigmoid: ck_sigmoid_f32,
         layerNorm: ck_layer_norm_f32, dotRows: ck_dot_rows_f32, transpose: ck_transpose_f32,
-        depthwiseConv: ck_depthwise_conv_f32, conv: ck_conv_f32, convInto: ck_conv_f32_into)
+        depthwiseConv: ck_depthwise_conv_f32, conv: ck_conv_f32, convInto: ck_conv_f32_into,
+        winograd: ck_winograd_f32)
 
     static let avx2 = F32Kernels(
         instructionSet: .avx2, gemm: ck_gemm_f32_avx2, windowAttention: ck_window_attention_f32_avx2,
         windowAttentionBlock: ck_window_attention_block_f32_avx2, gelu: ck_gelu_f32_avx2,
         sigmoid: ck_sigmoid_f32_avx2, layerNorm: ck_layer_norm_f32_avx2, dotRows: ck_dot_rows_f32_avx2,
         transpose: ck_transpose_f32_avx2, depthwiseConv: ck_depthwise_conv_f32_avx2, conv: ck_conv_f32_avx2,
-        convInto: ck_conv_f32_into_avx2)
+        convInto: ck_conv_f32_into_avx2, winograd: ck_winograd_f32_avx2)
 
     /// Whether this CPU and OS support AVX2 and FMA.
     static let cpuHasAVX2FMA: Bool = ck_has_avx2_fma() != 0
@@ -100,4 +106,36 @@ struct F32Kernels: @unchecked Sendable {  // C function pointers: immutable, cal
 
     /// The available set of that name; nil for "portable" (or a set this CPU lacks).
     static func named(_ name: String) -> F32Kernels? { available.first { $0.instructionSet.rawValue == name } }
+}
+
+/// When fp32 3x3 convolutions (stride 1, padding 1) take Winograd's F(2x2, 3x3)
+/// (`ck_winograd_f32`): 2.25x fewer multiply-adds, the same sums to fp32 rounding.
+enum WinogradUse: String, Sendable {
+    /// In the AVX2 build, for 16 channels and more in and out: the shapes where it was
+    /// measured faster than the direct kernel (docs/performance.md). The AVX-512 build keeps
+    /// the direct kernel until it is measured on such a CPU.
+    case auto
+    /// In every build, for every channel count (tests, and measurements).
+    case always
+    /// Never.
+    case off
+
+    /// `auto`, or what `SPKDEBLUR_WINOGRAD` names ("always", "off"); any other value is
+    /// reported on standard error, once, and ignored.
+    static let native: WinogradUse = {
+        guard let value = ProcessInfo.processInfo.environment["SPKDEBLUR_WINOGRAD"] else { return .auto }
+        if let use = WinogradUse(rawValue: value.lowercased()) { return use }
+        FileHandle.standardError.write(
+            Data("spkdeblur: SPKDEBLUR_WINOGRAD=\(value): not auto, always or off; using auto\n".utf8))
+        return .auto
+    }()
+
+    /// Whether a `cin -> cout` 3x3 convolution on `kernels` takes it.
+    func applies(to kernels: F32Kernels, _ cin: Int, _ cout: Int) -> Bool {
+        switch self {
+        case .auto: kernels.instructionSet == .avx2 && cin >= 16 && cout >= 16
+        case .always: true
+        case .off: false
+        }
+    }
 }

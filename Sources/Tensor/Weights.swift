@@ -37,6 +37,36 @@ public struct ConvWeights: Sendable {
         f32.get { GEMMPacking.f32(gemmWeight, k: kernel * kernel * inChannels, n: outChannels, transposed: false) }
     }
 
+    /// The 16 Winograd F(2x2, 3x3) weights `U = G g G^T` (`[cin, cout]` each, summed in
+    /// Double) packed for the fp32 GEMM one after the other, on first use (3x3 kernels only).
+    var f32WinogradWeight: [Float] {
+        winograd.get {
+            precondition(kernel == 3 && groups == 1, "Winograd weights of a \(kernel)x\(kernel) convolution")
+            let (cin, cout) = (inChannels, outChannels)
+            // G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1].
+            let g: [[Double]] = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]]
+            var packed: [Float] = []
+            var u = [Float](repeating: 0, count: cin * cout)
+            for xi in 0..<16 {
+                let (a, b) = (xi / 4, xi % 4)
+                for o in 0..<cout {
+                    for i in 0..<cin {
+                        var sum = 0.0
+                        for ky in 0..<3 {
+                            for kx in 0..<3 {
+                                sum += g[a][ky] * Double(weight[((o * cin + i) * 3 + ky) * 3 + kx]) * g[b][kx]
+                            }
+                        }
+                        u[i * cout + o] = Float(sum)
+                    }
+                }
+                packed += GEMMPacking.f32(u, k: cin, n: cout, transposed: false)
+            }
+            return packed
+        }
+    }
+    let winograd = PackedOperand<Float>()
+
     /// Creates a convolution from PyTorch-layout weights.
     public init(
         outChannels: Int, inChannels: Int, kernel: Int, stride: Int = 1, padding: Int? = nil,

@@ -158,6 +158,39 @@ private func maxDiff(_ a: FeatureMap, _ b: FeatureMap) -> Float {
             }
         }
     }
+
+    /// Winograd's F(2x2, 3x3) in each build against the direct kernel and the portable loops:
+    /// odd and even sizes (edge tiles of one row or column), channel counts with and without
+    /// a partial vector, with the bias and accumulating into a residual.
+    @Test(arguments: [
+        (9, 13, 24, 48), (10, 7, 48, 24), (1, 1, 16, 16), (2, 3, 3, 5), (33, 70, 32, 32), (6, 66, 17, 40),
+    ])
+    func winogradMatchesTheDirectConvolution(shape: (h: Int, w: Int, cin: Int, cout: Int)) {
+        let (h, wd, cin, cout) = shape
+        let x = randomMap(h, wd, cin, seed: UInt64(h * wd + cin))
+        let w = ConvWeights(
+            outChannels: cout, inChannels: cin, kernel: 3, padding: 1,
+            weight: randomMap(1, 1, cout * cin * 9, seed: 31).data.array,
+            bias: randomMap(1, 1, cout, seed: 32).data.array)
+        let residual = randomMap(h, wd, cout, seed: 33)
+        let expected = portable.conv2d(x, w)
+        var expectedSum = residual
+        portable.conv2d(x, w, addingTo: &expectedSum)
+        for var b in fastBackends {
+            let label = "\(shape) \(b.kernelInstructionSet)"
+            b.winograd = .off
+            let direct = b.conv2d(x, w)
+            b.winograd = .always
+            let y = b.conv2d(x, w)
+            var sum = residual
+            b.conv2d(x, w, addingTo: &sum)
+            #expect(y.height == h && y.width == wd && y.channels == cout)
+            #expect(maxDiff(y, expected) < 1e-4, "\(label)")
+            #expect(maxDiff(sum, expectedSum) < 1e-4, "\(label)")
+            #expect(maxDiff(y, direct) < 1e-4, "\(label)")
+            #expect(maxDiff(sum, residual) > 1e-2, "\(label)")
+        }
+    }
 }
 
 /// The fused transformer half-blocks against the ops they compose, in every GEMM precision,

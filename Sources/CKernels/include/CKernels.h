@@ -156,6 +156,17 @@ int ck_conv_f32_into(const float *x, int height, int width, int cin, int kernel,
                      const float *packed, int cout, float *out, int out_width, const float *bias, int accumulate,
                      int row_first, int row_count, int out_row_first);
 
+/// A 3x3 convolution with stride 1 and padding 1 of a channels-last `[height, width, cin]`
+/// map into `[height, width, cout]` by Winograd's F(2x2, 3x3), tile rows (pairs of output rows)
+/// `tile_row_first ..< tile_row_first + tile_row_count` only: `out = conv(x) (+ bias) (+ out
+/// when accumulate)`. `packed` holds the 16 transformed weights `U_xi = (G g G^T)[xi]`
+/// (`[cin, cout]` each), each packed by `ck_f32_pack_b` (`ck_f32_packed_count(cin, cout)`
+/// floats apart). The same sums as the direct convolution to fp32 rounding. Single-threaded;
+/// callers split the tile rows. Needs `ck_has_avx512f()`. Returns 0 without writing when out
+/// of memory or for empty shapes.
+int ck_winograd_f32(const float *x, int height, int width, int cin, const float *packed, int cout, float *out,
+                    const float *bias, int accumulate, int tile_row_first, int tile_row_count);
+
 /// LayerNorm over the `c` channels of `rows` rows (biased variance): row `r` of `y`
 /// (contiguous, `[rows, c]`) normalises row `index[r]` of `x` (`[*, c]`), or row `r` when
 /// `index` is null. Needs `ck_has_avx512f()`. Returns 0 without writing for `c` above 128.
@@ -206,6 +217,8 @@ int ck_conv_f32_avx2(const float *x, int height, int width, int cin, int kernel,
 int ck_conv_f32_into_avx2(const float *x, int height, int width, int cin, int kernel, int stride, int padding,
                           const float *packed, int cout, float *out, int out_width, const float *bias,
                           int accumulate, int row_first, int row_count, int out_row_first);
+int ck_winograd_f32_avx2(const float *x, int height, int width, int cin, const float *packed, int cout, float *out,
+                         const float *bias, int accumulate, int tile_row_first, int tile_row_count);
 
 /// Rounds fp32 to bf16 (nearest even) and back: what `ck_gemm_bf16` sees of its inputs.
 float ck_bf16_round(float x);
