@@ -13,7 +13,20 @@
 #include <immintrin.h>
 
 
-enum { PANEL = 48, MR = CK_F32_MR, MC = 64 };
+#ifndef CK_F32_MC
+#define CK_F32_MC 64
+#endif
+enum { PANEL = 48, MR = CK_F32_MR, MC = CK_F32_MC };
+
+// Rows per tile of the 32- and 16-column panels (the last panel of n = 24, 32, 72, ...): as
+// many as keep the tile's accumulators at the 48-column tile's count, so short k loops still
+// have enough independent FMAs in flight. The AVX-512 build keeps 8 rows for every panel.
+#ifndef CK_F32_MR_32
+#define CK_F32_MR_32 CK_F32_MR
+#endif
+#ifndef CK_F32_MR_16
+#define CK_F32_MR_16 CK_F32_MR
+#endif
 
 #ifndef CK_AVX2_WIDE
 
@@ -38,9 +51,10 @@ void ck_f32_pack_b(const float *b, int k, int n, int transposed, float *packed) 
 
 #endif
 
-#define MICRO_KERNEL(NV)                                                                                    \
+#define MICRO_KERNEL(NV, ROWS)                                                                              \
     CK_AVX512 static void micro_##NV(int k, const float *a, int lda, int rows, const float *panel, float *c, \
                                      int ldc, int cols, const float *bias, int accumulate) {                 \
+        enum { MR = ROWS };                                                                                 \
         __m512 acc[MR][NV];                                                                                 \
         for (int r = 0; r < MR; r++)                                                                        \
             for (int v = 0; v < NV; v++) acc[r][v] = _mm512_setzero_ps();                                   \
@@ -50,9 +64,9 @@ void ck_f32_pack_b(const float *b, int k, int n, int transposed, float *packed) 
         CK_STORE_TILE(NV)                                                                                   \
     }
 
-MICRO_KERNEL(1)
-MICRO_KERNEL(2)
-MICRO_KERNEL(3)
+MICRO_KERNEL(1, CK_F32_MR_16)
+MICRO_KERNEL(2, CK_F32_MR_32)
+MICRO_KERNEL(3, CK_F32_MR)
 
 CK_AVX512 void ck_gemm_f32(int m, int n, int k, const float *a, int lda, const float *packed, float *c, int ldc,
                            const float *bias, int accumulate) {
@@ -68,8 +82,9 @@ CK_AVX512 void ck_gemm_f32(int m, int n, int k, const float *a, int lda, const f
             int w = n - j0 >= PANEL ? PANEL : (n - j0 + 15) / 16 * 16;
             int cols = n - j0 < w ? n - j0 : w;
             const float *bj = bias ? bias + j0 : NULL;
-            for (int ir = 0; ir < mc; ir += MR) {
-                int rows = mc - ir < MR ? mc - ir : MR;
+            const int mr = w == PANEL ? MR : w == 32 ? CK_F32_MR_32 : CK_F32_MR_16;
+            for (int ir = 0; ir < mc; ir += mr) {
+                int rows = mc - ir < mr ? mc - ir : mr;
                 const float *ai = a + (size_t)(i0 + ir) * lda;
                 float *ci = c + (size_t)(i0 + ir) * ldc + j0;
                 switch (w / 16) {

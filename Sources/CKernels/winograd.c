@@ -19,7 +19,6 @@
 
 #include "CKernels.h"
 
-#include "gemm_tile.h"
 #include "simd_common.h"
 
 #include <stdlib.h>
@@ -28,39 +27,50 @@ enum { WG_TILES = 32 };
 
 static inline int wg_round16(int n) { return (n + 15) / 16 * 16; }
 
-// The 16 input vectors of one tile and channel vector: pixel (ty * 2 - 1 + r, tx * 2 - 1 + c),
-// zero outside the image.
-CK_AVX512 static inline void wg_load_tile(const float *x, int height, int width, int cin, int y0, int x0, int ch,
-                                          __mmask16 m, __m512 d[16]) {
-    for (int r = 0; r < 4; r++) {
-        const int iy = y0 + r;
-        for (int c = 0; c < 4; c++) {
-            const int ix = x0 + c;
-            if (iy < 0 || iy >= height || ix < 0 || ix >= width) {
-                d[r * 4 + c] = _mm512_setzero_ps();
-            } else {
-                const float *p = x + ((size_t)iy * width + ix) * cin + ch;
-                d[r * 4 + c] = m == 0xFFFF ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(m, p);
-            }
+// V = B^T d B for one tile, channel by channel: d[r * 4 + c] points at input pixel
+// (2 ty - 1 + r, 2 tx - 1 + c), or at zeros outside the image; V[xi] goes to v + xi * stride.
+// Plain loops over the channels, which the compiler vectorizes at the build's width (so 24
+// channels take three 8-lane steps in the AVX2 build, not two 16-lane ones).
+CK_AVX512 static void wg_input_transform(const float *const d[16], int cin, float *restrict v, size_t stride) {
+    for (int ch = 0; ch < cin; ch++) {
+        float t[16];
+        for (int c = 0; c < 4; c++) {  // B^T d: rows
+            const float d0 = d[0 + c][ch], d1 = d[4 + c][ch], d2 = d[8 + c][ch], d3 = d[12 + c][ch];
+            t[0 + c] = d0 - d2;
+            t[4 + c] = d1 + d2;
+            t[8 + c] = d2 - d1;
+            t[12 + c] = d1 - d3;
+        }
+        for (int r = 0; r < 4; r++) {  // (B^T d) B: columns
+            const float *row = t + 4 * r;
+            v[(size_t)(4 * r + 0) * stride + ch] = row[0] - row[2];
+            v[(size_t)(4 * r + 1) * stride + ch] = row[1] + row[2];
+            v[(size_t)(4 * r + 2) * stride + ch] = row[2] - row[1];
+            v[(size_t)(4 * r + 3) * stride + ch] = row[1] - row[3];
         }
     }
 }
 
-// V = B^T d B for one tile, into v[xi * stride].
-CK_AVX512 static inline void wg_input_transform(const __m512 d[16], float *v, size_t stride) {
-    __m512 t[16];
-    for (int c = 0; c < 4; c++) {  // B^T d: rows
-        t[0 * 4 + c] = _mm512_sub_ps(d[0 * 4 + c], d[2 * 4 + c]);
-        t[1 * 4 + c] = _mm512_add_ps(d[1 * 4 + c], d[2 * 4 + c]);
-        t[2 * 4 + c] = _mm512_sub_ps(d[2 * 4 + c], d[1 * 4 + c]);
-        t[3 * 4 + c] = _mm512_sub_ps(d[1 * 4 + c], d[3 * 4 + c]);
-    }
-    for (int r = 0; r < 4; r++) {  // (B^T d) B: columns
-        const __m512 *row = t + r * 4;
-        _mm512_storeu_ps(v + (size_t)(r * 4 + 0) * stride, _mm512_sub_ps(row[0], row[2]));
-        _mm512_storeu_ps(v + (size_t)(r * 4 + 1) * stride, _mm512_add_ps(row[1], row[2]));
-        _mm512_storeu_ps(v + (size_t)(r * 4 + 2) * stride, _mm512_sub_ps(row[2], row[1]));
-        _mm512_storeu_ps(v + (size_t)(r * 4 + 3) * stride, _mm512_sub_ps(row[1], row[3]));
+// Y = A^T M A (+ bias) (+ Y when accumulate) for one tile: M[xi] at m + xi * stride, output
+// pixel (2 ty + r, 2 tx + c) at y[r * 2 + c] (for pixels outside the image, a scratch row of
+// its own, whose values are never used).
+CK_AVX512 static void wg_output_transform(const float *restrict m, size_t stride, int cout, const float *bias,
+                                          int accumulate, float *const y[4]) {
+    for (int ch = 0; ch < cout; ch++) {
+        float s[8];  // A^T M: two rows of four
+        for (int c = 0; c < 4; c++) {
+            const float m0 = m[(size_t)(0 + c) * stride + ch], m1 = m[(size_t)(4 + c) * stride + ch];
+            const float m2 = m[(size_t)(8 + c) * stride + ch], m3 = m[(size_t)(12 + c) * stride + ch];
+            s[c] = m0 + m1 + m2;
+            s[4 + c] = m1 - m2 - m3;
+        }
+        const float b = bias ? bias[ch] : 0.0f;
+        for (int r = 0; r < 2; r++) {
+            const float *row = s + 4 * r;
+            const float y0 = row[0] + row[1] + row[2] + b, y1 = row[1] - row[2] - row[3] + b;
+            y[2 * r][ch] = accumulate ? y[2 * r][ch] + y0 : y0;
+            y[2 * r + 1][ch] = accumulate ? y[2 * r + 1][ch] + y1 : y1;
+        }
     }
 }
 
@@ -70,57 +80,44 @@ CK_AVX512 int ck_winograd_f32(const float *x, int height, int width, int cin, co
     const int cinp = wg_round16(cin), coutp = wg_round16(cout);
     const int tiles_x = (width + 1) / 2;
     const size_t panel = ck_f32_packed_count(cin, cout);  // one position's packed U
-    // Zeroed: the channels past cin and cout, which the GEMM neither reads nor writes, stay 0.
-    float *v = (float *)calloc((size_t)16 * WG_TILES * (size_t)(cinp + coutp), sizeof(float));
+    // V and M of a block, then a row of zeros (input outside the image) and a scratch row
+    // (output outside it, one per pixel of a tile). Zeroed: the channels past cin and cout, which the GEMM neither
+    // reads nor writes, stay 0.
+    const size_t vsize = (size_t)16 * WG_TILES * cinp, msize = (size_t)16 * WG_TILES * coutp;
+    float *v = (float *)calloc(vsize + msize + (size_t)cin + 4 * (size_t)cout, sizeof(float));
     if (!v) return 0;
-    float *mm = v + (size_t)16 * WG_TILES * cinp;
+    float *mm = v + vsize, *zeros = mm + msize, *scratch = zeros + cin;
     const size_t vstride = (size_t)WG_TILES * cinp, mstride = (size_t)WG_TILES * coutp;
     for (int ty = tile_row_first; ty < tile_row_first + tile_row_count; ty++) {
         for (int tx0 = 0; tx0 < tiles_x; tx0 += WG_TILES) {
             const int nb = tiles_x - tx0 < WG_TILES ? tiles_x - tx0 : WG_TILES;
             for (int t = 0; t < nb; t++) {
-                for (int ch = 0; ch < cin; ch += 16) {
-                    __m512 d[16];
-                    wg_load_tile(x, height, width, cin, 2 * ty - 1, 2 * (tx0 + t) - 1, ch, ck_column_mask(cin - ch), d);
-                    wg_input_transform(d, v + (size_t)t * cinp + ch, vstride);
+                const float *d[16];
+                for (int r = 0; r < 4; r++) {
+                    const int iy = 2 * ty - 1 + r;
+                    for (int c = 0; c < 4; c++) {
+                        const int ix = 2 * (tx0 + t) - 1 + c;
+                        d[4 * r + c] = iy < 0 || iy >= height || ix < 0 || ix >= width
+                                           ? zeros
+                                           : x + ((size_t)iy * width + ix) * cin;
+                    }
                 }
+                wg_input_transform(d, cin, v + (size_t)t * cinp, vstride);
             }
             for (int xi = 0; xi < 16; xi++)
                 ck_gemm_f32(nb, cout, cin, v + xi * vstride, cinp, packed + xi * panel, mm + xi * mstride, coutp,
                             NULL, 0);
             for (int t = 0; t < nb; t++) {
-                const int oy = 2 * ty, ox = 2 * (tx0 + t);
-                const int rows = height - oy < 2 ? 1 : 2, cols = width - ox < 2 ? 1 : 2;
-                for (int ch = 0; ch < cout; ch += 16) {
-                    const __mmask16 m = ck_column_mask(cout - ch);
-                    const float *src = mm + (size_t)t * coutp + ch;
-                    __m512 s[8];  // A^T M: two rows of four
-                    for (int c = 0; c < 4; c++) {
-                        __m512 m0 = _mm512_loadu_ps(src + (0 * 4 + c) * mstride);
-                        __m512 m1 = _mm512_loadu_ps(src + (1 * 4 + c) * mstride);
-                        __m512 m2 = _mm512_loadu_ps(src + (2 * 4 + c) * mstride);
-                        __m512 m3 = _mm512_loadu_ps(src + (3 * 4 + c) * mstride);
-                        s[c] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
-                        s[4 + c] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
-                    }
-                    const __m512 bv = bias ? _mm512_maskz_loadu_ps(m, bias + ch) : _mm512_setzero_ps();
-                    for (int r = 0; r < rows; r++) {
-                        const __m512 *row = s + 4 * r;
-                        __m512 y[2];
-                        y[0] = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(row[0], row[1]), row[2]), bv);
-                        y[1] = _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(row[1], row[2]), row[3]), bv);
-                        for (int c = 0; c < cols; c++) {
-                            float *dst = out + ((size_t)(oy + r) * width + ox + c) * cout + ch;
-                            if (m == 0xFFFF) {
-                                __m512 o = accumulate ? _mm512_add_ps(y[c], _mm512_loadu_ps(dst)) : y[c];
-                                _mm512_storeu_ps(dst, o);
-                            } else {
-                                __m512 o = accumulate ? _mm512_add_ps(y[c], _mm512_maskz_loadu_ps(m, dst)) : y[c];
-                                _mm512_mask_storeu_ps(dst, m, o);
-                            }
-                        }
+                float *y[4];
+                for (int r = 0; r < 2; r++) {
+                    const int oy = 2 * ty + r;
+                    for (int c = 0; c < 2; c++) {
+                        const int ox = 2 * (tx0 + t) + c;
+                        y[2 * r + c] = oy < height && ox < width ? out + ((size_t)oy * width + ox) * cout
+                                                                 : scratch + (size_t)(2 * r + c) * cout;
                     }
                 }
+                wg_output_transform(mm + (size_t)t * coutp, mstride, cout, bias, accumulate, y);
             }
         }
     }

@@ -111,9 +111,10 @@ struct F32Kernels: @unchecked Sendable {  // C function pointers: immutable, cal
 /// When fp32 3x3 convolutions (stride 1, padding 1) take Winograd's F(2x2, 3x3)
 /// (`ck_winograd_f32`): 2.25x fewer multiply-adds, the same sums to fp32 rounding.
 enum WinogradUse: String, Sendable {
-    /// In the AVX2 build, for 16 channels and more in and out: the shapes where it was
-    /// measured faster than the direct kernel (docs/performance.md). The AVX-512 build keeps
-    /// the direct kernel until it is measured on such a CPU.
+    /// In the AVX2 build, for 16 channels and more in and out, except small maps to a
+    /// partial vector of outputs (24 -> 24, 32 -> 24): the shapes where it was measured
+    /// faster than the direct kernel, 1.1-2.4x on one core (docs/performance.md). The
+    /// AVX-512 build keeps the direct kernel until it is measured on such a CPU.
     case auto
     /// In every build, for every channel count (tests, and measurements).
     case always
@@ -133,7 +134,8 @@ enum WinogradUse: String, Sendable {
     /// Whether a `cin -> cout` 3x3 convolution on `kernels` takes it.
     func applies(to kernels: F32Kernels, _ cin: Int, _ cout: Int) -> Bool {
         switch self {
-        case .auto: kernels.instructionSet == .avx2 && cin >= 16 && cout >= 16
+        case .auto:
+            kernels.instructionSet == .avx2 && cin >= 16 && cout >= 16 && (cout % 16 == 0 || cin + cout > 56)
         case .always: true
         case .off: false
         }

@@ -69,10 +69,11 @@ private func maxDiff(_ a: FeatureMap, _ b: FeatureMap) -> Float {
     }
 
     /// The fp32 GEMM of CKernels (each build) against OpenBLAS (the portable path), on sizes
-    /// that leave partial tiles: rows not a multiple of 8, columns not a multiple of 16.
+    /// that leave partial tiles: rows not a multiple of the tiles' (2, 6 or 8), columns not a
+    /// multiple of 16, last panels of 16, 32 and 48 columns.
     @Test(
         .enabled(if: F32Kernels.native != nil, "the kernels are compared with OpenBLAS; this CPU has no AVX2"),
-        arguments: [(37, 13, 7), (203, 180, 53), (2400, 36, 300), (5, 1, 1)],
+        arguments: [(37, 13, 7), (203, 180, 53), (2400, 36, 300), (5, 1, 1), (61, 24, 72), (100, 32, 64)],
         F32Kernels.available.map(\.instructionSet.rawValue))
     func fp32KernelAgreesWithOpenBLAS(shape: (rows: Int, k: Int, n: Int), kernels: String) throws {
         let (rows, k, n) = shape
