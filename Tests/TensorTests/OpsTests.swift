@@ -270,6 +270,24 @@ private func directConv(_ x: FeatureMap, _ w: ConvWeights) -> [Double] {
         #expect(maxDiff(y.data, expected) < 1e-5)
     }
 
+    /// Planes to channels-last and back, against the index formulas, for channel counts the
+    /// transposes take as plain loops (up to 4) and in 16x16 blocks with partial blocks.
+    @Test(arguments: [1, 2, 3, 4, 5, 17, 56])
+    func layoutConversionsMatchTheIndexFormulas(channels c: Int) {
+        let (h, w) = (7, 37)
+        let planes = Tensor(shape: [2, c, h, w], data: randomFloats(2 * c * h * w, seed: UInt64(c)))
+        let map = backend.featureMap(planes, batch: 1)
+        #expect(map.height == h && map.width == w && map.channels == c)
+        var expected = [Float](repeating: 0, count: c * h * w)
+        for ch in 0..<c {
+            for p in 0..<(h * w) { expected[p * c + ch] = planes.data[(c + ch) * h * w + p] }
+        }
+        #expect(map.data.array == expected)
+        let stacked = backend.stack([map, map])
+        #expect(stacked.shape == [2, c, h, w])
+        #expect(Array(stacked.data[(c * h * w)...]) == Array(planes.data[(c * h * w)...]))
+    }
+
     @Test func layoutConversionsRoundTrip() {
         let m = randomMap(3, 5, 4, seed: 31)
         #expect(FeatureMap(chw: m.chw(), channels: 4, height: 3, width: 5) == m)
