@@ -200,16 +200,35 @@ extension CPUBackend {
                     let (src, sums) = args.value
                     // An input row's sums over the columns each kx reads, [k, cin].
                     var rowSums = [Double](repeating: 0, count: k * cin)
+                    var total = [Double](repeating: 0, count: cin)
                     for block in range {
                         let out = sums + block * tapCount
                         for iy in (block * blockRows)..<min(h, (block + 1) * blockRows) {
                             let row = src + iy * wd * cin
                             for t in 0..<(k * cin) { rowSums[t] = 0 }
-                            for kx in 0..<k {
-                                for ox in 0..<wo {
-                                    let ix = ox * s - p + kx
-                                    guard ix >= 0 && ix < wd else { continue }
-                                    for i in 0..<cin { rowSums[kx * cin + i] += Double(row[ix * cin + i]) }
+                            if s == 1 {
+                                // Tap kx reads columns kx - p ..< kx - p + wo: the row's sum less
+                                // the few columns outside that range.
+                                for i in 0..<cin { total[i] = 0 }
+                                for ix in 0..<wd { for i in 0..<cin { total[i] += Double(row[ix * cin + i]) } }
+                                for kx in 0..<k {
+                                    let (lo, hi) = (max(0, kx - p), min(wd, kx - p + wo))
+                                    for i in 0..<cin {
+                                        var sum = hi > lo ? total[i] : 0
+                                        if hi > lo {
+                                            for ix in 0..<lo { sum -= Double(row[ix * cin + i]) }
+                                            for ix in hi..<wd { sum -= Double(row[ix * cin + i]) }
+                                        }
+                                        rowSums[kx * cin + i] = sum
+                                    }
+                                }
+                            } else {
+                                for kx in 0..<k {
+                                    for ox in 0..<wo {
+                                        let ix = ox * s - p + kx
+                                        guard ix >= 0 && ix < wd else { continue }
+                                        for i in 0..<cin { rowSums[kx * cin + i] += Double(row[ix * cin + i]) }
+                                    }
                                 }
                             }
                             // The kernel rows that read input row iy: iy = oy s - p + ky.

@@ -75,7 +75,10 @@ private func directConv(_ x: FeatureMap, _ w: ConvWeights) -> [Double] {
 
     /// The convolutions reduced without their map (fp32: means from per-tap input sums, a
     /// one-channel 1x1 after them folded into one convolution) against direct sums.
-    @Test(arguments: [(3, 1, 1, 2), (3, 2, 1, 4), (1, 1, 0, 3), (5, 1, 2, 1), (3, 2, 0, 2), (5, 3, 4, 2), (3, 3, 1, 3)])
+    @Test(arguments: [
+        (3, 1, 1, 2), (3, 2, 1, 4), (1, 1, 0, 3), (5, 1, 2, 1), (3, 2, 0, 2), (5, 3, 4, 2), (3, 3, 1, 3), (3, 1, 0, 2),
+        (3, 1, 2, 3),
+    ])
     func reducedConvolutionsMatchDirectSums(kernel: Int, stride: Int, padding: Int, cin: Int) {
         let (h, w, cout) = (13, 29, 6)
         let x = randomMap(h, w, cin, seed: 4)
