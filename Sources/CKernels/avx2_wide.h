@@ -6,7 +6,8 @@
 // held in two ymm registers. The subset of the AVX-512 vocabulary the fp32 kernels use is
 // defined here on those pairs, lane for lane (each lane sees the same operations in the same
 // order, so products and sums match the AVX-512 build; only horizontal reductions may
-// associate differently). Tile sizes that would need more than 16 registers are set smaller
+// associate differently, GELU's reciprocal estimate has 12 bits before its Newton step instead
+// of 14, and exp's results under 2^-126 are not the subnormals vscalefps gives; see below). Tile sizes that would need more than 16 registers are set smaller
 // by the including file (CK_F32_MR, CK_ATTENTION_KEYS).
 //
 // Masked loads use vmaskmovps, which reads nothing from masked-out lanes (as AVX-512 masked

@@ -18,12 +18,10 @@
 #endif
 enum { PANEL = 48, MR = CK_F32_MR, MC = CK_F32_MC };
 
-// Rows per tile of the 32- and 16-column panels (the last panel of n = 24, 32, 72, ...): as
-// many as keep the tile's accumulators at the 48-column tile's count, so short k loops still
-// have enough independent FMAs in flight. The AVX-512 build keeps 8 rows for every panel.
-#ifndef CK_F32_MR_32
-#define CK_F32_MR_32 CK_F32_MR
-#endif
+// Rows per tile of a 16-column panel (the last panel of n = 16, 64, 112, ...). The AVX2
+// build takes 6, which keeps its 12 accumulators of the 48-column tile, so short k loops still
+// have enough independent FMAs in flight (3 rows of 32 columns spilled there: slower); the
+// AVX-512 build keeps 8 rows for every panel.
 #ifndef CK_F32_MR_16
 #define CK_F32_MR_16 CK_F32_MR
 #endif
@@ -65,7 +63,7 @@ void ck_f32_pack_b(const float *b, int k, int n, int transposed, float *packed) 
     }
 
 MICRO_KERNEL(1, CK_F32_MR_16)
-MICRO_KERNEL(2, CK_F32_MR_32)
+MICRO_KERNEL(2, CK_F32_MR)
 MICRO_KERNEL(3, CK_F32_MR)
 
 CK_AVX512 void ck_gemm_f32(int m, int n, int k, const float *a, int lda, const float *packed, float *c, int ldc,
@@ -82,7 +80,7 @@ CK_AVX512 void ck_gemm_f32(int m, int n, int k, const float *a, int lda, const f
             int w = n - j0 >= PANEL ? PANEL : (n - j0 + 15) / 16 * 16;
             int cols = n - j0 < w ? n - j0 : w;
             const float *bj = bias ? bias + j0 : NULL;
-            const int mr = w == PANEL ? MR : w == 32 ? CK_F32_MR_32 : CK_F32_MR_16;
+            const int mr = w == 16 ? CK_F32_MR_16 : MR;
             for (int ir = 0; ir < mc; ir += mr) {
                 int rows = mc - ir < mr ? mc - ir : mr;
                 const float *ai = a + (size_t)(i0 + ir) * lda;

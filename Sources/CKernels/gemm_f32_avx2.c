@@ -4,9 +4,8 @@
 #include "avx2_wide.h"
 
 #define CK_F32_MR 2
-#define CK_F32_MR_32 2
 #define CK_F32_MR_16 6
-#define CK_F32_MC 48  // whole tiles of 2, 3 and 6 rows
+#define CK_F32_MC 48  // whole tiles of 2 and 6 rows
 #define ck_gemm_f32 ck_gemm_f32_avx2
 
 #include "gemm_f32.c"

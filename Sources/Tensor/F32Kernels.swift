@@ -51,11 +51,6 @@ struct F32Kernels: @unchecked Sendable {  // C function pointers: immutable, cal
             UnsafePointer<Float>?, Int32, Int32, Int32, Int32, Int32, Int32, UnsafePointer<Float>?, Int32,
             UnsafeMutablePointer<Float>?, Int32, UnsafePointer<Float>?, Int32, Int32, Int32
         ) -> Int32
-    let convInto:
-        @convention(c) (
-            UnsafePointer<Float>?, Int32, Int32, Int32, Int32, Int32, Int32, UnsafePointer<Float>?, Int32,
-            UnsafeMutablePointer<Float>?, Int32, UnsafePointer<Float>?, Int32, Int32, Int32, Int32
-        ) -> Int32
     let winograd:
         @convention(c) (
             UnsafePointer<Float>?, Int32, Int32, Int32, UnsafePointer<Float>?, Int32, UnsafeMutablePointer<Float>?,
@@ -66,15 +61,14 @@ struct F32Kernels: @unchecked Sendable {  // C function pointers: immutable, cal
         instructionSet: .avx512, gemm: ck_gemm_f32, windowAttention: ck_window_attention_f32,
         windowAttentionBlock: ck_window_attention_block_f32, gelu: ck_gelu_f32, sigmoid: ck_sigmoid_f32,
         layerNorm: ck_layer_norm_f32, dotRows: ck_dot_rows_f32, transpose: ck_transpose_f32,
-        depthwiseConv: ck_depthwise_conv_f32, conv: ck_conv_f32, convInto: ck_conv_f32_into,
-        winograd: ck_winograd_f32)
+        depthwiseConv: ck_depthwise_conv_f32, conv: ck_conv_f32, winograd: ck_winograd_f32)
 
     static let avx2 = F32Kernels(
         instructionSet: .avx2, gemm: ck_gemm_f32_avx2, windowAttention: ck_window_attention_f32_avx2,
         windowAttentionBlock: ck_window_attention_block_f32_avx2, gelu: ck_gelu_f32_avx2,
         sigmoid: ck_sigmoid_f32_avx2, layerNorm: ck_layer_norm_f32_avx2, dotRows: ck_dot_rows_f32_avx2,
         transpose: ck_transpose_f32_avx2, depthwiseConv: ck_depthwise_conv_f32_avx2, conv: ck_conv_f32_avx2,
-        convInto: ck_conv_f32_into_avx2, winograd: ck_winograd_f32_avx2)
+        winograd: ck_winograd_f32_avx2)
 
     /// Whether this CPU and OS support AVX2 and FMA.
     static let cpuHasAVX2FMA: Bool = ck_has_avx2_fma() != 0
